@@ -1,0 +1,33 @@
+using PvDrm.Native.Interop;
+
+namespace PvDrm.Native.Gpu;
+
+/// <summary>
+/// A GEM buffer object on a device. Reference counted: the GEM actor holds one reference and
+/// every submission that uses the buffer holds another until its fence signals, so closing a
+/// handle while the GPU still reads the buffer is safe.
+/// </summary>
+public interface IGpuBuffer
+{
+    /// <summary>The allocated size in bytes (rounded up to whole pages).</summary>
+    ulong Size { get; }
+
+    GemDomain Domain { get; }
+
+    /// <summary>
+    /// A file descriptor whose pages are the buffer (memfd for SoftGpu, dma-buf for DRM).
+    /// Owned by the buffer: pass it on (SCM_RIGHTS duplicates it) while holding a reference.
+    /// </summary>
+    FileDescriptor Fd { get; }
+
+    /// <summary>Copies bytes out of the buffer; the range must lie inside it.</summary>
+    void Read(ulong offset, Span<byte> destination);
+
+    /// <summary>Copies bytes into the buffer; the range must lie inside it.</summary>
+    void Write(ulong offset, ReadOnlySpan<byte> source);
+
+    void AddRef();
+
+    /// <summary>Drops a reference; the last one frees the memory.</summary>
+    void Release();
+}

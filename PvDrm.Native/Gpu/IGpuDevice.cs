@@ -1,0 +1,39 @@
+namespace PvDrm.Native.Gpu;
+
+/// <summary>
+/// The one seam between the dispatcher and hardware: a DRM device as the host sees it.
+/// Implementations are thread-safe. Failures are <see cref="Interop.ErrnoException"/>s whose
+/// errno and message go back to the guest unchanged.
+/// </summary>
+public interface IGpuDevice : IDisposable
+{
+    /// <summary>The configured instance name, e.g. "soft0".</summary>
+    string Name { get; }
+
+    /// <summary>What DRM_IOCTL_VERSION reports.</summary>
+    DeviceInfo Info { get; }
+
+    /// <summary>
+    /// True when calls may block in the kernel (a real DRM node). The host then runs the
+    /// actors that call this device on a dedicated dispatcher instead of the shared one.
+    /// </summary>
+    bool CallsMayBlock { get; }
+
+    /// <summary>A driver parameter (nouveau GETPARAM numbering, see <see cref="DeviceParam"/>).</summary>
+    bool TryGetParam(ulong param, out ulong value);
+
+    /// <summary>A DRM capability (DRM_CAP_* numbering, see <see cref="DeviceCap"/>).</summary>
+    bool TryGetCap(ulong cap, out ulong value);
+
+    /// <summary>
+    /// Allocates a zeroed buffer object. The caller holds the one reference and gives it back
+    /// with <see cref="IGpuBuffer.Release"/>.
+    /// </summary>
+    IGpuBuffer CreateBuffer(ulong size, GemDomain domain, uint flags);
+
+    /// <summary>Creates a command channel (a hardware context with its own submission queue).</summary>
+    IGpuChannel CreateChannel();
+
+    /// <summary>A snapshot of live objects and work, for status output and leak checks.</summary>
+    DeviceStats GetStats();
+}
