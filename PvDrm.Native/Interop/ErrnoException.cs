@@ -7,7 +7,7 @@ namespace PvDrm.Native.Interop;
 /// A failure with a Linux errno and a message a person can act on. Devices, sockets and the
 /// dispatcher all speak it, so a failure deep in a device becomes a reply status unchanged.
 /// </summary>
-public sealed class ErrnoException : Exception
+public class ErrnoException : Exception
 {
     public ErrnoException(int errno, string message) : base(message)
     {

@@ -1,0 +1,154 @@
+using Akka.Actor;
+using PvDrm.Actors.Protocol;
+using PvDrm.Native.Interop;
+using static PvDrm.Actors.Protocol.Requests;
+
+namespace PvDrm.Actors.Guest;
+
+/// <summary>
+/// <c>app-&lt;n&gt;/ctx-&lt;id&gt;</c>: the proxy side of one application context, mirroring the
+/// host's context actor. It owns one host context and translates the application's context id,
+/// GEM handles and channel ids to the host's and back, so an application can only name its own
+/// objects. Fence numbers need no translation: the host context sees exactly this context's PUSHBUFs.
+/// </summary>
+internal sealed class AppContext : ReceiveActor
+{
+    private readonly UpstreamLink _upstream;
+    private readonly uint _appId;
+    private readonly uint _hostId;
+    private readonly IdMap _handles = new();
+    private readonly IdMap _channels = new();
+    private bool _open;
+
+    public AppContext(UpstreamLink upstream, uint appId, uint hostId)
+    {
+        _upstream = upstream;
+        _appId = appId;
+        _hostId = hostId;
+
+        Receive<OpenContext>(r => Forward(r, r));
+        Receive<CloseContext>(r => Forward(r, r));
+        Receive<GemNew>(r =>
+        {
+            if (r.Handle == 0) r.Fail(Errno.EINVAL, "GEM_NEW: handle 0 is reserved; choose a non-zero handle");
+            else if (!_handles.TryAdd(r.Handle, out uint host)) r.Fail(Errno.EEXIST, $"GEM_NEW: handle {r.Handle} is already in use in context {_appId}");
+            else Forward(r, r with { Handle = host });
+        });
+        Receive<GemClose>(r =>
+        {
+            // Unmapped at once: the application may reuse the handle before the host has answered.
+            if (_handles.TryRemove(r.Handle, out uint host)) Forward(r, r with { Handle = host });
+            else UnknownHandle(r, r.Handle);
+        });
+        Receive<GemInfo>(r => WithHandle(r, r.Handle, h => r with { Handle = h }));
+        Receive<GemMap>(r => WithHandle(r, r.Handle, h => r with { Handle = h }));
+        Receive<GemRead>(r => WithHandle(r, r.Handle, h => r with { Handle = h }));
+        Receive<GemWrite>(r => WithHandle(r, r.Handle, h => r with { Handle = h }));
+        Receive<CpuPrep>(r => WithHandle(r, r.Handle, h => r with { Handle = h }));
+        Receive<CpuFini>(r => WithHandle(r, r.Handle, h => r with { Handle = h }));
+        Receive<ChannelAlloc>(r =>
+        {
+            if (r.Channel == 0) r.Fail(Errno.EINVAL, "CHANNEL_ALLOC: channel 0 is reserved; choose a non-zero id");
+            else if (!_channels.TryAdd(r.Channel, out uint host)) r.Fail(Errno.EEXIST, $"CHANNEL_ALLOC: channel {r.Channel} is already allocated in context {_appId}");
+            else Forward(r, r with { Channel = host });
+        });
+        Receive<ChannelFree>(r =>
+        {
+            if (_channels.TryRemove(r.Channel, out uint host)) Forward(r, r with { Channel = host });
+            else r.Fail(Errno.ENOENT, $"CHANNEL_FREE: channel {r.Channel} is not allocated in context {_appId}");
+        });
+        Receive<Requests.Pushbuf>(Pushbuf);
+        Receive<FenceWait>(r => Forward(r, r));
+        Receive<Request>(r => r.Fail(Errno.EOPNOTSUPP, $"{OpTable.NameOf(r.Op)} is not supported inside a context"));
+        Receive<ProxyProtocol.UpstreamReply>(OnReply);
+    }
+
+    public static Props Props(UpstreamLink upstream, uint appId, uint hostId) =>
+        Akka.Actor.Props.Create(() => new AppContext(upstream, appId, hostId));
+
+    /// <summary>Sends the translated <paramref name="hostRequest"/>; the reply comes back with <paramref name="appRequest"/>.</summary>
+    private void Forward(Request appRequest, Request hostRequest) =>
+        _upstream.Forward(hostRequest with { Context = _hostId }, Self, appRequest);
+
+    private void WithHandle(Request r, uint appHandle, Func<uint, Request> translate)
+    {
+        if (_handles.TryGetHost(appHandle, out uint host)) Forward(r, translate(host));
+        else UnknownHandle(r, appHandle);
+    }
+
+    private void UnknownHandle(Request r, uint handle) =>
+        r.Fail(Errno.ENOENT, $"{OpTable.NameOf(r.Op)}: handle {handle} is not a GEM object in context {_appId}");
+
+    private void Pushbuf(Requests.Pushbuf r)
+    {
+        if (!_channels.TryGetHost(r.Channel, out uint channel))
+        {
+            r.Fail(Errno.ENOENT, $"PUSHBUF: channel {r.Channel} is not allocated in context {_appId}");
+            return;
+        }
+        var buffers = new PushbufBuffer[r.Buffers.Length];
+        for (int i = 0; i < buffers.Length; i++)
+        {
+            if (!_handles.TryGetHost(r.Buffers[i].Handle, out uint host))
+            {
+                r.Fail(Errno.ENOENT, $"PUSHBUF: buffer {i}: handle {r.Buffers[i].Handle} is not a GEM object in context {_appId}");
+                return;
+            }
+            buffers[i] = r.Buffers[i] with { Handle = host };
+        }
+        Forward(r, r with { Channel = channel, Buffers = buffers });
+    }
+
+    private void OnReply(ProxyProtocol.UpstreamReply u)
+    {
+        bool ok = u.Reply.Status == 0;
+        switch (u.AppRequest)
+        {
+            case OpenContext:
+                _open = ok;
+                u.Relay(u.Reply.Payload);
+                if (!ok) Context.Stop(Self);
+                break;
+            case CloseContext:
+                _open = false;
+                u.Relay(u.Reply.Payload);
+                Context.Stop(Self);
+                break;
+            case GemNew n when !ok:
+                _handles.TryRemove(n.Handle, out _);
+                u.Relay(default);
+                break;
+            case ChannelAlloc c when !ok:
+                _channels.TryRemove(c.Channel, out _);
+                u.Relay(default);
+                break;
+            case GemNew or GemInfo when ok:
+                var info = u.Reply.Read<Replies.GemInfo>();
+                uint app = _handles.TryGetApp(info.Handle, out uint a) ? a : 0;
+                Relay(u, info with { Handle = app, MapOffset = MapOffset.Of(app) });
+                break;
+            case GemMap when ok:
+                var map = u.Reply.Read<Replies.GemMap>();
+                uint mapped = ((GemMap)u.AppRequest).Handle;
+                Relay(u, map with { MapOffset = MapOffset.Of(mapped) });
+                break;
+            default:
+                u.Relay(u.Reply.Payload);
+                break;
+        }
+    }
+
+    private static void Relay<T>(ProxyProtocol.UpstreamReply u, in T payload) where T : IReplyPayload<T>
+    {
+        Span<byte> buffer = stackalloc byte[payload.Size];
+        var w = new WireWriter(buffer);
+        payload.Write(ref w);
+        u.Relay(buffer);
+    }
+
+    protected override void PostStop()
+    {
+        // The application left without closing: close the host context and all it holds.
+        if (_open) _upstream.Post(new CloseContext { Context = _hostId });
+    }
+}

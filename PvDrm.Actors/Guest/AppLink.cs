@@ -1,0 +1,45 @@
+using Akka.Actor;
+using PvDrm.Actors.Protocol;
+using PvDrm.Native.Io;
+
+namespace PvDrm.Actors.Guest;
+
+/// <summary>
+/// The proxy's end of one application connection. HELLO is answered here, without the host;
+/// requests go to the application's session actor.
+/// </summary>
+internal sealed class AppLink : ServerLink
+{
+    private readonly UpstreamLink _upstream;
+    private readonly ulong _session;
+    private IActorRef _sessionActor = ActorRefs.Nobody;
+
+    public AppLink(Connection connection, UpstreamLink upstream, ulong session, int maxInFlight)
+        : base(connection, ProtocolLimits.Default, maxInFlight)
+    {
+        _upstream = upstream;
+        _session = session;
+    }
+
+    public void Start(IActorRef sessionActor)
+    {
+        _sessionActor = sessionActor;
+        Start();
+    }
+
+    protected override void OnHello(Requests.Hello hello)
+    {
+        if (hello.Version != ProtocolLimits.Version)
+        {
+            Refuse(hello, Native.Interop.Errno.EPROTO, $"protocol version {hello.Version} is not supported; this proxy speaks version {ProtocolLimits.Version}");
+            return;
+        }
+        // Applications get no more than the host link can carry.
+        CapMaxFrame(_upstream.MaxFrame);
+        Admit(hello, new Replies.Hello(ProtocolLimits.Version, 0, (uint)MaxFrame, _session));
+    }
+
+    protected override void Deliver(Request request) => _sessionActor.Tell(request);
+
+    public override void OnClosed(string reason) => _sessionActor.Tell(new ProxyProtocol.AppClosed(reason));
+}

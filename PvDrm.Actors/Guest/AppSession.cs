@@ -1,0 +1,88 @@
+using Akka.Actor;
+using PvDrm.Actors.Protocol;
+using PvDrm.Native.Interop;
+using static PvDrm.Actors.Protocol.Requests;
+
+namespace PvDrm.Actors.Guest;
+
+/// <summary>
+/// <c>/user/proxy/app-&lt;n&gt;</c>: one application connected to the proxy. Opens an
+/// <see cref="AppContext"/> per context the application opens, passes device queries to the
+/// host, and routes everything else by context. When the application goes, its contexts close
+/// on the host.
+/// </summary>
+internal sealed class AppSession : ReceiveActor
+{
+    private const int MaxContexts = 64;
+
+    private readonly AppLink _link;
+    private readonly UpstreamLink _upstream;
+    private readonly ContextIds _contextIds;
+    private readonly Dictionary<uint, IActorRef> _contexts = new();
+
+    public AppSession(AppLink link, UpstreamLink upstream, ContextIds contextIds)
+    {
+        _link = link;
+        _upstream = upstream;
+        _contextIds = contextIds;
+
+        Receive<OpenContext>(Open);
+        Receive<CloseContext>(r =>
+        {
+            if (_contexts.Remove(r.Context, out var context)) context.Tell(r);
+            else r.Fail(Errno.ENOENT, $"CLOSE_CONTEXT: context {r.Context} is not open");
+        });
+        Receive<GetVersion>(r => _upstream.Forward(r with { Context = 0 }, Self, r));
+        Receive<GetParam>(r => _upstream.Forward(r with { Context = 0 }, Self, r));
+        Receive<GetCap>(r => _upstream.Forward(r with { Context = 0 }, Self, r));
+        Receive<Request>(r =>
+        {
+            if (_contexts.TryGetValue(r.Context, out var context)) context.Tell(r);
+            else r.Fail(Errno.ENOENT, $"{OpTable.NameOf(r.Op)}: context {r.Context} is not open");
+        });
+        Receive<ProxyProtocol.UpstreamReply>(u => u.Relay(u.Reply.Payload));
+        Receive<ProxyProtocol.AppClosed>(_ => Context.Stop(Self));
+        Receive<Terminated>(t =>
+        {
+            foreach (var (id, actor) in _contexts)
+                if (actor.Equals(t.ActorRef))
+                {
+                    _contexts.Remove(id);
+                    break;
+                }
+        });
+    }
+
+    public static Props Props(AppLink link, UpstreamLink upstream, ContextIds contextIds) =>
+        Akka.Actor.Props.Create(() => new AppSession(link, upstream, contextIds));
+
+    private void Open(OpenContext r)
+    {
+        if (_contexts.ContainsKey(r.Context))
+        {
+            r.Fail(Errno.EEXIST, $"OPEN_CONTEXT: context {r.Context} is already open");
+            return;
+        }
+        if (_contexts.Count >= MaxContexts)
+        {
+            r.Fail(Errno.EMFILE, $"OPEN_CONTEXT: this application already has {MaxContexts} contexts open");
+            return;
+        }
+        var context = Context.ActorOf(AppContext.Props(_upstream, r.Context, _contextIds.Next()), ActorNames.Unique(Context, $"ctx-{r.Context}"));
+        Context.Watch(context);
+        _contexts[r.Context] = context;
+        context.Tell(r);
+    }
+
+    protected override void PostStop() => _link.Connection.Close("application session ended");
+}
+
+internal static class UpstreamReplies
+{
+    /// <summary>Answers the application's request with the host's status, <paramref name="payload"/> and message.</summary>
+    public static void Relay(this ProxyProtocol.UpstreamReply u, ReadOnlySpan<byte> payload)
+    {
+        using var fd = u.Reply.TakeFd();
+        u.AppRequest.TakeReplyTo()?.Complete(u.AppRequest, u.Reply.Status, u.Reply.Status == 0 ? payload : default, u.Reply.Message, fd, null);
+    }
+}

@@ -1,0 +1,82 @@
+using Akka.Actor;
+using Akka.Event;
+using PvDrm.Native.Interop;
+using PvDrm.Native.Io;
+
+namespace PvDrm.Actors.Guest;
+
+/// <summary>
+/// <c>/user/proxy</c>: the guest proxy, the analog of pvdrm-front. Holds the one connection to
+/// the host and serves local applications on its own socket with the same protocol, one
+/// <see cref="AppSession"/> per application. Each application context becomes its own host
+/// context, so applications of one guest are as isolated from each other as guests are.
+/// </summary>
+public sealed class GuestProxy : ReceiveActor
+{
+    public const string Name = "proxy";
+
+    private readonly ProxySettings _settings;
+    private readonly UpstreamLink _upstream;
+    private readonly Action<string> _onUpstreamLost;
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly ContextIds _contextIds = new();
+    private UnixListener? _listener;
+    private ulong _nextApp;
+
+    public GuestProxy(ProxySettings settings, UpstreamLink upstream, Action<string> onUpstreamLost)
+    {
+        _settings = settings;
+        _upstream = upstream;
+        _onUpstreamLost = onUpstreamLost;
+
+        Receive<ProxyProtocol.AppConnected>(a =>
+        {
+            ulong id = ++_nextApp;
+            var link = new AppLink(a.Connection, _upstream, id, maxInFlight: 256);
+            var session = Context.ActorOf(AppSession.Props(link, _upstream, _contextIds), $"app-{id}");
+            link.Start(session);
+        });
+        Receive<ProxyProtocol.UpstreamLost>(lost =>
+        {
+            _log.Error("connection to the host lost ({0}); closing {1} application(s)", lost.Reason, Context.GetChildren().Count());
+            _onUpstreamLost(lost.Reason);
+            Context.Stop(Self);
+        });
+    }
+
+    /// <param name="onUpstreamLost">Called once if the host goes away (the executable exits then).</param>
+    public static Props Props(ProxySettings settings, UpstreamLink upstream, Action<string> onUpstreamLost) =>
+        Akka.Actor.Props.Create(() => new GuestProxy(settings, upstream, onUpstreamLost));
+
+    protected override void PreStart()
+    {
+        _upstream.LossListener = Self;
+        string path = ProxySettings.UnixPath(_settings.Listen);
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
+        var self = Self;
+        _listener = new UnixListener(path, Convert.ToUInt32("660", 8),
+            (fd, peer) => self.Tell(new ProxyProtocol.AppConnected(new SeqPacketConnection(fd, new ConnectionOptions(), peer: peer))));
+        _log.Info("PvDrm guest proxy {0} ready: host {1}, serving {2}", _settings.Name, _settings.Host, _settings.Listen);
+    }
+
+    protected override void PostStop()
+    {
+        _listener?.Dispose();
+        _upstream.Close("proxy stopped");
+    }
+
+    // A failing application session ends that application only.
+    protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(e =>
+    {
+        _log.Error(e, "application session {0} failed and is disconnected", Sender.Path.Name);
+        return Directive.Stop;
+    });
+}
+
+/// <summary>Host context ids for every application context behind one proxy: unique on the host link.</summary>
+internal sealed class ContextIds
+{
+    private uint _last;
+
+    public uint Next() => Interlocked.Increment(ref _last);
+}

@@ -1,0 +1,53 @@
+using Akka.Configuration;
+
+namespace PvDrm.Actors.Guest;
+
+/// <summary>Everything under <c>pvdrm.guest</c>, read and checked once at start-up.</summary>
+public sealed record ProxySettings
+{
+    public const string Root = "pvdrm.guest";
+
+    /// <summary>Where the host (or another proxy) listens: unix:PATH.</summary>
+    public string Host { get; init; } = "unix:/run/pvdrm/host.sock";
+
+    /// <summary>Where this proxy serves local applications: unix:PATH.</summary>
+    public string Listen { get; init; } = "unix:/run/pvdrm/guest.sock";
+
+    /// <summary>The guest's name in HELLO.</summary>
+    public string Name { get; init; } = Environment.MachineName;
+
+    public string Token { get; init; } = "";
+
+    public static ProxySettings Create(Config config)
+    {
+        var c = new SettingsReader(config.WithFallback(PvDrmConfig.Reference), Root);
+        string name = c.String("name");
+        return new ProxySettings
+        {
+            Host = UnixEndpoint(c, "host"),
+            Listen = UnixEndpoint(c, "listen"),
+            Name = name.Length == 0 ? Environment.MachineName : name,
+            Token = c.String("token"),
+        };
+    }
+
+    /// <summary>The path of a unix:PATH endpoint.</summary>
+    public static string UnixPath(string endpoint) =>
+        endpoint.StartsWith("unix:", StringComparison.Ordinal) && endpoint.Length > 5
+            ? endpoint[5..]
+            : throw new ConfigurationException($"'{endpoint}' is not a unix:PATH endpoint");
+
+    private static string UnixEndpoint(SettingsReader c, string key)
+    {
+        string value = c.String(key);
+        try
+        {
+            UnixPath(value);
+            return value;
+        }
+        catch (ConfigurationException e)
+        {
+            throw new ConfigurationException($"{Root}.{key}: {e.Message}");
+        }
+    }
+}

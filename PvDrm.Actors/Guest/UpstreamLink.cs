@@ -1,0 +1,146 @@
+using System.Buffers;
+using Akka.Actor;
+using PvDrm.Actors.Protocol;
+using PvDrm.Native.Interop;
+using PvDrm.Native.Io;
+
+namespace PvDrm.Actors.Guest;
+
+/// <summary>
+/// The proxy's one connection to the host. Requests from every application are numbered here
+/// (request-id multiplexing) and each reply goes back to the actor that forwarded it. Requests
+/// are always sent with a reply requested, so the proxy can keep its translation tables exact;
+/// an application's NO_REPLY is honoured on the application side.
+/// </summary>
+public sealed class UpstreamLink : IFrameHandler
+{
+    private readonly Connection _connection;
+    private readonly object _lock = new();
+    private readonly Dictionary<uint, (IActorRef Owner, Request AppRequest)> _pending = new();
+    private readonly TaskCompletionSource<Replies.Hello> _hello = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private uint _nextId;
+    private string? _lostReason;
+
+    private UpstreamLink(Connection connection)
+    {
+        _connection = connection;
+    }
+
+    /// <summary>Negotiated with the host in HELLO.</summary>
+    public int MaxFrame { get; private set; }
+
+    public bool CanPassFds => _connection.CanPassFds;
+
+    /// <summary>Told <see cref="ProxyProtocol.UpstreamLost"/> when the host goes away.</summary>
+    public IActorRef? LossListener { get; set; }
+
+    /// <summary>Connects to the host and says HELLO as <paramref name="settings"/>' name.</summary>
+    public static async Task<UpstreamLink> ConnectAsync(ProxySettings settings, CancellationToken cancellationToken = default)
+    {
+        var connection = SeqPacketConnection.Connect(ProxySettings.UnixPath(settings.Host), new ConnectionOptions());
+        var link = new UpstreamLink(connection);
+        connection.Start(link);
+        var hello = new Requests.Hello(ProtocolLimits.Version, 0, (uint)connection.MaxFrame, settings.Name, settings.Token);
+        if (!link.Send(hello, 1)) throw new ErrnoException(Errno.ECONNRESET, $"host at {settings.Host} closed the connection");
+        try
+        {
+            var reply = await link._hello.Task.WaitAsync(TimeSpan.FromSeconds(30), cancellationToken);
+            link.MaxFrame = (int)Math.Min(reply.MaxFrame, (uint)connection.MaxFrame);
+            return link;
+        }
+        catch
+        {
+            connection.Close("HELLO failed");
+            throw;
+        }
+    }
+
+    /// <summary>Sends <paramref name="hostRequest"/>; its reply is told to <paramref name="owner"/> with <paramref name="appRequest"/>.</summary>
+    public void Forward(Request hostRequest, IActorRef owner, Request appRequest)
+    {
+        uint id;
+        lock (_lock)
+        {
+            id = ++_nextId == 1 ? ++_nextId : _nextId; // 1 was HELLO's
+            _pending[id] = (owner, appRequest);
+        }
+        if (Send(hostRequest, id)) return;
+        lock (_lock) _pending.Remove(id);
+        owner.Tell(new ProxyProtocol.UpstreamReply(appRequest, Lost(hostRequest)));
+    }
+
+    /// <summary>Sends without wanting an answer (cleanup on behalf of a departed application).</summary>
+    public void Post(Request hostRequest)
+    {
+        uint id;
+        lock (_lock) id = ++_nextId;
+        Send(hostRequest, id, FrameFlags.NoReply);
+    }
+
+    public void Close(string reason) => _connection.Close(reason);
+
+    private bool Send(Request request, uint id, FrameFlags flags = FrameFlags.None)
+    {
+        int size = FrameEncoder.RequestSize(request);
+        byte[] buffer = ArrayPool<byte>.Shared.Rent(size);
+        try
+        {
+            FrameEncoder.WriteRequest(request, buffer, id, flags);
+            return _connection.Send(buffer.AsSpan(0, size));
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    private ReplyFrame Lost(Request request) =>
+        new(request.Header, -Errno.ECONNRESET, Array.Empty<byte>(), $"connection to the host lost: {_lostReason ?? "closed"}", null);
+
+    void IFrameHandler.OnFrame(ReadOnlySpan<byte> frame, FileDescriptor? fd)
+    {
+        var reply = ReplyFrame.Parse(frame, fd, out string? error);
+        if (reply == null)
+        {
+            fd?.Dispose();
+            _connection.Close($"malformed frame from the host: {error}");
+            return;
+        }
+        if (reply.IsEvent)
+        {
+            reply.TakeFd()?.Dispose();
+            if (reply.Header.Op == Op.Shutdown) _lostReason = $"host closed the session: {reply.Message}";
+            return;
+        }
+        if (reply.Header.Op == Op.Hello && reply.Header.RequestId == 1 && !_hello.Task.IsCompleted)
+        {
+            if (reply.Status == 0) _hello.TrySetResult(reply.Read<Replies.Hello>());
+            else _hello.TrySetException(new ErrnoException(reply.Status, $"host refused HELLO: {reply.Message}"));
+            return;
+        }
+        (IActorRef Owner, Request AppRequest) pending;
+        lock (_lock)
+        {
+            if (!_pending.Remove(reply.Header.RequestId, out pending))
+            {
+                reply.TakeFd()?.Dispose();
+                return;
+            }
+        }
+        pending.Owner.Tell(new ProxyProtocol.UpstreamReply(pending.AppRequest, reply));
+    }
+
+    void IFrameHandler.OnClosed(string reason)
+    {
+        _lostReason ??= reason;
+        _hello.TrySetException(new ErrnoException(Errno.ECONNRESET, $"host closed the connection: {_lostReason}"));
+        List<(IActorRef Owner, Request AppRequest)> pending;
+        lock (_lock)
+        {
+            pending = _pending.Values.ToList();
+            _pending.Clear();
+        }
+        foreach (var (owner, request) in pending) owner.Tell(new ProxyProtocol.UpstreamReply(request, Lost(request)));
+        LossListener?.Tell(new ProxyProtocol.UpstreamLost(_lostReason));
+    }
+}

@@ -1,0 +1,251 @@
+using Akka.Actor;
+using PvDrm.Actors.Protocol;
+using PvDrm.Native.Gpu;
+using PvDrm.Native.Interop;
+using static PvDrm.Actors.Protocol.Requests;
+
+namespace PvDrm.Actors.Host;
+
+/// <summary>
+/// <c>guests/&lt;guest&gt;/ctx-&lt;id&gt;</c>: one DRM file of a guest. Keeps the guest-handle to
+/// object table and the channel table (guest numbers only; host objects never leave it), creates
+/// and closes GEM and channel actors, and numbers its fences.
+///
+/// Ordering rule: a PUSHBUF first tells every GEM actor it uses about the new fence, then hands
+/// the work to the channel. A CPU_PREP sent after it passes through here later, so it reaches
+/// the GEM actor after the fence does and waits for it; unrelated objects never wait.
+/// </summary>
+internal sealed class ContextActor : ReceiveActor, IWithTimers
+{
+    private const int RememberedFailures = 256;
+
+    private readonly GuestSession _session;
+    private readonly uint _id;
+    private readonly Dictionary<uint, (IActorRef Actor, IGpuBuffer Buffer)> _gems = new();
+    private readonly Dictionary<uint, IActorRef> _channels = new();
+    private readonly Dictionary<ulong, GpuFence> _pendingFences = new();
+    private readonly Dictionary<ulong, GpuFence> _failedFences = new();
+    private readonly Queue<ulong> _failedOrder = new();
+    private readonly Dictionary<long, (FenceWait Request, ulong Fence)> _waiters = new();
+    private ulong _lastFence;
+    private long _nextWaiter;
+
+    public ContextActor(GuestSession session, uint id)
+    {
+        _session = session;
+        _id = id;
+
+        Receive<GemNew>(GemNew);
+        Receive<GemClose>(GemClose);
+        Receive<GemInfo>(r => ToGem(r.Handle, r));
+        Receive<GemMap>(r => ToGem(r.Handle, r));
+        Receive<GemRead>(r => ToGem(r.Handle, r));
+        Receive<GemWrite>(r => ToGem(r.Handle, r));
+        Receive<CpuPrep>(r => ToGem(r.Handle, r));
+        Receive<CpuFini>(r => ToGem(r.Handle, r));
+        Receive<ChannelAlloc>(ChannelAlloc);
+        Receive<ChannelFree>(ChannelFree);
+        Receive<Requests.Pushbuf>(Pushbuf);
+        Receive<FenceWait>(FenceWait);
+        Receive<ContextProtocol.FenceSignaled>(FenceSignaled);
+        Receive<ContextProtocol.WaitTimedOut>(t =>
+        {
+            if (_waiters.Remove(t.Waiter, out var w))
+                w.Request.Fail(Errno.ETIMEDOUT, $"FENCE_WAIT: fence {w.Fence} did not signal in time");
+        });
+        Receive<CloseContext>(r =>
+        {
+            r.Reply();
+            Context.Stop(Self);
+        });
+        Receive<Request>(r => r.Fail(Errno.EOPNOTSUPP, $"{OpTable.NameOf(r.Op)} is not supported inside a context"));
+    }
+
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    public static Props Props(GuestSession session, uint id) => Akka.Actor.Props.Create(() => new ContextActor(session, id));
+
+    private void GemNew(GemNew r)
+    {
+        if (r.Handle == 0)
+        {
+            r.Fail(Errno.EINVAL, "GEM_NEW: handle 0 is reserved; choose a non-zero handle");
+            return;
+        }
+        if (_gems.ContainsKey(r.Handle))
+        {
+            r.Fail(Errno.EEXIST, $"GEM_NEW: handle {r.Handle} is already in use in context {_id}");
+            return;
+        }
+        if (_gems.Count >= _session.Settings.HandlesPerContext)
+        {
+            r.Fail(Errno.EMFILE, $"GEM_NEW: context {_id} already has {_gems.Count} GEM objects (limits.handles-per-context)");
+            return;
+        }
+        IGpuBuffer buffer;
+        try
+        {
+            buffer = _session.Device.CreateBuffer(r.Size, r.Domain, r.GemFlags);
+        }
+        catch (ErrnoException e)
+        {
+            r.Fail(e.Errno, $"GEM_NEW: {e.Message}");
+            return;
+        }
+        var props = _session.OnDeviceDispatcher(GemActor.Props(_session, r.Handle, buffer));
+        var actor = Context.ActorOf(props, ActorNames.Unique(Context, $"gem-{r.Handle}"));
+        _gems[r.Handle] = (actor, buffer);
+        r.Reply(new Replies.GemInfo(r.Handle, buffer.Domain, buffer.Size, MapOffset.Of(r.Handle)));
+    }
+
+    private void GemClose(GemClose r)
+    {
+        if (_gems.Remove(r.Handle, out var gem)) gem.Actor.Tell(new GemProtocol.Close(r));
+        else FailUnknownHandle(r, r.Handle);
+    }
+
+    private void ToGem(uint handle, Request r)
+    {
+        if (_gems.TryGetValue(handle, out var gem)) gem.Actor.Tell(r);
+        else FailUnknownHandle(r, handle);
+    }
+
+    private void FailUnknownHandle(Request r, uint handle) =>
+        r.Fail(Errno.ENOENT, $"{OpTable.NameOf(r.Op)}: handle {handle} is not a GEM object in context {_id}");
+
+    private void ChannelAlloc(ChannelAlloc r)
+    {
+        if (r.Channel == 0)
+        {
+            r.Fail(Errno.EINVAL, "CHANNEL_ALLOC: channel 0 is reserved; choose a non-zero id");
+            return;
+        }
+        if (_channels.ContainsKey(r.Channel))
+        {
+            r.Fail(Errno.EEXIST, $"CHANNEL_ALLOC: channel {r.Channel} is already allocated in context {_id}");
+            return;
+        }
+        if (!_session.TryTakeChannel())
+        {
+            r.Fail(Errno.EMFILE, $"CHANNEL_ALLOC: guest {_session.Name} already has {_session.Settings.ChannelsPerGuest} channels (limits.channels-per-guest)");
+            return;
+        }
+        IGpuChannel channel;
+        try
+        {
+            channel = _session.Device.CreateChannel();
+        }
+        catch (ErrnoException e)
+        {
+            _session.ReturnChannel();
+            r.Fail(e.Errno, $"CHANNEL_ALLOC: {e.Message}");
+            return;
+        }
+        var props = _session.OnDeviceDispatcher(ChannelActor.Props(_session, channel));
+        _channels[r.Channel] = Context.ActorOf(props, ActorNames.Unique(Context, $"chan-{r.Channel}"));
+        r.Reply();
+    }
+
+    private void ChannelFree(ChannelFree r)
+    {
+        if (_channels.Remove(r.Channel, out var channel)) channel.Tell(new ChannelProtocol.Free(r));
+        else r.Fail(Errno.ENOENT, $"CHANNEL_FREE: channel {r.Channel} is not allocated in context {_id}");
+    }
+
+    private void Pushbuf(Requests.Pushbuf r)
+    {
+        // Every PUSHBUF takes the next number, even one that fails, so a guest that batches
+        // reply-less submissions can still name their fences.
+        var fence = new GpuFence(++_lastFence);
+        var self = Self;
+        _pendingFences[fence.Seqno] = fence;
+        fence.OnSignaled(f => self.Tell(new ContextProtocol.FenceSignaled(f.Seqno, f)));
+
+        (int Errno, string Message)? problem = null;
+        if (!_channels.TryGetValue(r.Channel, out var channel))
+            problem = (Errno.ENOENT, $"PUSHBUF: channel {r.Channel} is not allocated in context {_id}");
+        var buffers = new IGpuBuffer[r.Buffers.Length];
+        var access = new BufferAccess[r.Buffers.Length];
+        var actors = new IActorRef[r.Buffers.Length];
+        for (int i = 0; problem == null && i < r.Buffers.Length; i++)
+        {
+            uint handle = r.Buffers[i].Handle;
+            if (!_gems.TryGetValue(handle, out var gem))
+                problem = (Errno.ENOENT, $"PUSHBUF: buffer {i}: handle {handle} is not a GEM object in context {_id}");
+            else if (Array.IndexOf(actors, gem.Actor, 0, i) >= 0)
+                problem = (Errno.EINVAL, $"PUSHBUF: buffer {i}: handle {handle} is listed twice");
+            else
+                (buffers[i], access[i], actors[i]) = (gem.Buffer, r.Buffers[i].Access, gem.Actor);
+        }
+        if (problem is var (errno, message))
+        {
+            fence.TrySignal(errno, message);
+            r.Fail(errno, message, fence);
+            return;
+        }
+
+        // The channel owns these references until it has submitted (the device then holds its own),
+        // so a GEM_CLOSE processed meanwhile cannot free a buffer the work still names.
+        foreach (var b in buffers) b.AddRef();
+        foreach (var a in actors) a.Tell(new GemProtocol.Fenced(fence));
+        channel!.Tell(new ChannelProtocol.Execute(r, new Native.Gpu.Pushbuf(buffers, access, r.Push, r.Inline), fence));
+    }
+
+    private void FenceWait(FenceWait r)
+    {
+        if (r.Fence == 0 || r.Fence > _lastFence)
+        {
+            r.Fail(Errno.EINVAL, $"FENCE_WAIT: fence {r.Fence} was never issued in context {_id} (last is {_lastFence})");
+            return;
+        }
+        if (!_pendingFences.ContainsKey(r.Fence))
+        {
+            ReplyWithOutcome(r, r.Fence);
+            return;
+        }
+        if ((r.WaitFlags & FenceWaitFlags.NoWait) != 0)
+        {
+            r.Fail(Errno.EBUSY, $"FENCE_WAIT: fence {r.Fence} has not signalled yet");
+            return;
+        }
+        long id = ++_nextWaiter;
+        _waiters[id] = (r, r.Fence);
+        Timers.StartSingleTimer(id, new ContextProtocol.WaitTimedOut(id), Timeouts.For(r.TimeoutNs, _session.Settings));
+    }
+
+    private void FenceSignaled(ContextProtocol.FenceSignaled s)
+    {
+        _pendingFences.Remove(s.Number);
+        if (s.Fence.Error != 0)
+        {
+            _failedFences[s.Number] = s.Fence;
+            _failedOrder.Enqueue(s.Number);
+            if (_failedOrder.Count > RememberedFailures) _failedFences.Remove(_failedOrder.Dequeue());
+        }
+        List<long>? done = null;
+        foreach (var (id, w) in _waiters)
+            if (w.Fence == s.Number) (done ??= new()).Add(id);
+        if (done == null) return;
+        foreach (long id in done)
+        {
+            _waiters.Remove(id, out var w);
+            Timers.Cancel(id);
+            ReplyWithOutcome(w.Request, s.Number);
+        }
+    }
+
+    private void ReplyWithOutcome(FenceWait r, ulong number)
+    {
+        if (_failedFences.TryGetValue(number, out var failed))
+            r.Fail(failed.Error, $"FENCE_WAIT: fence {number} failed: {failed.Message}");
+        else r.Reply();
+    }
+
+    protected override void PostStop()
+    {
+        foreach (var (_, w) in _waiters)
+            w.Request.Fail(Errno.ECANCELED, $"FENCE_WAIT: context {_id} was closed");
+    }
+
+    protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(_ => Directive.Escalate);
+}

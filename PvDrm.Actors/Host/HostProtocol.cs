@@ -1,0 +1,69 @@
+using PvDrm.Actors.Protocol;
+using PvDrm.Native.Gpu;
+using PvDrm.Native.Io;
+
+namespace PvDrm.Actors.Host;
+
+/// <summary>Between the connection side and the guest registry: admission and departure.</summary>
+public static class GuestProtocol
+{
+    /// <summary>A new connection to serve (from the listener, or from a test over a socketpair).</summary>
+    public sealed record Accept(Connection Connection);
+
+    /// <summary>A connection said HELLO; the registry admits or refuses it.</summary>
+    internal sealed record Admit(Requests.Hello Hello, GuestLink Link);
+
+    /// <summary>The guest's connection is gone; its actor stops and releases everything.</summary>
+    internal sealed record LinkClosed(string Reason);
+}
+
+/// <summary>The sequential gate's conversation.</summary>
+internal static class GateProtocol
+{
+    /// <summary>A request waiting for its turn, and the actor that will run it.</summary>
+    public sealed record Gated(Request Request, Akka.Actor.IActorRef Target);
+
+    /// <summary>The current request was answered; <see cref="Work"/> is GPU work it still runs.</summary>
+    public sealed record Completed(Request Request, GpuFence? Work);
+
+    /// <summary>The current request's GPU work finished.</summary>
+    public sealed record WorkDone(Request Request);
+
+    /// <summary>The current request has held the gate longer than the request timeout.</summary>
+    public sealed record TurnTimedOut(Request Request);
+}
+
+/// <summary>What a context tells its GEM actors, and what they tell themselves.</summary>
+internal static class GemProtocol
+{
+    /// <summary>A pushbuf that uses this buffer was submitted; CPU_PREP must wait for its fence.</summary>
+    public sealed record Fenced(GpuFence Fence);
+
+    /// <summary>The handle was closed (GEM_CLOSE): answer, then stop and drop the buffer reference.</summary>
+    public sealed record Close(Request Request);
+
+    public sealed record FenceRetired(GpuFence Fence);
+
+    public sealed record PrepTimedOut(long Waiter);
+}
+
+/// <summary>What a context tells its channel actors.</summary>
+internal static class ChannelProtocol
+{
+    /// <summary>
+    /// Run <paramref name="Work"/> and signal <paramref name="Fence"/> (the context's fence) when it
+    /// has. The channel owns one reference on each of the work's buffers and drops it after submitting.
+    /// </summary>
+    public sealed record Execute(Requests.Pushbuf Request, Pushbuf Work, GpuFence Fence);
+
+    /// <summary>CHANNEL_FREE: answer, then stop (queued work is cancelled, running work finishes).</summary>
+    public sealed record Free(Request Request);
+}
+
+/// <summary>What a context tells itself about its fences.</summary>
+internal static class ContextProtocol
+{
+    public sealed record FenceSignaled(ulong Number, GpuFence Fence);
+
+    public sealed record WaitTimedOut(long Waiter);
+}

@@ -1,0 +1,78 @@
+using Akka.Configuration;
+using PvDrm.Actors.Protocol;
+using PvDrm.Native.Gpu.Soft;
+using PvDrm.Native.Io;
+
+namespace PvDrm.Actors.Host;
+
+/// <summary>
+/// Everything under <c>pvdrm.host</c>, read and checked once at start-up. A bad value stops
+/// start-up with a <see cref="ConfigurationException"/> naming the key.
+/// </summary>
+public sealed record HostSettings
+{
+    public const string Root = "pvdrm.host";
+
+    /// <summary>One serializing actor for every request (PVDRM's back-end default) instead of concurrency.</summary>
+    public bool Sequential { get; init; }
+
+    /// <summary>The device kind: "soft" (the embedded SoftGpu).</summary>
+    public string Device { get; init; } = "soft";
+
+    public SoftGpuOptions SoftGpu { get; init; } = new();
+
+    /// <summary>Path of the guest-facing Unix socket; null to not listen (tests wire links directly).</summary>
+    public string? ListenUnix { get; init; }
+
+    /// <summary>File mode of the socket: who may connect at all.</summary>
+    public uint ListenUnixMode { get; init; } = Convert.ToUInt32("660", 8);
+
+    public ProtocolLimits Protocol { get; init; } = ProtocolLimits.Default;
+
+    public int ContextsPerGuest { get; init; } = 64;
+    public int HandlesPerContext { get; init; } = 65536;
+    public int ChannelsPerGuest { get; init; } = 64;
+
+    /// <summary>Requests a guest may have in flight before the host stops reading from it.</summary>
+    public int InFlightPerGuest { get; init; } = 256;
+
+    /// <summary>The longest a request may wait (CPU_PREP, FENCE_WAIT, a turn at the gate).</summary>
+    public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    public ConnectionOptions Connection => new() { MaxFrame = Protocol.MaxFrame };
+
+    public static HostSettings Create(Config config)
+    {
+        var c = new SettingsReader(config.WithFallback(PvDrmConfig.Reference), Root);
+        string device = c.String("device");
+        if (device != "soft")
+            throw new ConfigurationException($"{Root}.device: '{device}' is not a known device kind (soft)");
+        string listen = c.String("listen.unix");
+        return new HostSettings
+        {
+            Sequential = c.Bool("sequential"),
+            Device = device,
+            SoftGpu = new SoftGpuOptions
+            {
+                Engines = c.Int("soft-gpu.engines", 0, 1024) is var e && e > 0 ? e : Environment.ProcessorCount,
+                MemoryBytes = (ulong)c.Bytes("soft-gpu.memory", 1 << 20, long.MaxValue),
+                MaxBufferBytes = (ulong)c.Bytes("soft-gpu.max-buffer", 4096, int.MaxValue),
+                MaxCommandBytes = (int)c.Bytes("soft-gpu.max-commands", 64, 64 << 20),
+                SemaphoreTimeout = c.Duration("soft-gpu.semaphore-timeout"),
+            },
+            ListenUnix = listen.Length == 0 ? null : listen,
+            ListenUnixMode = c.Octal("listen.unix-mode"),
+            Protocol = new ProtocolLimits
+            {
+                MaxFrame = (int)c.Bytes("limits.max-frame", 4096, 64 << 20),
+                MaxPushbufBuffers = c.Int("limits.pushbuf-buffers", 1, 65536),
+                MaxPushEntries = c.Int("limits.pushbuf-entries", 1, 65536),
+            },
+            ContextsPerGuest = c.Int("limits.contexts-per-guest", 1, 1 << 20),
+            HandlesPerContext = c.Int("limits.handles-per-context", 1, 1 << 24),
+            ChannelsPerGuest = c.Int("limits.channels-per-guest", 1, 1 << 20),
+            InFlightPerGuest = c.Int("limits.in-flight-per-guest", 1, 1 << 20),
+            RequestTimeout = c.Duration("limits.request-timeout"),
+        };
+    }
+}

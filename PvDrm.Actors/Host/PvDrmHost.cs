@@ -1,0 +1,68 @@
+using Akka.Actor;
+using Akka.Event;
+using PvDrm.Native.Gpu;
+using PvDrm.Native.Io;
+
+namespace PvDrm.Actors.Host;
+
+/// <summary>
+/// <c>/user/pvdrm</c>: the host's root. Starts the device, the gate (sequential mode), the guest
+/// registry and the listener; on stop, the guests go first (each told why), then the socket file
+/// and the device.
+/// </summary>
+public sealed class PvDrmHost : ReceiveActor
+{
+    public const string Name = "pvdrm";
+
+    private readonly HostSettings _settings;
+    private readonly IGpuDevice _device;
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private IActorRef _guests = ActorRefs.Nobody;
+    private UnixListener? _listener;
+
+    public PvDrmHost(HostSettings settings, IGpuDevice device)
+    {
+        _settings = settings;
+        _device = device;
+        Receive<GuestProtocol.Accept>(a => _guests.Forward(a));
+        Receive<GetDeviceStats>(_ => Sender.Tell(_device.GetStats()));
+    }
+
+    /// <summary>Asks for the device's live objects and work (<see cref="DeviceStats"/>).</summary>
+    public sealed record GetDeviceStats
+    {
+        public static GetDeviceStats Instance { get; } = new();
+    }
+
+    /// <param name="device">Created (and checked) by the caller; the host disposes it when it stops.</param>
+    public static Props Props(HostSettings settings, IGpuDevice device) =>
+        Akka.Actor.Props.Create(() => new PvDrmHost(settings, device));
+
+    protected override void PreStart()
+    {
+        Context.ActorOf(DeadRequests.Props(), "dead-requests");
+        Context.ActorOf(Devices.Props(new[] { _device }), "devices");
+        IActorRef? gate = _settings.Sequential ? Context.ActorOf(SequentialGate.Props(_settings.RequestTimeout), "gate") : null;
+        _guests = Context.ActorOf(GuestRegistry.Props(_settings, _device, gate), "guests");
+
+        if (_settings.ListenUnix is { } path)
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
+            var guests = _guests;
+            var options = _settings.Connection;
+            _listener = new UnixListener(path, _settings.ListenUnixMode,
+                (fd, peer) => guests.Tell(new GuestProtocol.Accept(new SeqPacketConnection(fd, options, peer: peer))));
+        }
+        _log.Info("PvDrm host ready: device {0} ({1}), {2} mode, listening on {3}",
+            _device.Name, _device.Info.Driver, _settings.Sequential ? "sequential" : "concurrent",
+            _settings.ListenUnix is { } p ? $"unix:{p}" : "no socket");
+    }
+
+    // Runs after every child (and so every guest) has stopped.
+    protected override void PostStop()
+    {
+        _listener?.Dispose();
+        _device.Dispose();
+        _log.Info("PvDrm host stopped");
+    }
+}

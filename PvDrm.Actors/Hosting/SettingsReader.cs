@@ -1,0 +1,71 @@
+using Akka.Configuration;
+
+namespace PvDrm.Actors;
+
+/// <summary>
+/// Reads typed values under one config path and turns any bad value into a
+/// <see cref="ConfigurationException"/> that names the full key and what was expected.
+/// </summary>
+public sealed class SettingsReader
+{
+    private readonly Config _config;
+    private readonly string _root;
+
+    public SettingsReader(Config config, string root)
+    {
+        _config = config;
+        _root = root;
+    }
+
+    public bool Bool(string key) => Read(key, "on or off", p => _config.GetBoolean(p));
+
+    public string String(string key) => Read(key, "a string", p => _config.GetString(p) ?? "");
+
+    public int Int(string key, int min, int max)
+    {
+        int value = Read(key, "an integer", p => _config.GetInt(p));
+        return value >= min && value <= max ? value : throw Bad(key, $"{value} is outside {min}..{max}");
+    }
+
+    public long Bytes(string key, long min, long max)
+    {
+        long value = Read(key, "a size such as 256 KiB", p => _config.GetByteSize(p) ?? throw new FormatException("missing"));
+        return value >= min && value <= max ? value : throw Bad(key, $"{value} bytes is outside {min}..{max}");
+    }
+
+    public TimeSpan Duration(string key)
+    {
+        var value = Read(key, "a duration such as 30 s", p => _config.GetTimeSpan(p, null, allowInfinite: false));
+        return value > TimeSpan.Zero ? value : throw Bad(key, "must be positive");
+    }
+
+    public uint Octal(string key)
+    {
+        string text = String(key);
+        try
+        {
+            uint mode = Convert.ToUInt32(text, 8);
+            return mode <= Convert.ToUInt32("777", 8) ? mode : throw new FormatException();
+        }
+        catch (Exception e) when (e is FormatException or OverflowException or ArgumentException)
+        {
+            throw Bad(key, $"'{text}' is not an octal file mode such as \"0660\"");
+        }
+    }
+
+    private T Read<T>(string key, string expected, Func<string, T> read)
+    {
+        string path = $"{_root}.{key}";
+        if (!_config.HasPath(path)) throw new ConfigurationException($"{path}: missing (expected {expected})");
+        try
+        {
+            return read(path);
+        }
+        catch (Exception e) when (e is not ConfigurationException || !e.Message.StartsWith(path, StringComparison.Ordinal))
+        {
+            throw new ConfigurationException($"{path}: expected {expected} ({e.Message})");
+        }
+    }
+
+    private ConfigurationException Bad(string key, string why) => new($"{_root}.{key}: {why}");
+}

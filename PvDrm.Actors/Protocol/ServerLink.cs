@@ -1,0 +1,161 @@
+using System.Buffers;
+using PvDrm.Native.Gpu;
+using PvDrm.Native.Interop;
+using PvDrm.Native.Io;
+
+namespace PvDrm.Actors.Protocol;
+
+/// <summary>
+/// The serving end of one connection, shared by the host (guests connect) and the guest proxy
+/// (applications connect). On the event loop it decodes each frame (copy, then validate),
+/// answers malformed ones at once and ends the connection on a broken stream, insists on HELLO
+/// first, and delivers the rest. Answers come back through <see cref="Complete"/> from any thread.
+/// It counts requests in flight and stops reading at the limit, so a flooding peer queues in its
+/// own socket rather than in our memory.
+/// </summary>
+public abstract class ServerLink : IFrameHandler, IReplySink
+{
+    private readonly ProtocolLimits _limits;
+    private readonly int _maxInFlight;
+    private volatile bool _admitted;
+    private bool _helloSeen;
+    private int _inFlight;
+
+    protected ServerLink(Connection connection, ProtocolLimits limits, int maxInFlight)
+    {
+        Connection = connection;
+        _limits = limits;
+        _maxInFlight = maxInFlight;
+    }
+
+    public Connection Connection { get; }
+
+    /// <summary>Negotiated in HELLO: the smaller of our and the peer's frame limits.</summary>
+    public int MaxFrame { get; private set; }
+
+    /// <summary>The most payload one reply can carry (GEM_READ chunks).</summary>
+    public int MaxReplyPayload => MaxFrame - FrameEncoder.ReplyPrefix - FrameEncoder.MaxMessageBytes;
+
+    public int InFlight => Volatile.Read(ref _inFlight);
+
+    public void Start()
+    {
+        MaxFrame = Connection.MaxFrame;
+        Connection.Start(this);
+    }
+
+    /// <summary>HELLO arrived (reading is paused): call <see cref="Admit"/> or <see cref="Refuse"/>.</summary>
+    protected abstract void OnHello(Requests.Hello hello);
+
+    /// <summary>Hands an admitted request (its reply address set) to whoever runs it.</summary>
+    protected abstract void Deliver(Request request);
+
+    /// <summary>Where answers to <paramref name="request"/> go; this link unless a subclass interposes.</summary>
+    protected virtual IReplySink ReplySinkFor(Request request) => this;
+
+    public abstract void OnClosed(string reason);
+
+    void IFrameHandler.OnFrame(ReadOnlySpan<byte> frame, FileDescriptor? fd)
+    {
+        fd?.Dispose(); // no request carries a descriptor
+        if (!FrameDecoder.TryDecodeRequest(frame, _limits, out var request, out var error))
+        {
+            if (error.Fatal) Connection.Close($"protocol error: {error.Message}");
+            else SendReply(error.Header.Op, error.Header.RequestId, error.Header.Context, -error.Errno, default, error.Message, null);
+            return;
+        }
+
+        if (_admitted)
+        {
+            if (request is Requests.Hello)
+                SendReply(Op.Hello, request.RequestId, 0, -Errno.EINVAL, default, "HELLO was already accepted on this connection", null);
+            else Dispatch(request!);
+            return;
+        }
+
+        if (request is not Requests.Hello hello || _helloSeen)
+        {
+            SendReply(request!.Op, request.RequestId, request.Context, -Errno.EACCES,
+                default, $"{OpTable.NameOf(request.Op)} before HELLO was accepted: HELLO must come first", null);
+            Connection.Close("request before HELLO");
+            return;
+        }
+        // Nothing else is read until HELLO is decided.
+        _helloSeen = true;
+        Connection.PauseReceiving();
+        MaxFrame = hello.MaxFrame == 0 ? Connection.MaxFrame : (int)Math.Min(hello.MaxFrame, (uint)Connection.MaxFrame);
+        OnHello(hello);
+    }
+
+    /// <summary>Lowers the negotiated frame limit (a proxy can pass on no more than its own host link carries).</summary>
+    protected void CapMaxFrame(int max) => MaxFrame = Math.Min(MaxFrame, max);
+
+    /// <summary>Accepts HELLO with <paramref name="reply"/> and starts reading requests.</summary>
+    public void Admit(Requests.Hello hello, in Replies.Hello reply)
+    {
+        Span<byte> payload = stackalloc byte[reply.Size];
+        var w = new WireWriter(payload);
+        reply.Write(ref w);
+        _admitted = true;
+        SendReply(Op.Hello, hello.RequestId, 0, 0, payload, null, null);
+        Connection.ResumeReceiving();
+    }
+
+    /// <summary>Refuses HELLO with a reason and disconnects.</summary>
+    public void Refuse(Requests.Hello hello, int errno, string message)
+    {
+        SendReply(Op.Hello, hello.RequestId, 0, -Math.Abs(errno), default, message, null);
+        Connection.Close($"refused: {message}");
+    }
+
+    /// <summary>Tells the peer an event (e.g. SHUTDOWN) and closes the connection.</summary>
+    public void CloseWith(Op eventOp, int errno, string reason)
+    {
+        Connection.Send(FrameEncoder.EncodeEvent(eventOp, 0, -Math.Abs(errno), reason));
+        Connection.Close(reason);
+    }
+
+    private void Dispatch(Request request)
+    {
+        request.ReplyTo = ReplySinkFor(request);
+        if (Interlocked.Increment(ref _inFlight) >= _maxInFlight)
+        {
+            Connection.PauseReceiving();
+            // A reply may have gone out between the increment and the pause: do not stay paused then.
+            if (Volatile.Read(ref _inFlight) < _maxInFlight) Connection.ResumeReceiving();
+        }
+        Deliver(request);
+    }
+
+    public void Complete(Request request, int status, ReadOnlySpan<byte> payload, string? message, FileDescriptor? fd, GpuFence? work)
+    {
+        if (Interlocked.Decrement(ref _inFlight) < _maxInFlight) Connection.ResumeReceiving();
+        // Reply-less requests are answered only when they fail.
+        if (status == 0 && request.WantsNoReply) return;
+        if (fd != null && !Connection.CanPassFds)
+        {
+            status = -Errno.EOPNOTSUPP;
+            message = $"{OpTable.NameOf(request.Op)} passes a descriptor, which a {Connection.Transport} connection cannot carry; use GEM_READ/GEM_WRITE";
+            payload = default;
+            fd = null;
+        }
+        SendReply(request.Op, request.RequestId, request.Context, status, payload, message, fd);
+    }
+
+    private void SendReply(Op op, uint requestId, uint context, int status, ReadOnlySpan<byte> payload, string? message, FileDescriptor? fd)
+    {
+        int size = FrameEncoder.ReplySize(payload.Length, message);
+        if (size > MaxFrame)
+        {
+            // GEM_READ lengths are checked against MaxReplyPayload, so only a bug gets here.
+            (status, message, fd) = (-Errno.EMSGSIZE, $"reply of {size} bytes exceeds the {MaxFrame}-byte frame limit", null);
+            payload = default;
+            size = FrameEncoder.ReplySize(0, message);
+        }
+        byte[]? rented = null;
+        Span<byte> buffer = size <= 512 ? stackalloc byte[512] : (rented = ArrayPool<byte>.Shared.Rent(size));
+        int length = FrameEncoder.WriteReply(buffer, op, requestId, context, status, payload, message);
+        Connection.Send(buffer[..length], fd);
+        if (rented != null) ArrayPool<byte>.Shared.Return(rented);
+    }
+}

@@ -1,0 +1,203 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using PvDrm.Actors.Protocol;
+using PvDrm.Native.Interop;
+using PvDrm.Native.Io;
+using static PvDrm.Actors.Protocol.Requests;
+
+namespace PvDrm.Guest.Client;
+
+/// <summary>
+/// A guest's connection to a PvDrm host (or to a guest proxy, which speaks the same protocol).
+/// Any number of requests may be in flight; replies complete them in whatever order they come.
+/// Thread-safe. Open a <see cref="DrmContext"/> to allocate buffers and submit work.
+/// </summary>
+public sealed class DrmClient : IFrameHandler, IAsyncDisposable
+{
+    private readonly Connection _connection;
+    private readonly object _lock = new();
+    private readonly Dictionary<uint, (TaskCompletionSource<ReplyFrame> Reply, Op Op)> _pending = new();
+    private readonly Dictionary<uint, ReplyFrame> _deferredErrors = new();
+    private uint _nextRequestId;
+    private uint _nextContext;
+    private string? _closedReason;
+
+    private DrmClient(Connection connection)
+    {
+        _connection = connection;
+    }
+
+    /// <summary>Connects to <paramref name="endpoint"/> (unix:PATH) and says HELLO.</summary>
+    public static async Task<DrmClient> ConnectAsync(string endpoint, DrmClientOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        options ??= new DrmClientOptions();
+        var ep = Endpoint.Parse(endpoint);
+        var connection = SeqPacketConnection.Connect(ep.Address, new ConnectionOptions { MaxFrame = options.MaxFrame });
+        var client = new DrmClient(connection);
+        connection.Start(client);
+        try
+        {
+            var reply = await client.SendAsync(new Hello(ProtocolLimits.Version, 0, (uint)connection.MaxFrame, options.Name, options.Token))
+                .WaitAsync(cancellationToken);
+            var hello = reply.Read<Replies.Hello>();
+            client.Name = options.Name;
+            client.SessionId = hello.SessionId;
+            client.MaxFrame = (int)Math.Min(hello.MaxFrame, (uint)connection.MaxFrame);
+            return client;
+        }
+        catch
+        {
+            await client.DisposeAsync();
+            throw;
+        }
+    }
+
+    public string Name { get; private set; } = "";
+
+    public ulong SessionId { get; private set; }
+
+    /// <summary>The negotiated frame limit; GEM reads and writes are chunked below it.</summary>
+    public int MaxFrame { get; private set; }
+
+    /// <summary>True when buffers can be mapped (the connection passes descriptors).</summary>
+    public bool CanMap => _connection.CanPassFds;
+
+    public bool IsConnected => _connection.IsOpen && _closedReason == null;
+
+    /// <summary>Bytes of data one GEM_READ or GEM_WRITE may carry.</summary>
+    internal int MaxChunk => Math.Max(4096, MaxFrame - FrameEncoder.ReplyPrefix - FrameEncoder.MaxMessageBytes - 64) & ~4095;
+
+    public async Task<DrmContext> OpenContextAsync()
+    {
+        uint id = Interlocked.Increment(ref _nextContext);
+        await SendAsync(new OpenContext(0) { Context = id });
+        return new DrmContext(this, id);
+    }
+
+    public async Task<Replies.Version> GetVersionAsync() => (await SendAsync(new GetVersion())).Read<Replies.Version>();
+
+    public async Task<ulong> GetParamAsync(ulong param) => (await SendAsync(new GetParam(param))).Read<Replies.Value>().Data;
+
+    public async Task<ulong> GetCapAsync(ulong cap) => (await SendAsync(new GetCap(cap))).Read<Replies.Value>().Data;
+
+    /// <summary>
+    /// Sends <paramref name="request"/> (its request id is assigned here) and completes with the
+    /// reply; a failure status throws <see cref="DrmException"/>.
+    /// </summary>
+    public async Task<ReplyFrame> SendAsync(Request request)
+    {
+        var reply = await SendRawAsync(request);
+        if (reply.Status < 0)
+        {
+            reply.TakeFd()?.Dispose();
+            throw new DrmException(request.Op, reply.Status, reply.Message);
+        }
+        return reply;
+    }
+
+    /// <summary>Like <see cref="SendAsync"/> but returns failure replies instead of throwing.</summary>
+    public Task<ReplyFrame> SendRawAsync(Request request)
+    {
+        var tcs = new TaskCompletionSource<ReplyFrame>(TaskCreationOptions.RunContinuationsAsynchronously);
+        uint id;
+        lock (_lock)
+        {
+            ThrowIfDeferredError(request);
+            id = ++_nextRequestId;
+            _pending[id] = (tcs, request.Op);
+        }
+        if (!Transmit(request, id, FrameFlags.None))
+        {
+            lock (_lock) _pending.Remove(id);
+            tcs.TrySetException(new DrmException(request.Op, Errno.ECONNRESET, _closedReason ?? "not connected"));
+        }
+        return tcs.Task;
+    }
+
+    /// <summary>
+    /// Sends a request inside a context without waiting: the host answers only if it fails, and
+    /// that failure is raised by the next request made on the same context.
+    /// </summary>
+    public void Post(Request request)
+    {
+        if (request.Context == 0) throw new ArgumentException("only requests inside a context can be reply-less", nameof(request));
+        uint id;
+        lock (_lock)
+        {
+            ThrowIfDeferredError(request);
+            id = ++_nextRequestId;
+        }
+        if (!Transmit(request, id, FrameFlags.NoReply))
+            throw new DrmException(request.Op, Errno.ECONNRESET, _closedReason ?? "not connected");
+    }
+
+    private bool Transmit(Request request, uint id, FrameFlags flags)
+    {
+        int size = FrameEncoder.RequestSize(request);
+        if (size > MaxFrame && MaxFrame > 0)
+            throw new DrmException(request.Op, Errno.EMSGSIZE, $"request of {size} bytes exceeds the {MaxFrame}-byte frame limit");
+        byte[] buffer = ArrayPool<byte>.Shared.Rent(size);
+        try
+        {
+            FrameEncoder.WriteRequest(request, buffer);
+            BinaryPrimitives.WriteUInt16LittleEndian(buffer.AsSpan(6), (ushort)(request.Flags | flags));
+            BinaryPrimitives.WriteUInt32LittleEndian(buffer.AsSpan(8), id);
+            return _connection.Send(buffer.AsSpan(0, size));
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    private void ThrowIfDeferredError(Request request)
+    {
+        if (request.Context == 0 || !_deferredErrors.Remove(request.Context, out var failed)) return;
+        throw new DrmException(failed.Header.Op, failed.Status,
+            $"(an earlier reply-less request {failed.Header.RequestId} on context {request.Context}) {failed.Message}");
+    }
+
+    void IFrameHandler.OnFrame(ReadOnlySpan<byte> frame, FileDescriptor? fd)
+    {
+        var reply = ReplyFrame.Parse(frame, fd, out string? error);
+        if (reply == null)
+        {
+            fd?.Dispose();
+            _connection.Close($"malformed frame from the host: {error}");
+            return;
+        }
+        if (reply.IsEvent)
+        {
+            reply.TakeFd()?.Dispose();
+            if (reply.Header.Op == Op.Shutdown) _closedReason = $"host closed the session: {reply.Message}";
+            return;
+        }
+        TaskCompletionSource<ReplyFrame>? tcs = null;
+        lock (_lock)
+        {
+            if (_pending.Remove(reply.Header.RequestId, out var pending)) tcs = pending.Reply;
+            else if (reply.Status < 0 && reply.Header.Context != 0) _deferredErrors.TryAdd(reply.Header.Context, reply);
+        }
+        if (tcs != null) tcs.TrySetResult(reply);
+        else reply.TakeFd()?.Dispose();
+    }
+
+    void IFrameHandler.OnClosed(string reason)
+    {
+        _closedReason ??= reason;
+        List<(TaskCompletionSource<ReplyFrame> Reply, Op Op)> pending;
+        lock (_lock)
+        {
+            pending = _pending.Values.ToList();
+            _pending.Clear();
+        }
+        foreach (var (tcs, op) in pending)
+            tcs.TrySetException(new DrmException(op, Errno.ECONNRESET, $"connection to the host lost: {_closedReason}"));
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        _connection.Close("client disposed");
+        return ValueTask.CompletedTask;
+    }
+}

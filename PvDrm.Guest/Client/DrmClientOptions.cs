@@ -1,0 +1,14 @@
+namespace PvDrm.Guest.Client;
+
+/// <summary>How a <see cref="DrmClient"/> introduces itself and sizes its frames.</summary>
+public sealed record DrmClientOptions
+{
+    /// <summary>The name presented in HELLO; the host refuses a second connection with the same name.</summary>
+    public string Name { get; init; } = Environment.MachineName;
+
+    /// <summary>The token presented in HELLO, when the host requires one.</summary>
+    public string Token { get; init; } = "";
+
+    /// <summary>The largest frame asked for; the host may grant less.</summary>
+    public int MaxFrame { get; init; } = 256 * 1024;
+}

@@ -1,0 +1,63 @@
+using System.CommandLine;
+using Akka.Configuration;
+using Microsoft.Extensions.Hosting;
+using PvDrm.Actors;
+using PvDrm.Actors.Guest;
+using PvDrm.Actors.Host;
+using PvDrm.Host.Demo;
+using Serilog.Events;
+
+namespace PvDrm.Host;
+
+/// <summary>The command line of pvdrm-host.</summary>
+internal static class HostCommands
+{
+    public static Command Serve()
+    {
+        var config = new Option<string?>("--config") { Description = "HOCON file with pvdrm.host.* settings" };
+        var listen = new Option<string?>("--listen") { Description = "guest socket, unix:PATH (pvdrm.host.listen.unix)" };
+        var sequential = new Option<string?>("--sequential") { Description = "on: one request at a time (pvdrm.host.sequential)" };
+        sequential.AcceptOnlyFromAmong("on", "off");
+        var command = new Command("serve", "Run the host daemon until SIGINT or SIGTERM") { config, listen, sequential };
+        command.SetAction(async (parse, ct) =>
+        {
+            return await CommandErrors.Report("pvdrm-host serve", async () =>
+            {
+                string? path = parse.GetValue(listen) is { } l ? ProxySettings.UnixPath(l) : null;
+                var overrides = PvDrmConfig.Overrides(HostSettings.Root, ("listen.unix", path), ("sequential", parse.GetValue(sequential)));
+                var hocon = PvDrmConfig.Load(parse.GetValue(config), overrides);
+                using var app = BuildHost(hocon, HostSettings.Create(hocon));
+                await app.RunAsync(ct);
+                return 0;
+            });
+        });
+        return command;
+    }
+
+    public static Command Demo()
+    {
+        var guests = new Option<int>("--guests") { Description = "guest proxies to start", DefaultValueFactory = _ => 3 };
+        var size = new Option<int>("--size") { Description = "matrix size of each guest's GEMM workload", DefaultValueFactory = _ => 384 };
+        var iterations = new Option<int>("--iterations") { Description = "verified pushbufs per guest", DefaultValueFactory = _ => 4 };
+        var command = new Command("demo", "Run a host on SoftGpu with several guests doing verified GEMM work, concurrent then sequential")
+        {
+            guests, size, iterations,
+        };
+        command.Validators.Add(r =>
+        {
+            if (r.GetValue(guests) is < 1 or > 32) r.AddError("--guests must be 1..32");
+            if (r.GetValue(size) is < 8 or > 2048) r.AddError("--size must be 8..2048");
+            if (r.GetValue(iterations) is < 1 or > 100) r.AddError("--iterations must be 1..100");
+        });
+        command.SetAction(async (parse, ct) => await CommandErrors.Report("pvdrm-host demo", () =>
+            new DemoRunner(parse.GetValue(guests), parse.GetValue(size), parse.GetValue(iterations)).RunAsync(ct)));
+        return command;
+    }
+
+    /// <summary>The host daemon as a generic host: the same composition `serve` and the demo run.</summary>
+    public static IHost BuildHost(Config config, HostSettings settings, LogEventLevel level = LogEventLevel.Information)
+    {
+        var device = DeviceFactory.Create(settings);
+        return PvDrmApplication.Build("pvdrm", config, akka => akka.WithPvDrmHost(settings, device), level);
+    }
+}

@@ -1,0 +1,78 @@
+using System.Diagnostics;
+using PvDrm.Native.Gpu.Soft.Kernels;
+using PvDrm.Native.Interop;
+
+namespace PvDrm.Native.Gpu.Soft;
+
+/// <summary>
+/// Runs a validated submission on the calling engine thread. Commands were fully checked when
+/// decoded, so this only computes; an unexpected exception still fails the fence with EIO
+/// rather than taking the engine down.
+/// </summary>
+internal static unsafe class SoftExecutor
+{
+    public static (int Error, string? Message) Run(SoftSubmission submission, SoftGpuOptions options)
+    {
+        var commands = submission.Commands;
+        for (int i = 0; i < commands.Length; i++)
+        {
+            try
+            {
+                if (!Execute(commands[i], submission.Buffers, options))
+                    return (Errno.ETIMEDOUT, $"command {i} ({SoftOpcodes.Name(commands[i].Op)}): the semaphore did not reach {commands[i].Value} within {options.SemaphoreTimeout.TotalMilliseconds:F0} ms; the rest of the pushbuf was skipped");
+            }
+            catch (Exception e)
+            {
+                return (Errno.EIO, $"command {i} ({SoftOpcodes.Name(commands[i].Op)}) failed: {e.Message}");
+            }
+        }
+        return (0, null);
+    }
+
+    /// <summary>Returns false only when a semaphore acquire timed out.</summary>
+    private static bool Execute(in SoftCommand c, SoftBuffer[] buffers, SoftGpuOptions options)
+    {
+        switch (c.Op)
+        {
+            case SoftOpcode.Nop:
+                return true;
+            case SoftOpcode.Fill:
+                new Span<uint>(At(buffers, c.Dst), (int)(c.Size / 4)).Fill(c.Value);
+                return true;
+            case SoftOpcode.Copy:
+                // Span.CopyTo is memmove: overlapping ranges in one buffer are fine.
+                new ReadOnlySpan<byte>(At(buffers, c.Src), (int)c.Size).CopyTo(new Span<byte>(At(buffers, c.Dst), (int)c.Size));
+                return true;
+            case SoftOpcode.Saxpy:
+                Saxpy.Run(c.Alpha, (float*)At(buffers, c.Src), (float*)At(buffers, c.Dst), (int)c.N);
+                return true;
+            case SoftOpcode.Gemm:
+                Gemm.Run((int)c.M, (int)c.N, (int)c.K, c.Alpha, (float*)At(buffers, c.A), (float*)At(buffers, c.B), c.Beta, (float*)At(buffers, c.Dst));
+                return true;
+            case SoftOpcode.SemaphoreRelease:
+                Interlocked.MemoryBarrier(); // everything before is visible first
+                Volatile.Write(ref *(uint*)At(buffers, c.Dst), c.Value);
+                return true;
+            case SoftOpcode.SemaphoreAcquire:
+                return Acquire((uint*)At(buffers, c.Dst), c.Value, options.SemaphoreTimeout);
+            default:
+                throw new InvalidOperationException($"opcode {c.Op} passed validation but has no implementation");
+        }
+    }
+
+    private static byte* At(SoftBuffer[] buffers, BufferRange range) => buffers[range.Index].Pointer + range.Offset;
+
+    /// <summary>Polls until *at ≥ value: spin briefly, then sleep in short steps, until the timeout.</summary>
+    private static bool Acquire(uint* at, uint value, TimeSpan timeout)
+    {
+        var clock = Stopwatch.StartNew();
+        var spinner = new SpinWait();
+        while (Volatile.Read(ref *at) < value)
+        {
+            if (clock.Elapsed > timeout) return false;
+            if (spinner.Count < 100) spinner.SpinOnce(sleep1Threshold: -1);
+            else Thread.Sleep(1);
+        }
+        return true;
+    }
+}

@@ -1,0 +1,30 @@
+namespace PvDrm.Native.Gpu.Soft;
+
+/// <summary>Limits and engine count of a <see cref="SoftGpu"/>.</summary>
+public sealed record SoftGpuOptions
+{
+    /// <summary>Engine threads; each pushbuf runs on one of them, start to end.</summary>
+    public int Engines { get; init; } = Environment.ProcessorCount;
+
+    /// <summary>Device memory: the most all live buffers may take together (also reported as VRAM size).</summary>
+    public ulong MemoryBytes { get; init; } = 4UL << 30;
+
+    /// <summary>The largest single buffer.</summary>
+    public ulong MaxBufferBytes { get; init; } = 1UL << 30;
+
+    /// <summary>The largest command stream one pushbuf may carry.</summary>
+    public int MaxCommandBytes { get; init; } = 1 << 20;
+
+    /// <summary>How long SEMAPHORE_ACQUIRE waits before its pushbuf fails with ETIMEDOUT.</summary>
+    public TimeSpan SemaphoreTimeout { get; init; } = TimeSpan.FromSeconds(2);
+
+    internal void Validate()
+    {
+        if (Engines < 1) throw new ArgumentOutOfRangeException(nameof(Engines), Engines, "at least one engine");
+        if (MemoryBytes < 4096) throw new ArgumentOutOfRangeException(nameof(MemoryBytes), MemoryBytes, "at least one page");
+        if (MaxBufferBytes < 4096 || MaxBufferBytes > int.MaxValue)
+            throw new ArgumentOutOfRangeException(nameof(MaxBufferBytes), MaxBufferBytes, "between one page and 2 GiB");
+        if (MaxCommandBytes < 4) throw new ArgumentOutOfRangeException(nameof(MaxCommandBytes), MaxCommandBytes, "at least one command word");
+        if (SemaphoreTimeout <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(SemaphoreTimeout), SemaphoreTimeout, "must be positive");
+    }
+}

@@ -1,0 +1,43 @@
+using PvDrm.Native.Interop;
+
+namespace PvDrm.Native.Io;
+
+/// <summary>
+/// A framed, bidirectional link to one peer. Frames arrive on the event loop's thread through
+/// an <see cref="IFrameHandler"/>; <see cref="Send"/> may be called from any thread and never
+/// blocks. Every frame starts with its total length as a little-endian u32.
+/// </summary>
+public abstract class Connection
+{
+    /// <summary>"unix", "tcp" or "vsock": shown in status output.</summary>
+    public abstract string Transport { get; }
+
+    /// <summary>True when file descriptors travel with frames (Unix sockets only).</summary>
+    public abstract bool CanPassFds { get; }
+
+    /// <summary>The largest frame this connection sends or accepts.</summary>
+    public abstract int MaxFrame { get; }
+
+    /// <summary>The peer's credentials, for Unix peers.</summary>
+    public abstract PeerCredentials? Peer { get; }
+
+    public abstract bool IsOpen { get; }
+
+    /// <summary>Starts delivering frames to <paramref name="handler"/>.</summary>
+    public abstract void Start(IFrameHandler handler);
+
+    /// <summary>
+    /// Queues a frame (and a descriptor to pass with it) for sending. The caller keeps ownership
+    /// of <paramref name="fd"/>. Returns false when the connection is closed.
+    /// </summary>
+    public abstract bool Send(ReadOnlySpan<byte> frame, FileDescriptor? fd = null);
+
+    /// <summary>Stops reading frames: back-pressure, the peer's further frames wait in the kernel.</summary>
+    public abstract void PauseReceiving();
+
+    /// <summary>Reads again after <see cref="PauseReceiving"/>.</summary>
+    public abstract void ResumeReceiving();
+
+    /// <summary>Closes the connection; the handler's <see cref="IFrameHandler.OnClosed"/> follows once.</summary>
+    public abstract void Close(string reason);
+}

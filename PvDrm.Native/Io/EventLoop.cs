@@ -1,0 +1,179 @@
+using System.Collections.Concurrent;
+using PvDrm.Native.Interop;
+using Tmds.Linux;
+using static Tmds.Linux.LibC;
+
+namespace PvDrm.Native.Io;
+
+/// <summary>
+/// One named thread that waits for readiness with epoll (edge-triggered) and runs short
+/// callbacks: the thin I/O loop. Connections read, decode and hand frames to actors from here;
+/// nothing is ever blocked on a socket. Work can be posted to the loop from any thread.
+/// </summary>
+public sealed unsafe class EventLoop : IDisposable
+{
+    private const ulong WakeId = 0;
+    private const int MaxEventsPerWait = 64;
+
+    private static readonly Lazy<EventLoop> s_default = new(() => new EventLoop("pvdrm-io"));
+
+    private readonly FileDescriptor _epoll;
+    private readonly FileDescriptor _wake;
+    private readonly ConcurrentDictionary<ulong, IReadinessHandler> _handlers = new();
+    private readonly ConcurrentQueue<Action> _posted = new();
+    private readonly Thread _thread;
+    private long _nextId;
+    private int _wakePending;
+    private volatile bool _stopping;
+    private byte[] _receiveBuffer = new byte[64 * 1024];
+
+    public EventLoop(string name)
+    {
+        int epfd = epoll_create1(EPOLL_CLOEXEC);
+        if (epfd < 0) ErrnoException.ThrowLibc("epoll_create1", errno);
+        _epoll = new FileDescriptor(epfd);
+
+        int efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+        if (efd < 0) ErrnoException.ThrowLibc("eventfd", errno);
+        _wake = new FileDescriptor(efd);
+        Control(EPOLL_CTL_ADD, efd, EPOLLIN | EPOLLET, WakeId);
+
+        _thread = new Thread(Run) { Name = name, IsBackground = true };
+        _thread.Start();
+    }
+
+    /// <summary>The process-wide loop, started on first use.</summary>
+    public static EventLoop Default => s_default.Value;
+
+    public bool IsLoopThread => Thread.CurrentThread == _thread;
+
+    /// <summary>
+    /// A scratch buffer of at least <paramref name="size"/> bytes, valid only on the loop thread
+    /// until the next call: every connection on this loop receives into it, so idle connections
+    /// hold no receive memory.
+    /// </summary>
+    internal byte[] ReceiveBuffer(int size)
+    {
+        if (_receiveBuffer.Length < size) _receiveBuffer = new byte[size];
+        return _receiveBuffer;
+    }
+
+    /// <summary>Watches <paramref name="fd"/> for input, output and hang-up (edge-triggered).</summary>
+    public ulong Register(FileDescriptor fd, IReadinessHandler handler)
+    {
+        ulong id = (ulong)Interlocked.Increment(ref _nextId);
+        _handlers[id] = handler;
+        try
+        {
+            Control(EPOLL_CTL_ADD, fd.Number, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, id);
+        }
+        catch
+        {
+            _handlers.TryRemove(id, out _);
+            throw;
+        }
+        return id;
+    }
+
+    /// <summary>Stops watching; events already fetched for <paramref name="id"/> are dropped.</summary>
+    public void Unregister(ulong id, FileDescriptor fd)
+    {
+        _handlers.TryRemove(id, out _);
+        if (!fd.IsClosed)
+        {
+            epoll_event ev = default;
+            epoll_ctl(_epoll.Number, EPOLL_CTL_DEL, fd.Number, &ev); // fails only if already gone
+        }
+    }
+
+    /// <summary>Runs <paramref name="action"/> on the loop thread soon.</summary>
+    public void Post(Action action)
+    {
+        _posted.Enqueue(action);
+        if (Interlocked.Exchange(ref _wakePending, 1) == 0)
+        {
+            ulong one = 1;
+            write(_wake.Number, &one, sizeof(ulong));
+        }
+    }
+
+    private void Control(int op, int fd, int events, ulong id)
+    {
+        epoll_event ev = default;
+        ev.events = events;
+        ev.data.u64 = id;
+        if (epoll_ctl(_epoll.Number, op, fd, &ev) != 0) ErrnoException.ThrowLibc("epoll_ctl", errno);
+    }
+
+    private void Run()
+    {
+        epoll_event* events = stackalloc epoll_event[MaxEventsPerWait];
+        while (!_stopping)
+        {
+            int n = epoll_wait(_epoll.Number, events, MaxEventsPerWait, -1);
+            if (n < 0)
+            {
+                int err = errno;
+                if (err == EINTR) continue;
+                Environment.FailFast($"epoll_wait failed: errno {err}");
+            }
+            for (int i = 0; i < n; i++)
+            {
+                ulong id = events[i].data.u64;
+                if (id == WakeId)
+                {
+                    ulong value;
+                    read(_wake.Number, &value, sizeof(ulong));
+                    continue;
+                }
+                if (!_handlers.TryGetValue(id, out var handler)) continue;
+                try
+                {
+                    handler.OnReady((uint)events[i].events);
+                }
+                catch (Exception e)
+                {
+                    UnhandledException(e);
+                }
+            }
+            RunPosted();
+        }
+    }
+
+    private void RunPosted()
+    {
+        // Clear the flag first: a Post racing with this drain then rings the doorbell again.
+        Volatile.Write(ref _wakePending, 0);
+        int budget = _posted.Count;
+        while (budget-- > 0 && _posted.TryDequeue(out var action)) Guard(action);
+    }
+
+    /// <summary>
+    /// Where a callback's exception goes. Handlers are expected to catch their own failures;
+    /// an escaped one must not take the loop (and every connection on it) down.
+    /// </summary>
+    public static Action<Exception> UnhandledException { get; set; } =
+        e => Console.Error.WriteLine($"pvdrm-io: unhandled exception in a loop callback: {e}");
+
+    private static void Guard(Action action)
+    {
+        try
+        {
+            action();
+        }
+        catch (Exception e)
+        {
+            UnhandledException(e);
+        }
+    }
+
+    public void Dispose()
+    {
+        if (s_default.IsValueCreated && this == s_default.Value) return; // the process-wide loop lives as long as the process
+        _stopping = true;
+        Post(static () => { });
+        if (!IsLoopThread) _thread.Join();
+        _epoll.Dispose();
+        _wake.Dispose();
+    }
+}

@@ -1,0 +1,4 @@
+namespace PvDrm.Native.Io;
+
+/// <summary>Who is at the other end of a Unix socket, as the kernel saw it at connect (SO_PEERCRED).</summary>
+public readonly record struct PeerCredentials(int Pid, uint Uid, uint Gid);
