@@ -17,6 +17,11 @@ public static unsafe class UnixSocket
 
     private static int SeqPacketType => SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC;
 
+    // glibc: CMSG_LEN(n) = CMSG_ALIGN(sizeof(struct cmsghdr)) + n. Tmds.LibC 0.5.0 rounds n up
+    // as well (CMSG_LEN(4) = 24, not 20), which makes the kernel take the next int of the control
+    // buffer as a second descriptor (fd 0, our stdin, went to the peer). So compute it here.
+    internal static int CmsgLen(int dataBytes) => CMSG_ALIGN(sizeof(cmsghdr)) + dataBytes;
+
     /// <summary>A connected pair, for tests and in-process links.</summary>
     public static (FileDescriptor, FileDescriptor) Pair()
     {
@@ -152,7 +157,7 @@ public static unsafe class UnixSocket
                     cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
                     cmsg->cmsg_level = SOL_SOCKET;
                     cmsg->cmsg_type = SCM_RIGHTS;
-                    cmsg->cmsg_len = (socklen_t)CMSG_LEN(sizeof(int));
+                    cmsg->cmsg_len = (socklen_t)CmsgLen(sizeof(int));
                     *(int*)CMSG_DATA(cmsg) = fd.Number;
                 }
 
@@ -208,7 +213,7 @@ public static unsafe class UnixSocket
             for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != null; c = CMSG_NXTHDR(&msg, c))
             {
                 if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
-                int count = ((int)c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+                int count = ((int)c->cmsg_len - CmsgLen(0)) / sizeof(int);
                 int* received = (int*)CMSG_DATA(c);
                 for (int i = 0; i < count; i++)
                 {
