@@ -55,8 +55,8 @@ internal static class GuestCommands
         var host = new Option<string>("--host") { Description = "the host or proxy to use, unix:PATH", DefaultValueFactory = _ => "unix:/run/pvdrm/guest.sock" };
         var name = new Option<string?>("--name") { Description = "the name in HELLO (default: the machine's host name)" };
         var token = new Option<string?>("--token") { Description = "the token to present, if the host requires one" };
-        var size = new Option<int>("--size") { Description = "matrix size n (n x n float32)", DefaultValueFactory = _ => 256 };
-        var iterations = new Option<int>("--iterations") { Description = "pushbufs to submit and verify", DefaultValueFactory = _ => 4 };
+        var size = new Option<int>("--size") { Description = "matrix size n (n x n float32)", DefaultValueFactory = _ => 256 }.Range(1, 4096);
+        var iterations = new Option<int>("--iterations") { Description = "pushbufs to submit and verify", DefaultValueFactory = _ => 4 }.Range(1, 10000);
         var seed = new Option<int>("--seed") { Description = "seed of the random input matrices", DefaultValueFactory = _ => 1 };
         var copy = new Option<bool>("--copy") { Description = "move data with GEM_READ/GEM_WRITE even where mapping is possible" };
         var json = new Option<bool>("--json") { Description = "print the result as one JSON object" };
@@ -64,11 +64,6 @@ internal static class GuestCommands
         {
             workload, host, name, token, size, iterations, seed, copy, json,
         };
-        command.Validators.Add(r =>
-        {
-            if (r.GetValue(size) is < 1 or > 4096) r.AddError("--size must be 1..4096");
-            if (r.GetValue(iterations) is < 1 or > 10000) r.AddError("--iterations must be 1..10000");
-        });
         command.SetAction(async (parse, ct) => await CommandErrors.Report("pvdrm-guest run", async () =>
         {
             var options = new DrmClientOptions

@@ -36,19 +36,13 @@ internal static class HostCommands
 
     public static Command Demo()
     {
-        var guests = new Option<int>("--guests") { Description = "guest proxies to start", DefaultValueFactory = _ => 3 };
-        var size = new Option<int>("--size") { Description = "matrix size of each guest's GEMM workload", DefaultValueFactory = _ => 384 };
-        var iterations = new Option<int>("--iterations") { Description = "verified pushbufs per guest", DefaultValueFactory = _ => 4 };
+        var guests = new Option<int>("--guests") { Description = "guest proxies to start", DefaultValueFactory = _ => 3 }.Range(1, 32);
+        var size = new Option<int>("--size") { Description = "matrix size of each guest's GEMM workload", DefaultValueFactory = _ => 512 }.Range(8, 2048);
+        var iterations = new Option<int>("--iterations") { Description = "verified pushbufs per guest", DefaultValueFactory = _ => 4 }.Range(1, 100);
         var command = new Command("demo", "Run a host on SoftGpu with several guests doing verified GEMM work, concurrent then sequential")
         {
             guests, size, iterations,
         };
-        command.Validators.Add(r =>
-        {
-            if (r.GetValue(guests) is < 1 or > 32) r.AddError("--guests must be 1..32");
-            if (r.GetValue(size) is < 8 or > 2048) r.AddError("--size must be 8..2048");
-            if (r.GetValue(iterations) is < 1 or > 100) r.AddError("--iterations must be 1..100");
-        });
         command.SetAction(async (parse, ct) => await CommandErrors.Report("pvdrm-host demo", () =>
             new DemoRunner(parse.GetValue(guests), parse.GetValue(size), parse.GetValue(iterations)).RunAsync(ct)));
         return command;

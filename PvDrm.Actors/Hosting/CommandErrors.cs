@@ -12,6 +12,17 @@ public static class CommandErrors
     /// <summary>Exit code for a configuration or usage error.</summary>
     public const int BadConfiguration = 2;
 
+    /// <summary>Refuses values of <paramref name="option"/> outside <paramref name="min"/>..<paramref name="max"/> (checked only when given).</summary>
+    public static System.CommandLine.Option<int> Range(this System.CommandLine.Option<int> option, int min, int max)
+    {
+        option.Validators.Add(r =>
+        {
+            int value = r.GetValueOrDefault<int>();
+            if (value < min || value > max) r.AddError($"{option.Name} must be {min}..{max}, not {value}");
+        });
+        return option;
+    }
+
     public static async Task<int> Report(string what, Func<Task<int>> body)
     {
         try

@@ -27,9 +27,17 @@ public static class PvDrmApplication
         builder.Services.AddAkka(systemName, (akka, _) =>
         {
             akka.AddHocon(config, HoconAddMode.Prepend);
+            // Akka's own stdout logger covers start-up and shutdown, outside the routed loggers.
+            akka.AddHocon($"akka.stdout-loglevel = {(level >= LogEventLevel.Warning ? "WARNING" : "INFO")}", HoconAddMode.Prepend);
             akka.ConfigureLoggers(loggers =>
             {
-                loggers.LogLevel = Akka.Event.LogLevel.InfoLevel;
+                loggers.LogLevel = level switch
+                {
+                    <= LogEventLevel.Debug => Akka.Event.LogLevel.DebugLevel,
+                    LogEventLevel.Information => Akka.Event.LogLevel.InfoLevel,
+                    LogEventLevel.Warning => Akka.Event.LogLevel.WarningLevel,
+                    _ => Akka.Event.LogLevel.ErrorLevel,
+                };
                 loggers.ClearLoggers();
                 loggers.AddLoggerFactory();
             });

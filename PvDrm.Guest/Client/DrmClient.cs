@@ -28,11 +28,17 @@ public sealed class DrmClient : IFrameHandler, IAsyncDisposable
     }
 
     /// <summary>Connects to <paramref name="endpoint"/> (unix:PATH) and says HELLO.</summary>
-    public static async Task<DrmClient> ConnectAsync(string endpoint, DrmClientOptions? options = null, CancellationToken cancellationToken = default)
+    public static Task<DrmClient> ConnectAsync(string endpoint, DrmClientOptions? options = null, CancellationToken cancellationToken = default)
     {
         options ??= new DrmClientOptions();
         var ep = Endpoint.Parse(endpoint);
-        var connection = SeqPacketConnection.Connect(ep.Address, new ConnectionOptions { MaxFrame = options.MaxFrame });
+        return ConnectAsync(SeqPacketConnection.Connect(ep.Address, new ConnectionOptions { MaxFrame = options.MaxFrame }), options, cancellationToken);
+    }
+
+    /// <summary>Says HELLO over an established connection (a socketpair in tests, an accepted socket).</summary>
+    public static async Task<DrmClient> ConnectAsync(Connection connection, DrmClientOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        options ??= new DrmClientOptions();
         var client = new DrmClient(connection);
         connection.Start(client);
         try

@@ -31,6 +31,8 @@ internal sealed class DemoRunner
     public async Task<int> RunAsync(CancellationToken ct)
     {
         var dir = Directory.CreateTempSubdirectory("pvdrm-demo-");
+        // Piped output (CI logs) gets a table wide enough not to wrap, as a terminal would.
+        if (Console.IsOutputRedirected) AnsiConsole.Profile.Width = Math.Max(AnsiConsole.Profile.Width, 120);
         try
         {
             AnsiConsole.MarkupLine($"[bold]PvDrm demo[/]: {_guests} guests, each {_iterations} verified pushbufs of GEMM {_size}x{_size} + SAXPY + COPY on SoftGpu");
@@ -111,8 +113,8 @@ internal sealed class DemoRunner
     private void Print(IReadOnlyList<ModeRun> runs)
     {
         var table = new Table().Border(TableBorder.Rounded).Title("[bold]PvDrm demo results[/]");
-        foreach (var c in new[] { "mode", "guest", "data path", "requests", "commands", "moved", "time", "GFLOP/s", "result" })
-            table.AddColumn(new TableColumn(c) { Alignment = c is "mode" or "guest" or "data path" or "result" ? Justify.Left : Justify.Right });
+        foreach (var c in new[] { "mode", "guest", "data", "requests", "commands", "moved", "time", "GFLOP/s", "result" })
+            table.AddColumn(new TableColumn(c) { Alignment = c is "mode" or "guest" or "data" or "result" ? Justify.Left : Justify.Right });
         foreach (var run in runs)
             foreach (var r in run.Results)
                 table.AddRow(run.Mode, r.Guest, r.DataPath, $"{r.Requests}", $"{r.Commands}", $"{r.Bytes / 1048576.0:F1} MiB",

@@ -15,6 +15,7 @@ internal static unsafe class Gemm
 {
     private const int Mr = 4, Nr = 16, Kc = 256;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Run(int m, int n, int k, float alpha, float* a, float* b, float beta, float* c)
     {
         Scale(c, m * (long)n, beta);
@@ -24,6 +25,7 @@ internal static unsafe class Gemm
     }
 
     /// <summary>C = beta·C, where beta = 0 overwrites without reading (C may hold NaN garbage).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Scale(float* c, long count, float beta)
     {
         if (beta == 1) return;
@@ -40,6 +42,7 @@ internal static unsafe class Gemm
         for (; i < span.Length; i++) span[i] *= beta;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Blocked(int m, int n, int k, float alpha, float* a, float* b, float* c)
     {
         int panels = (n + Nr - 1) / Nr;
@@ -65,6 +68,7 @@ internal static unsafe class Gemm
     }
 
     /// <summary>Packs kc rows of B into panels of 16 columns, each kc×16 contiguous, zero-padded at the right edge.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Pack(float* b, int n, int kc, int panels, float* bp)
     {
         for (int jp = 0; jp < panels; jp++)
@@ -121,6 +125,7 @@ internal static unsafe class Gemm
     }
 
     /// <summary>c[0..nr) += alpha · (lo ‖ hi).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Store(float* c, int nr, Vector256<float> alpha, Vector256<float> lo, Vector256<float> hi)
     {
         if (nr == Nr)
@@ -137,6 +142,7 @@ internal static unsafe class Gemm
     }
 
     /// <summary>Row-by-row i-k-j with Vector&lt;float&gt;: correct everywhere, fast where FMA is missing.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Portable(int m, int n, int k, float alpha, float* a, float* b, float* c)
     {
         int width = Vector<float>.Count;

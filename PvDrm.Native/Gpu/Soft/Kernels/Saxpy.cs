@@ -1,10 +1,12 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
 
 namespace PvDrm.Native.Gpu.Soft.Kernels;
 
 /// <summary>y = a·x + y on float32, vectorized.</summary>
 internal static unsafe class Saxpy
 {
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Run(float a, float* x, float* y, int n)
     {
         var xs = new ReadOnlySpan<float>(x, n);

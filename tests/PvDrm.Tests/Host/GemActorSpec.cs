@@ -1,0 +1,95 @@
+using Akka.TestKit.Xunit2;
+using PvDrm.Guest.Client;
+using PvDrm.Native.Interop;
+using PvDrm.Tests.Support;
+
+namespace PvDrm.Tests.Host;
+
+public class GemActorSpec : TestKit
+{
+    private readonly HostHarness _host;
+
+    public GemActorSpec() => _host = new HostHarness(this);
+
+    [Fact]
+    public async Task Read_and_write_copy_through_the_host_in_chunks()
+    {
+        await using var client = await _host.ConnectAsync();
+        var ctx = await client.OpenContextAsync();
+        var gem = await ctx.GemNewAsync(1 << 20);
+        var data = new byte[600_000];
+        new Random(3).NextBytes(data);
+
+        await gem.WriteAsync(100, data);
+        var back = new byte[data.Length];
+        await gem.ReadAsync(100, back);
+
+        Assert.Equal(data, back);
+        Assert.True(data.Length > client.MaxChunk, "the test must span several chunks");
+    }
+
+    [Fact]
+    public async Task A_mapping_is_the_very_memory_the_gpu_writes()
+    {
+        await using var client = await _host.ConnectAsync();
+        var ctx = await client.OpenContextAsync();
+        var gem = await ctx.GemNewAsync(8192);
+        var channel = await ctx.ChannelAllocAsync();
+        using var map = await gem.MapAsync();
+
+        await ctx.SubmitAsync(channel, Commands.Fill(gem, 0xCAFEF00D));
+        await gem.CpuPrepAsync();
+
+        Assert.Equal(0xCAFEF00Du, BitConverter.ToUInt32(map.Bytes(8188, 4)));
+        Assert.Equal(8192ul, map.Length);
+    }
+
+    [Fact]
+    public async Task Ranges_outside_the_buffer_are_refused()
+    {
+        await using var client = await _host.ConnectAsync();
+        var ctx = await client.OpenContextAsync();
+        var gem = await ctx.GemNewAsync(4096);
+
+        var write = await Assert.ThrowsAsync<DrmException>(() => gem.WriteAsync(4090, new byte[10]));
+        Assert.Equal(Errno.EINVAL, write.Errno);
+        var read = await Assert.ThrowsAsync<DrmException>(() => ctx.Send(new Actors.Protocol.Requests.GemRead(gem.Handle, ulong.MaxValue - 2, 8)));
+        Assert.Equal(Errno.EINVAL, read.Errno);
+        var tooBig = await Assert.ThrowsAsync<DrmException>(() => ctx.Send(new Actors.Protocol.Requests.GemRead(gem.Handle, 0, 16 << 20)));
+        Assert.Equal(Errno.E2BIG, tooBig.Errno);
+    }
+
+    [Fact]
+    public async Task Closing_a_handle_while_a_cpu_prep_waits_cancels_the_wait()
+    {
+        await using var client = await _host.ConnectAsync();
+        var ctx = await client.OpenContextAsync();
+        var semaphore = await ctx.GemNewAsync(4096);
+        var target = await ctx.GemNewAsync(4096);
+        var channel = await ctx.ChannelAllocAsync();
+        await ctx.SubmitAsync(channel, Commands.AcquireThenFill(semaphore, 1, target, 1));
+        var waiting = target.CpuPrepAsync();
+
+        await target.CloseAsync();
+
+        var cancelled = await Assert.ThrowsAsync<DrmException>(() => waiting).WaitAsync(HostHarness.Timeout);
+        Assert.Equal(Errno.ECANCELED, cancelled.Errno);
+        await semaphore.WriteAsync(0, BitConverter.GetBytes(1u));
+        await ctx.FenceWaitAsync(1).WaitAsync(HostHarness.Timeout); // the pushbuf still ran: it held its own reference
+    }
+
+    [Fact]
+    public async Task A_cpu_prep_that_outlives_its_timeout_gets_ETIMEDOUT()
+    {
+        await using var client = await _host.ConnectAsync();
+        var ctx = await client.OpenContextAsync();
+        var semaphore = await ctx.GemNewAsync(4096);
+        var target = await ctx.GemNewAsync(4096);
+        var channel = await ctx.ChannelAllocAsync();
+        await ctx.SubmitAsync(channel, Commands.AcquireThenFill(semaphore, 1, target, 1));
+
+        var timedOut = await Assert.ThrowsAsync<DrmException>(() => target.CpuPrepAsync(timeout: TimeSpan.FromMilliseconds(50)));
+        Assert.Equal(Errno.ETIMEDOUT, timedOut.Errno);
+        await semaphore.WriteAsync(0, BitConverter.GetBytes(1u));
+    }
+}

@@ -1,0 +1,64 @@
+using Akka.Actor;
+using Akka.TestKit;
+using PvDrm.Actors.Host;
+using PvDrm.Guest.Client;
+using PvDrm.Native.Gpu;
+using PvDrm.Native.Gpu.Soft;
+using PvDrm.Native.Interop;
+using PvDrm.Native.Io;
+
+namespace PvDrm.Tests.Support;
+
+/// <summary>
+/// A PvDrm host (the real actor tree on a SoftGpu) inside a TestKit actor system, with guests
+/// connected over socketpairs: the real codec, links and actors, no socket files.
+/// </summary>
+internal sealed class HostHarness
+{
+    public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
+
+    private readonly TestKitBase _kit;
+    private int _guests;
+
+    public HostHarness(TestKitBase kit, HostSettings? settings = null, SoftGpuOptions? gpu = null)
+    {
+        _kit = kit;
+        Settings = settings ?? new HostSettings { ListenUnix = null };
+        Device = new SoftGpu($"test{Interlocked.Increment(ref s_devices)}", gpu ?? new SoftGpuOptions { Engines = 2, SemaphoreTimeout = TimeSpan.FromSeconds(20) });
+        Host = kit.Sys.ActorOf(PvDrmHost.Props(Settings, Device));
+    }
+
+    private static int s_devices;
+
+    public HostSettings Settings { get; }
+
+    public SoftGpu Device { get; }
+
+    public IActorRef Host { get; }
+
+    /// <summary>A new guest connection, admitted.</summary>
+    public Task<DrmClient> ConnectAsync(string? name = null)
+    {
+        var (hostEnd, guestEnd) = UnixSocket.Pair();
+        Host.Tell(new GuestProtocol.Accept(new SeqPacketConnection(hostEnd, Settings.Connection)));
+        return DrmClient.ConnectAsync(new SeqPacketConnection(guestEnd, new ConnectionOptions()),
+            new DrmClientOptions { Name = name ?? $"guest-{Interlocked.Increment(ref _guests)}" }).WaitAsync(Timeout);
+    }
+
+    /// <summary>The raw guest end of a new connection, for tests that speak bytes.</summary>
+    public FileDescriptor ConnectRaw()
+    {
+        var (hostEnd, guestEnd) = UnixSocket.Pair();
+        Host.Tell(new GuestProtocol.Accept(new SeqPacketConnection(hostEnd, Settings.Connection)));
+        return guestEnd;
+    }
+
+    /// <summary>Waits until the device holds nothing: every buffer and channel released.</summary>
+    public void AwaitDeviceEmpty() => _kit.AwaitAssert(() =>
+    {
+        var stats = Device.GetStats();
+        Assert.Equal(0, stats.LiveBuffers);
+        Assert.Equal(0, stats.LiveBytes);
+        Assert.Equal(0, stats.LiveChannels);
+    }, Timeout);
+}
