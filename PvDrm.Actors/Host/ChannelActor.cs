@@ -8,8 +8,8 @@ namespace PvDrm.Actors.Host;
 /// <summary>
 /// <c>ctx-&lt;id&gt;/chan-&lt;c&gt;</c>: one channel. Submits the context's pushbufs to the device
 /// channel in the order they arrive and links the device's fence to the context's. Stopping it
-/// (CHANNEL_FREE, context closed, guest gone) disposes the device channel: queued work is
-/// cancelled with ECANCELED, running work finishes.
+/// (CHANNEL_FREE, context closed, guest gone) disposes the device channel: its queued and
+/// running work is cancelled with ECANCELED.
 /// </summary>
 internal sealed class ChannelActor : UntypedActor
 {

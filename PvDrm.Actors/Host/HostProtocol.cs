@@ -56,7 +56,7 @@ internal static class ChannelProtocol
     /// </summary>
     public sealed record Execute(Requests.Pushbuf Request, Pushbuf Work, GpuFence Fence);
 
-    /// <summary>CHANNEL_FREE: answer, then stop (queued work is cancelled, running work finishes).</summary>
+    /// <summary>CHANNEL_FREE: answer, then stop (the channel's work is cancelled).</summary>
     public sealed record Free(Request Request);
 }
 

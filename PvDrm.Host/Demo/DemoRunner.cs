@@ -60,20 +60,20 @@ internal sealed class DemoRunner
         using var host = HostCommands.BuildHost(config, HostSettings.Create(config), LogEventLevel.Warning);
         await host.StartAsync(ct);
 
-        var proxies = new List<GuestProcess>();
-        var workloads = new List<GuestProcess>();
+        var proxies = new List<ChildProcess>();
+        var workloads = new List<ChildProcess>();
         try
         {
             status($"{mode}: starting {_guests} guest proxies");
             for (int i = 1; i <= _guests; i++)
-                proxies.Add(GuestProcess.Start("serve", "--host", $"unix:{hostSocket}", "--listen", $"unix:{ProxySocket(dir, mode, i)}", "--name", $"guest-{i}"));
+                proxies.Add(ChildProcess.Start("pvdrm-guest", "serve", "--host", $"unix:{hostSocket}", "--listen", $"unix:{ProxySocket(dir, mode, i)}", "--name", $"guest-{i}"));
             for (int i = 1; i <= _guests; i++)
                 await proxies[i - 1].WaitForFileAsync(ProxySocket(dir, mode, i), StartTimeout);
 
             status($"{mode}: {_guests} guests running GEMM workloads");
             var clock = Stopwatch.StartNew();
             for (int i = 1; i <= _guests; i++)
-                workloads.Add(GuestProcess.Start("run", "gemm", "--host", $"unix:{ProxySocket(dir, mode, i)}", "--name", $"guest-{i}",
+                workloads.Add(ChildProcess.Start("pvdrm-guest", "run", "gemm", "--host", $"unix:{ProxySocket(dir, mode, i)}", "--name", $"guest-{i}",
                     "--size", $"{_size}", "--iterations", $"{_iterations}", "--seed", $"{i}", "--json"));
             var results = new List<WorkloadResult>();
             for (int i = 0; i < workloads.Count; i++)
@@ -96,7 +96,7 @@ internal sealed class DemoRunner
 
     private static string ProxySocket(string dir, string mode, int guest) => Path.Combine(dir, $"guest-{guest}-{mode}.sock");
 
-    private static WorkloadResult Parse(GuestProcess process, string guest)
+    private static WorkloadResult Parse(ChildProcess process, string guest)
     {
         string line = process.Stdout.Trim().Split('\n').LastOrDefault() ?? "";
         try

@@ -2,8 +2,9 @@ namespace PvDrm.Native.Gpu;
 
 /// <summary>
 /// A command channel: pushbufs submitted to one channel execute in submission order; different
-/// channels may run at the same time. Disposing it cancels work that has not started
-/// (its fences signal ECANCELED) and lets running work finish.
+/// channels may run at the same time. Disposing it cancels its work (fences signal ECANCELED):
+/// queued work never starts, and running work stops at its next command, as a GPU tears down a
+/// destroyed context.
 /// </summary>
 public interface IGpuChannel : IDisposable
 {

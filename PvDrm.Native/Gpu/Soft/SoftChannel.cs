@@ -13,12 +13,15 @@ internal sealed class SoftChannel : IGpuChannel
     private readonly Queue<SoftSubmission> _queue = new();
     private ulong _lastSeqno;
     private bool _scheduled; // in the engines' run queue or running
-    private bool _disposed;
+    private volatile bool _disposed;
 
     public SoftChannel(SoftGpu device)
     {
         _device = device;
     }
+
+    /// <summary>True once closed: a running pushbuf stops at its next command (see <see cref="SoftExecutor"/>).</summary>
+    public bool IsClosed => _disposed;
 
     public GpuFence Submit(Pushbuf pushbuf)
     {

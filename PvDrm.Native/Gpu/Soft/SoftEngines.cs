@@ -57,7 +57,7 @@ internal sealed class SoftEngines : IDisposable
             int running = Interlocked.Increment(ref _running);
             for (int peak = _peakRunning; running > peak; peak = _peakRunning)
                 if (Interlocked.CompareExchange(ref _peakRunning, running, peak) == peak) break;
-            var (error, message) = SoftExecutor.Run(submission, _device.Options);
+            var (error, message) = SoftExecutor.Run(submission, channel, _device.Options);
             Interlocked.Decrement(ref _running);
 
             submission.Finish(error, message);

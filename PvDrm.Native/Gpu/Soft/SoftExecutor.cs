@@ -7,19 +7,23 @@ namespace PvDrm.Native.Gpu.Soft;
 /// <summary>
 /// Runs a validated submission on the calling engine thread. Commands were fully checked when
 /// decoded, so this only computes; an unexpected exception still fails the fence with EIO
-/// rather than taking the engine down.
+/// rather than taking the engine down. A closed channel stops its pushbuf at the next command
+/// (and ends a semaphore wait at once), so a departed guest frees its engine promptly.
 /// </summary>
 internal static unsafe class SoftExecutor
 {
-    public static (int Error, string? Message) Run(SoftSubmission submission, SoftGpuOptions options)
+    public static (int Error, string? Message) Run(SoftSubmission submission, SoftChannel channel, SoftGpuOptions options)
     {
         var commands = submission.Commands;
         for (int i = 0; i < commands.Length; i++)
         {
             try
             {
-                if (!Execute(commands[i], submission.Buffers, options))
-                    return (Errno.ETIMEDOUT, $"command {i} ({SoftOpcodes.Name(commands[i].Op)}): the semaphore did not reach {commands[i].Value} within {options.SemaphoreTimeout.TotalMilliseconds:F0} ms; the rest of the pushbuf was skipped");
+                if (channel.IsClosed) return (Errno.ECANCELED, $"channel closed before command {i} ran");
+                if (!Execute(commands[i], submission.Buffers, channel, options))
+                    return channel.IsClosed
+                        ? (Errno.ECANCELED, $"channel closed while command {i} ({SoftOpcodes.Name(commands[i].Op)}) waited")
+                        : (Errno.ETIMEDOUT, $"command {i} ({SoftOpcodes.Name(commands[i].Op)}): the semaphore did not reach {commands[i].Value} within {options.SemaphoreTimeout.TotalMilliseconds:F0} ms; the rest of the pushbuf was skipped");
             }
             catch (Exception e)
             {
@@ -29,8 +33,8 @@ internal static unsafe class SoftExecutor
         return (0, null);
     }
 
-    /// <summary>Returns false only when a semaphore acquire timed out.</summary>
-    private static bool Execute(in SoftCommand c, SoftBuffer[] buffers, SoftGpuOptions options)
+    /// <summary>Returns false only when a semaphore acquire gave up (timeout or closed channel).</summary>
+    private static bool Execute(in SoftCommand c, SoftBuffer[] buffers, SoftChannel channel, SoftGpuOptions options)
     {
         switch (c.Op)
         {
@@ -54,7 +58,7 @@ internal static unsafe class SoftExecutor
                 Volatile.Write(ref *(uint*)At(buffers, c.Dst), c.Value);
                 return true;
             case SoftOpcode.SemaphoreAcquire:
-                return Acquire((uint*)At(buffers, c.Dst), c.Value, options.SemaphoreTimeout);
+                return Acquire((uint*)At(buffers, c.Dst), c.Value, channel, options.SemaphoreTimeout);
             default:
                 throw new InvalidOperationException($"opcode {c.Op} passed validation but has no implementation");
         }
@@ -62,14 +66,14 @@ internal static unsafe class SoftExecutor
 
     private static byte* At(SoftBuffer[] buffers, BufferRange range) => buffers[range.Index].Pointer + range.Offset;
 
-    /// <summary>Polls until *at ≥ value: spin briefly, then sleep in short steps, until the timeout.</summary>
-    private static bool Acquire(uint* at, uint value, TimeSpan timeout)
+    /// <summary>Polls until *at ≥ value: spin briefly, then sleep in short steps, until the timeout or the channel closes.</summary>
+    private static bool Acquire(uint* at, uint value, SoftChannel channel, TimeSpan timeout)
     {
         var clock = Stopwatch.StartNew();
         var spinner = new SpinWait();
         while (Volatile.Read(ref *at) < value)
         {
-            if (clock.Elapsed > timeout) return false;
+            if (clock.Elapsed > timeout || channel.IsClosed) return false;
             if (spinner.Count < 100) spinner.SpinOnce(sleep1Threshold: -1);
             else Thread.Sleep(1);
         }

@@ -42,7 +42,7 @@ public class GuestActorSpec : TestKit
         await (await leaving.OpenContextAsync()).GemNewAsync(4096);
 
         await leaving.DisposeAsync();
-        AwaitAssert(() => Assert.Equal(1, host.Device.GetStats().LiveBuffers), HostHarness.Timeout);
+        AwaitAssert(() => Assert.Equal(1, host.Device.GetStats().LiveBuffers), HostHarness.Timeout, HostHarness.Poll);
 
         var channel = await ctx.ChannelAllocAsync();
         await ctx.SubmitAsync(channel, Commands.Fill(gem, 9));

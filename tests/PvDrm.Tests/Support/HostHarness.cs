@@ -17,6 +17,9 @@ internal sealed class HostHarness
 {
     public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
 
+    /// <summary>How often awaited conditions are checked (TestKit's default is a tenth of the timeout).</summary>
+    public static readonly TimeSpan Poll = TimeSpan.FromMilliseconds(20);
+
     private readonly TestKitBase _kit;
     private int _guests;
 
@@ -53,6 +56,14 @@ internal sealed class HostHarness
         return guestEnd;
     }
 
+    /// <summary>Waits until the device holds exactly <paramref name="buffers"/> buffers (<paramref name="extra"/> channels).</summary>
+    public void AwaitDevice(long buffers, long extra) => _kit.AwaitAssert(() =>
+    {
+        var stats = Device.GetStats();
+        Assert.Equal(buffers, stats.LiveBuffers);
+        Assert.Equal(extra, stats.LiveChannels);
+    }, Timeout, Poll);
+
     /// <summary>Waits until the device holds nothing: every buffer and channel released.</summary>
     public void AwaitDeviceEmpty() => _kit.AwaitAssert(() =>
     {
@@ -60,5 +71,5 @@ internal sealed class HostHarness
         Assert.Equal(0, stats.LiveBuffers);
         Assert.Equal(0, stats.LiveBytes);
         Assert.Equal(0, stats.LiveChannels);
-    }, Timeout);
+    }, Timeout, Poll);
 }

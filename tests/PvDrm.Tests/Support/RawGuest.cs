@@ -11,7 +11,12 @@ internal sealed unsafe class RawGuest : IDisposable
 {
     private readonly FileDescriptor _socket;
 
-    public RawGuest(FileDescriptor socket) => _socket = socket;
+    public RawGuest(FileDescriptor socket)
+    {
+        _socket = socket;
+        // Room to send frames larger than any host accepts, to test that the host refuses them.
+        UnixSocket.SetSendBuffer(socket, 2 << 20);
+    }
 
     public static RawGuest Admitted(HostHarness host, string name)
     {
@@ -23,6 +28,9 @@ internal sealed unsafe class RawGuest : IDisposable
     }
 
     public void Send(ReadOnlySpan<byte> frame) => Assert.Equal(0, UnixSocket.Send(_socket, frame, null));
+
+    /// <summary>Sends if the kernel takes it (a frame larger than the socket buffer may be refused outright).</summary>
+    public int TrySend(ReadOnlySpan<byte> frame) => UnixSocket.Send(_socket, frame, null);
 
     /// <summary>The next frame from the host (waits up to 30 s).</summary>
     public ReplyFrame Receive()

@@ -4,32 +4,33 @@ using static Tmds.Linux.LibC;
 
 namespace PvDrm.Host.Demo;
 
-/// <summary>A pvdrm-guest process started from this program's folder, with its output captured.</summary>
-internal sealed class GuestProcess : IDisposable
+/// <summary>A pvdrm-host or pvdrm-guest process started from this program's folder, with its output captured.</summary>
+public sealed class ChildProcess : IDisposable
 {
     private readonly Process _process;
     private readonly StringBuilder _stdout = new();
     private readonly StringBuilder _stderr = new();
 
-    private GuestProcess(Process process)
+    private ChildProcess(Process process)
     {
         _process = process;
     }
 
-    public static GuestProcess Start(params string[] args)
+    /// <param name="program">"pvdrm-guest" or "pvdrm-host", found beside this program.</param>
+    public static ChildProcess Start(string program, params string[] args)
     {
         string dir = AppContext.BaseDirectory;
-        string apphost = Path.Combine(dir, "pvdrm-guest");
+        string apphost = Path.Combine(dir, program);
         var info = File.Exists(apphost)
             ? new ProcessStartInfo(apphost)
-            : new ProcessStartInfo("dotnet") { ArgumentList = { Path.Combine(dir, "pvdrm-guest.dll") } };
+            : new ProcessStartInfo("dotnet") { ArgumentList = { Path.Combine(dir, program + ".dll") } };
         foreach (var a in args) info.ArgumentList.Add(a);
         info.RedirectStandardOutput = true;
         info.RedirectStandardError = true;
         info.UseShellExecute = false;
 
         var process = new Process { StartInfo = info, EnableRaisingEvents = true };
-        var guest = new GuestProcess(process);
+        var guest = new ChildProcess(process);
         process.OutputDataReceived += (_, e) => { if (e.Data != null) lock (guest._stdout) guest._stdout.AppendLine(e.Data); };
         process.ErrorDataReceived += (_, e) => { if (e.Data != null) lock (guest._stderr) guest._stderr.AppendLine(e.Data); };
         process.Start();
@@ -55,6 +56,9 @@ internal sealed class GuestProcess : IDisposable
         return _process.ExitCode;
     }
 
+    /// <summary>Sends <paramref name="signal"/> (e.g. SIGKILL to simulate a crash).</summary>
+    public void Signal(int signal) => kill(_process.Id, signal);
+
     /// <summary>Asks the process to stop (SIGTERM) and waits; kills it if it does not.</summary>
     public async Task StopAsync(TimeSpan grace)
     {
@@ -77,9 +81,9 @@ internal sealed class GuestProcess : IDisposable
         while (!File.Exists(path))
         {
             if (_process.HasExited)
-                throw new InvalidOperationException($"pvdrm-guest exited with {_process.ExitCode} before creating {path}: {Stderr.Trim()}");
+                throw new InvalidOperationException($"{Path.GetFileName(_process.StartInfo.FileName)} exited with {_process.ExitCode} before creating {path}: {Stderr.Trim()}");
             if (DateTime.UtcNow > deadline)
-                throw new TimeoutException($"pvdrm-guest did not create {path} within {timeout.TotalSeconds:F0} s: {Stderr.Trim()}");
+                throw new TimeoutException($"{Path.GetFileName(_process.StartInfo.FileName)} did not create {path} within {timeout.TotalSeconds:F0} s: {Stderr.Trim()}");
             await Task.Delay(20);
         }
     }
