@@ -1,0 +1,86 @@
+using System.Text.Json;
+using PvDrm.Guest.Workloads;
+using PvDrm.Host.Demo;
+using PvDrm.Tests.Support;
+using static Tmds.Linux.LibC;
+
+namespace PvDrm.Tests.EndToEnd;
+
+/// <summary>The built pvdrm-host and pvdrm-guest executables, each a separate process.</summary>
+public class ExecutablesTests : IDisposable
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
+    private readonly TempDir _dir = new();
+    private readonly List<ChildProcess> _processes = new();
+
+    private ChildProcess Start(string program, params string[] args)
+    {
+        var p = ChildProcess.Start(program, args);
+        _processes.Add(p);
+        return p;
+    }
+
+    private async Task<ChildProcess> RunToEnd(string program, params string[] args)
+    {
+        var p = Start(program, args);
+        await p.WaitAsync(Timeout);
+        return p;
+    }
+
+    private static WorkloadResult Result(ChildProcess run)
+    {
+        Assert.True(run.ExitCode == 0, $"exit {run.ExitCode}: {run.Stderr}");
+        return JsonSerializer.Deserialize<WorkloadResult>(run.Stdout, new JsonSerializerOptions { PropertyNamingPolicy = JsonNamingPolicy.CamelCase })!;
+    }
+
+    [Fact]
+    public async Task Host_proxy_and_workloads_run_as_separate_processes_and_verify()
+    {
+        var host = Start("pvdrm-host", "serve", "--listen", $"unix:{_dir["host.sock"]}");
+        await host.WaitForFileAsync(_dir["host.sock"], Timeout);
+        var proxy = Start("pvdrm-guest", "serve", "--host", $"unix:{_dir["host.sock"]}", "--listen", $"unix:{_dir["vm1.sock"]}", "--name", "vm1");
+        await proxy.WaitForFileAsync(_dir["vm1.sock"], Timeout);
+
+        var mapped = Result(await RunToEnd("pvdrm-guest", "run", "gemm", "--host", $"unix:{_dir["vm1.sock"]}", "--size", "96", "--iterations", "2", "--json"));
+        var copied = Result(await RunToEnd("pvdrm-guest", "run", "gemm", "--host", $"unix:{_dir["vm1.sock"]}", "--size", "64", "--copy", "--json"));
+        var direct = Result(await RunToEnd("pvdrm-guest", "run", "gemm", "--host", $"unix:{_dir["host.sock"]}", "--name", "direct", "--size", "32", "--json"));
+
+        Assert.True(mapped.Verified && mapped.DataPath == "map", mapped.Error);
+        Assert.True(copied.Verified && copied.DataPath == "copy", copied.Error);
+        Assert.True(direct.Verified, direct.Error);
+
+        // SIGTERM: the host stops cleanly, removes its socket and tells its guests, whose proxy then exits.
+        host.Signal(SIGTERM);
+        Assert.Equal(0, await host.WaitAsync(Timeout));
+        Assert.False(File.Exists(_dir["host.sock"]));
+        Assert.Equal(3, await proxy.WaitAsync(Timeout));
+        Assert.Contains("host", proxy.Stderr);
+    }
+
+    [Fact]
+    public async Task A_bad_configuration_value_stops_start_up_with_a_message_naming_the_key()
+    {
+        File.WriteAllText(_dir["bad.hocon"], "pvdrm.host.limits.max-frame = lots\n");
+
+        var host = await RunToEnd("pvdrm-host", "serve", "--config", _dir["bad.hocon"], "--listen", $"unix:{_dir["host.sock"]}");
+
+        Assert.Equal(2, host.ExitCode);
+        Assert.Contains("pvdrm.host.limits.max-frame", host.Stderr);
+        Assert.False(File.Exists(_dir["host.sock"]));
+    }
+
+    [Fact]
+    public async Task A_workload_without_a_host_fails_with_a_clear_message()
+    {
+        var run = await RunToEnd("pvdrm-guest", "run", "gemm", "--host", $"unix:{_dir["nobody.sock"]}");
+
+        Assert.Equal(1, run.ExitCode);
+        Assert.Contains("cannot connect", run.Stderr);
+    }
+
+    public void Dispose()
+    {
+        foreach (var p in _processes) p.Dispose();
+        _dir.Dispose();
+    }
+}
