@@ -60,9 +60,10 @@ internal static class GuestCommands
         var seed = new Option<int>("--seed") { Description = "seed of the random input matrices", DefaultValueFactory = _ => 1 };
         var copy = new Option<bool>("--copy") { Description = "move data with GEM_READ/GEM_WRITE even where mapping is possible" };
         var json = new Option<bool>("--json") { Description = "print the result as one JSON object" };
+        var startAt = new Option<double?>("--start-at") { Description = "start the timed iterations at this Unix time in ms (to line several guests up)" };
         var command = new Command("run", "Run a built-in workload and verify its results against a CPU reference")
         {
-            workload, host, name, token, size, iterations, seed, copy, json,
+            workload, host, name, token, size, iterations, seed, copy, json, startAt,
         };
         command.SetAction(async (parse, ct) => await CommandErrors.Report("pvdrm-guest run", async () =>
         {
@@ -78,6 +79,7 @@ internal static class GuestCommands
                 Iterations = parse.GetValue(iterations),
                 Seed = parse.GetValue(seed),
                 ForceCopy = parse.GetValue(copy),
+                StartAtMs = parse.GetValue(startAt),
             }.RunAsync(client);
             if (parse.GetValue(json)) Console.WriteLine(JsonSerializer.Serialize(result, JsonOptions));
             else

@@ -38,7 +38,7 @@ internal static class HostCommands
     {
         var guests = new Option<int>("--guests") { Description = "guest proxies to start", DefaultValueFactory = _ => 3 }.Range(1, 32);
         var size = new Option<int>("--size") { Description = "matrix size of each guest's GEMM workload", DefaultValueFactory = _ => 512 }.Range(8, 2048);
-        var iterations = new Option<int>("--iterations") { Description = "verified pushbufs per guest", DefaultValueFactory = _ => 4 }.Range(1, 100);
+        var iterations = new Option<int>("--iterations") { Description = "timed, verified pushbufs per guest", DefaultValueFactory = _ => 8 }.Range(1, 100);
         var command = new Command("demo", "Run a host on SoftGpu with several guests doing verified GEMM work, concurrent then sequential")
         {
             guests, size, iterations,

@@ -10,7 +10,8 @@ namespace PvDrm.Guest.Workloads;
 /// then per iteration submit one pushbuf that computes E = 2·(A·B) + 1 with FILL, GEMM, SAXPY and
 /// COPY on the GPU, wait for it with CPU_PREP, read E back and compare it with a CPU reference.
 /// Data moves through a mapping (zero copy) when the connection passes descriptors, otherwise
-/// through GEM_WRITE/GEM_READ.
+/// through GEM_WRITE/GEM_READ. Setup and one warm-up iteration (verified too) are not timed;
+/// the timed iterations may wait for a common start time so that several guests compete.
 /// </summary>
 public sealed class GemmWorkload
 {
@@ -23,6 +24,9 @@ public sealed class GemmWorkload
     /// <summary>Use GEM_READ/GEM_WRITE even where mapping is possible.</summary>
     public bool ForceCopy { get; init; }
 
+    /// <summary>Start the timed iterations no earlier than this (Unix time, ms); null: at once.</summary>
+    public double? StartAtMs { get; init; }
+
     public async Task<WorkloadResult> RunAsync(DrmClient client, IProgress<int>? progress = null)
     {
         int n = Size;
@@ -31,7 +35,6 @@ public sealed class GemmWorkload
         var expected = Reference(a, b, n);
         bool map = client.CanMap && !ForceCopy;
         long requests = 0, commands = 0, moved = 0;
-        var clock = Stopwatch.StartNew();
 
         await using var context = await client.OpenContextAsync();
         var gemA = await context.GemNewAsync(bytes);
@@ -61,8 +64,18 @@ public sealed class GemmWorkload
 
         var result = new float[n * n];
         string? error = null;
-        for (int i = 0; i < Iterations && error == null; i++)
+        var clock = new Stopwatch();
+        double startedAt = 0;
+        // Iteration 0 is the untimed warm-up; then wait for the common start, if any.
+        for (int i = 0; i <= Iterations && error == null; i++)
         {
+            if (i == 1)
+            {
+                if (StartAtMs is { } at && at > Now()) await Task.Delay(TimeSpan.FromMilliseconds(at - Now()));
+                startedAt = Now();
+                (requests, commands, moved) = (0, 0, 0);
+                clock.Start();
+            }
             var pushbuf = new PushbufBuilder();
             uint ia = pushbuf.Use(gemA, BufferAccess.Read), ib = pushbuf.Use(gemB, BufferAccess.Read);
             uint ic = pushbuf.Use(gemC, BufferAccess.ReadWrite), id = pushbuf.Use(gemD, BufferAccess.ReadWrite);
@@ -89,7 +102,7 @@ public sealed class GemmWorkload
             }
             moved += (long)bytes;
             error = Compare(result, expected);
-            progress?.Report(i + 1);
+            progress?.Report(i);
         }
         clock.Stop();
 
@@ -103,12 +116,16 @@ public sealed class GemmWorkload
             Commands = commands,
             Bytes = moved,
             ElapsedMs = clock.Elapsed.TotalMilliseconds,
+            StartedAtMs = startedAt,
+            EndedAtMs = Now(),
             Gflops = 2.0 * n * n * n * Iterations / clock.Elapsed.TotalSeconds / 1e9,
             Verified = error == null,
             Error = error,
             DataPath = map ? "map" : "copy",
         };
     }
+
+    private static double Now() => DateTime.UtcNow.Subtract(DateTime.UnixEpoch).TotalMilliseconds;
 
     private static long Chunks(DrmClient client, ulong bytes) => (long)((bytes + (ulong)client.MaxChunk - 1) / (ulong)client.MaxChunk);
 

@@ -17,9 +17,15 @@ public sealed record WorkloadResult
     /// <summary>Bytes moved between the guest and GPU buffers (uploads and read-backs).</summary>
     public long Bytes { get; init; }
 
+    /// <summary>Time of the timed iterations (after setup and one untimed warm-up iteration).</summary>
     public double ElapsedMs { get; init; }
 
-    /// <summary>GEMM throughput over the whole run, GPU work and transfers included.</summary>
+    /// <summary>When the timed iterations started and ended, Unix time in ms, to compare guests.</summary>
+    public double StartedAtMs { get; init; }
+
+    public double EndedAtMs { get; init; }
+
+    /// <summary>GEMM throughput of the timed iterations, transfers and verification included.</summary>
     public double Gflops { get; init; }
 
     public bool Verified { get; init; }
