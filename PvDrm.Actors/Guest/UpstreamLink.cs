@@ -1,4 +1,3 @@
-using System.Buffers;
 using Akka.Actor;
 using PvDrm.Actors.Protocol;
 using PvDrm.Native.Interop;
@@ -12,24 +11,21 @@ namespace PvDrm.Actors.Guest;
 /// are always sent with a reply requested, so the proxy can keep its translation tables exact;
 /// an application's NO_REPLY is honoured on the application side.
 /// </summary>
-public sealed class UpstreamLink : IFrameHandler
+public sealed class UpstreamLink : ClientLink
 {
-    private readonly Connection _connection;
     private readonly object _lock = new();
     private readonly Dictionary<uint, (IActorRef Owner, Request AppRequest)> _pending = new();
     private readonly TaskCompletionSource<Replies.Hello> _hello = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private uint _nextId;
-    private string? _lostReason;
 
-    private UpstreamLink(Connection connection)
+    private UpstreamLink(Connection connection) : base(connection)
     {
-        _connection = connection;
     }
 
     /// <summary>Negotiated with the host in HELLO.</summary>
     public int MaxFrame { get; private set; }
 
-    public bool CanPassFds => _connection.CanPassFds;
+    public bool CanPassFds => Connection.CanPassFds;
 
     /// <summary>Told <see cref="ProxyProtocol.UpstreamLost"/> when the host goes away.</summary>
     public IActorRef? LossListener { get; set; }
@@ -41,7 +37,7 @@ public sealed class UpstreamLink : IFrameHandler
         var link = new UpstreamLink(connection);
         connection.Start(link);
         var hello = new Requests.Hello(ProtocolLimits.Version, 0, (uint)connection.MaxFrame, settings.Name, settings.Token);
-        if (!link.Send(hello, 1)) throw new ErrnoException(Errno.ECONNRESET, $"host at {settings.Host} closed the connection");
+        if (!link.Send(hello, 1, FrameFlags.None)) throw new ErrnoException(Errno.ECONNRESET, $"host at {settings.Host} closed the connection");
         try
         {
             var reply = await link._hello.Task.WaitAsync(TimeSpan.FromSeconds(30), cancellationToken);
@@ -64,7 +60,7 @@ public sealed class UpstreamLink : IFrameHandler
             id = ++_nextId == 1 ? ++_nextId : _nextId; // 1 was HELLO's
             _pending[id] = (owner, appRequest);
         }
-        if (Send(hostRequest, id)) return;
+        if (Send(hostRequest, id, FrameFlags.None)) return;
         lock (_lock) _pending.Remove(id);
         owner.Tell(new ProxyProtocol.UpstreamReply(appRequest, Lost(hostRequest)));
     }
@@ -77,41 +73,13 @@ public sealed class UpstreamLink : IFrameHandler
         Send(hostRequest, id, FrameFlags.NoReply);
     }
 
-    public void Close(string reason) => _connection.Close(reason);
-
-    private bool Send(Request request, uint id, FrameFlags flags = FrameFlags.None)
-    {
-        int size = FrameEncoder.RequestSize(request);
-        byte[] buffer = ArrayPool<byte>.Shared.Rent(size);
-        try
-        {
-            FrameEncoder.WriteRequest(request, buffer, id, flags);
-            return _connection.Send(buffer.AsSpan(0, size));
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
-        }
-    }
+    public void Close(string reason) => Connection.Close(reason);
 
     private ReplyFrame Lost(Request request) =>
-        new(request.Header, -Errno.ECONNRESET, Array.Empty<byte>(), $"connection to the host lost: {_lostReason ?? "closed"}", null);
+        new(request.Header, -Errno.ECONNRESET, Array.Empty<byte>(), $"connection to the host lost: {EndReason ?? "closed"}", null);
 
-    void IFrameHandler.OnFrame(ReadOnlySpan<byte> frame, FileDescriptor? fd)
+    protected override void OnReply(ReplyFrame reply)
     {
-        var reply = ReplyFrame.Parse(frame, fd, out string? error);
-        if (reply == null)
-        {
-            fd?.Dispose();
-            _connection.Close($"malformed frame from the host: {error}");
-            return;
-        }
-        if (reply.IsEvent)
-        {
-            reply.TakeFd()?.Dispose();
-            if (reply.Header.Op == Op.Shutdown) _lostReason = $"host closed the session: {reply.Message}";
-            return;
-        }
         if (reply.Header.Op == Op.Hello && reply.Header.RequestId == 1 && !_hello.Task.IsCompleted)
         {
             if (reply.Status == 0) _hello.TrySetResult(reply.Read<Replies.Hello>());
@@ -130,10 +98,9 @@ public sealed class UpstreamLink : IFrameHandler
         pending.Owner.Tell(new ProxyProtocol.UpstreamReply(pending.AppRequest, reply));
     }
 
-    void IFrameHandler.OnClosed(string reason)
+    protected override void OnEnded(string reason)
     {
-        _lostReason ??= reason;
-        _hello.TrySetException(new ErrnoException(Errno.ECONNRESET, $"host closed the connection: {_lostReason}"));
+        _hello.TrySetException(new ErrnoException(Errno.ECONNRESET, $"host closed the connection: {reason}"));
         List<(IActorRef Owner, Request AppRequest)> pending;
         lock (_lock)
         {
@@ -141,6 +108,6 @@ public sealed class UpstreamLink : IFrameHandler
             _pending.Clear();
         }
         foreach (var (owner, request) in pending) owner.Tell(new ProxyProtocol.UpstreamReply(request, Lost(request)));
-        LossListener?.Tell(new ProxyProtocol.UpstreamLost(_lostReason));
+        LossListener?.Tell(new ProxyProtocol.UpstreamLost(reason));
     }
 }

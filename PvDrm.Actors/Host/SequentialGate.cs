@@ -28,13 +28,9 @@ internal sealed class SequentialGate : ReceiveActor, IWithTimers
 
     public static Props Props(TimeSpan turnLimit) => Akka.Actor.Props.Create(() => new SequentialGate(turnLimit));
 
-    /// <summary>Requests waiting for their turn (status output, tests).</summary>
-    public sealed record GetQueueLength;
-
     private void Idle()
     {
         Receive<Gated>(Run);
-        Receive<GetQueueLength>(_ => Sender.Tell(0));
     }
 
     private void Running()
@@ -62,7 +58,6 @@ internal sealed class SequentialGate : ReceiveActor, IWithTimers
                 OpTable.NameOf(t.Request.Op), t.Request.RequestId, _turnLimit);
             Next();
         });
-        Receive<GetQueueLength>(_ => Sender.Tell(_waiting.Count + 1));
     }
 
     private void Run(Gated g)

@@ -1,5 +1,3 @@
-using System.Buffers;
-using System.Buffers.Binary;
 using PvDrm.Actors.Protocol;
 using PvDrm.Native.Interop;
 using PvDrm.Native.Io;
@@ -12,19 +10,16 @@ namespace PvDrm.Guest.Client;
 /// Any number of requests may be in flight; replies complete them in whatever order they come.
 /// Thread-safe. Open a <see cref="DrmContext"/> to allocate buffers and submit work.
 /// </summary>
-public sealed class DrmClient : IFrameHandler, IAsyncDisposable
+public sealed class DrmClient : ClientLink, IAsyncDisposable
 {
-    private readonly Connection _connection;
     private readonly object _lock = new();
     private readonly Dictionary<uint, (TaskCompletionSource<ReplyFrame> Reply, Op Op)> _pending = new();
     private readonly Dictionary<uint, ReplyFrame> _deferredErrors = new();
     private uint _nextRequestId;
     private uint _nextContext;
-    private string? _closedReason;
 
-    private DrmClient(Connection connection)
+    private DrmClient(Connection connection) : base(connection)
     {
-        _connection = connection;
     }
 
     /// <summary>Connects to <paramref name="endpoint"/> (unix:PATH) and says HELLO.</summary>
@@ -66,9 +61,9 @@ public sealed class DrmClient : IFrameHandler, IAsyncDisposable
     public int MaxFrame { get; private set; }
 
     /// <summary>True when buffers can be mapped (the connection passes descriptors).</summary>
-    public bool CanMap => _connection.CanPassFds;
+    public bool CanMap => Connection.CanPassFds;
 
-    public bool IsConnected => _connection.IsOpen && _closedReason == null;
+    public bool IsConnected => Connection.IsOpen && EndReason == null;
 
     /// <summary>Bytes of data one GEM_READ or GEM_WRITE may carry.</summary>
     internal int MaxChunk => Math.Max(4096, MaxFrame - FrameEncoder.ReplyPrefix - FrameEncoder.MaxMessageBytes - 64) & ~4095;
@@ -115,7 +110,7 @@ public sealed class DrmClient : IFrameHandler, IAsyncDisposable
         if (!Transmit(request, id, FrameFlags.None))
         {
             lock (_lock) _pending.Remove(id);
-            tcs.TrySetException(new DrmException(request.Op, Errno.ECONNRESET, _closedReason ?? "not connected"));
+            tcs.TrySetException(new DrmException(request.Op, Errno.ECONNRESET, EndReason ?? "not connected"));
         }
         return tcs.Task;
     }
@@ -134,7 +129,7 @@ public sealed class DrmClient : IFrameHandler, IAsyncDisposable
             id = ++_nextRequestId;
         }
         if (!Transmit(request, id, FrameFlags.NoReply))
-            throw new DrmException(request.Op, Errno.ECONNRESET, _closedReason ?? "not connected");
+            throw new DrmException(request.Op, Errno.ECONNRESET, EndReason ?? "not connected");
     }
 
     private bool Transmit(Request request, uint id, FrameFlags flags)
@@ -142,18 +137,7 @@ public sealed class DrmClient : IFrameHandler, IAsyncDisposable
         int size = FrameEncoder.RequestSize(request);
         if (size > MaxFrame && MaxFrame > 0)
             throw new DrmException(request.Op, Errno.EMSGSIZE, $"request of {size} bytes exceeds the {MaxFrame}-byte frame limit");
-        byte[] buffer = ArrayPool<byte>.Shared.Rent(size);
-        try
-        {
-            FrameEncoder.WriteRequest(request, buffer);
-            BinaryPrimitives.WriteUInt16LittleEndian(buffer.AsSpan(6), (ushort)(request.Flags | flags));
-            BinaryPrimitives.WriteUInt32LittleEndian(buffer.AsSpan(8), id);
-            return _connection.Send(buffer.AsSpan(0, size));
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
-        }
+        return Send(request, id, request.Flags | flags);
     }
 
     private void ThrowIfDeferredError(Request request)
@@ -163,21 +147,8 @@ public sealed class DrmClient : IFrameHandler, IAsyncDisposable
             $"(an earlier reply-less request {failed.Header.RequestId} on context {request.Context}) {failed.Message}");
     }
 
-    void IFrameHandler.OnFrame(ReadOnlySpan<byte> frame, FileDescriptor? fd)
+    protected override void OnReply(ReplyFrame reply)
     {
-        var reply = ReplyFrame.Parse(frame, fd, out string? error);
-        if (reply == null)
-        {
-            fd?.Dispose();
-            _connection.Close($"malformed frame from the host: {error}");
-            return;
-        }
-        if (reply.IsEvent)
-        {
-            reply.TakeFd()?.Dispose();
-            if (reply.Header.Op == Op.Shutdown) _closedReason = $"host closed the session: {reply.Message}";
-            return;
-        }
         TaskCompletionSource<ReplyFrame>? tcs = null;
         lock (_lock)
         {
@@ -188,9 +159,8 @@ public sealed class DrmClient : IFrameHandler, IAsyncDisposable
         else reply.TakeFd()?.Dispose();
     }
 
-    void IFrameHandler.OnClosed(string reason)
+    protected override void OnEnded(string reason)
     {
-        _closedReason ??= reason;
         List<(TaskCompletionSource<ReplyFrame> Reply, Op Op)> pending;
         lock (_lock)
         {
@@ -198,12 +168,12 @@ public sealed class DrmClient : IFrameHandler, IAsyncDisposable
             _pending.Clear();
         }
         foreach (var (tcs, op) in pending)
-            tcs.TrySetException(new DrmException(op, Errno.ECONNRESET, $"connection to the host lost: {_closedReason}"));
+            tcs.TrySetException(new DrmException(op, Errno.ECONNRESET, $"connection to the host lost: {reason}"));
     }
 
     public ValueTask DisposeAsync()
     {
-        _connection.Close("client disposed");
+        Connection.Close("client disposed");
         return ValueTask.CompletedTask;
     }
 }

@@ -40,6 +40,26 @@ public class ProxyTests : TestKit, IDisposable
     }
 
     [Fact]
+    public async Task The_readme_example_prints_3()
+    {
+        await using var client = await DrmClient.ConnectAsync($"unix:{_proxySocket}");
+        await using var ctx = await client.OpenContextAsync();
+        var gem = await ctx.GemNewAsync(1 << 20);
+        var channel = await ctx.ChannelAllocAsync();
+        using var map = await gem.MapAsync();
+        map.Floats(0, 4).Fill(1f);
+
+        var pushbuf = new PushbufBuilder();
+        uint bo = pushbuf.Use(gem, BufferAccess.ReadWrite);
+        pushbuf.Commands.Saxpy(2f, 4, bo, 0, bo, 0);
+        ulong fence = await ctx.SubmitAsync(channel, pushbuf);
+        await gem.CpuPrepAsync();
+
+        Assert.Equal(1ul, fence);
+        Assert.Equal(3f, map.Floats(0, 1)[0]);
+    }
+
+    [Fact]
     public async Task The_copy_path_works_through_the_proxy_too()
     {
         await using var app = await App();
