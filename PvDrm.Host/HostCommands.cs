@@ -51,7 +51,8 @@ internal static class HostCommands
     /// <summary>The host daemon as a generic host: the same composition `serve` and the demo run.</summary>
     public static IHost BuildHost(Config config, HostSettings settings, LogEventLevel level = LogEventLevel.Information)
     {
+        var admission = Admission.Load(settings.Auth);
         var device = DeviceFactory.Create(settings);
-        return PvDrmApplication.Build("pvdrm", config, akka => akka.WithPvDrmHost(settings, device), level);
+        return PvDrmApplication.Build("pvdrm", config, akka => akka.WithPvDrmHost(settings, device, admission), level);
     }
 }

@@ -34,6 +34,7 @@ internal sealed class ContextActor : ReceiveActor, IWithTimers
     {
         _session = session;
         _id = id;
+        session.ContextOpened();
 
         Receive<GemNew>(GemNew);
         Receive<GemClose>(GemClose);
@@ -82,6 +83,13 @@ internal sealed class ContextActor : ReceiveActor, IWithTimers
             r.Fail(Errno.EMFILE, $"GEM_NEW: context {_id} already has {_gems.Count} GEM objects (limits.handles-per-context)");
             return;
         }
+        // Charged in whole pages before the device allocates, so a guest can never overshoot.
+        ulong charge = r.Size > ulong.MaxValue - 4095 ? ulong.MaxValue : (r.Size + 4095) & ~4095UL;
+        if (!_session.TryChargeMemory(charge))
+        {
+            r.Fail(Errno.ENOSPC, $"GEM_NEW: {r.Size} more bytes would take guest {_session.Name} past limits.memory-per-guest ({_session.Settings.MemoryPerGuest} bytes, {_session.Memory} in use)");
+            return;
+        }
         IGpuBuffer buffer;
         try
         {
@@ -89,10 +97,11 @@ internal sealed class ContextActor : ReceiveActor, IWithTimers
         }
         catch (ErrnoException e)
         {
+            _session.ReleaseMemory(charge);
             r.Fail(e.Errno, $"GEM_NEW: {e.Message}");
             return;
         }
-        var props = _session.OnDeviceDispatcher(GemActor.Props(_session, r.Handle, buffer));
+        var props = _session.OnDeviceDispatcher(GemActor.Props(_session, r.Handle, buffer, charge));
         var actor = Context.ActorOf(props, ActorNames.Unique(Context, $"gem-{r.Handle}"));
         _gems[r.Handle] = (actor, buffer);
         r.Reply(new Replies.GemInfo(r.Handle, buffer.Domain, buffer.Size, MapOffset.Of(r.Handle)));
@@ -133,7 +142,7 @@ internal sealed class ContextActor : ReceiveActor, IWithTimers
         IGpuChannel channel;
         try
         {
-            channel = _session.Device.CreateChannel();
+            channel = _session.Device.CreateChannel(_session.Name);
         }
         catch (ErrnoException e)
         {
@@ -162,6 +171,15 @@ internal sealed class ContextActor : ReceiveActor, IWithTimers
         fence.OnSignaled(f => self.Tell(new ContextProtocol.FenceSignaled(f.Seqno, f)));
 
         (int Errno, string Message)? problem = null;
+        if (!_session.TryQueuePushbuf())
+        {
+            problem = (Errno.EAGAIN, $"PUSHBUF: guest {_session.Name} already has {_session.Settings.QueuedPushbufsPerGuest} pushbufs queued or running (limits.queued-pushbufs-per-guest); wait for a fence");
+            fence.TrySignal(problem.Value.Errno, problem.Value.Message);
+            r.Fail(problem.Value.Errno, problem.Value.Message, fence);
+            return;
+        }
+        var session = _session;
+        fence.OnSignaled(_ => session.PushbufDone());
         if (!_channels.TryGetValue(r.Channel, out var channel))
             problem = (Errno.ENOENT, $"PUSHBUF: channel {r.Channel} is not allocated in context {_id}");
         var buffers = new IGpuBuffer[r.Buffers.Length];
@@ -195,7 +213,7 @@ internal sealed class ContextActor : ReceiveActor, IWithTimers
     {
         if (r.Fence == 0 || r.Fence > _lastFence)
         {
-            r.Fail(Errno.EINVAL, $"FENCE_WAIT: fence {r.Fence} was never issued in context {_id} (last is {_lastFence})");
+            r.Fail(Errno.ENOENT, $"FENCE_WAIT: fence {r.Fence} was never issued in context {_id} (last is {_lastFence})");
             return;
         }
         if (!_pendingFences.ContainsKey(r.Fence))
@@ -243,6 +261,7 @@ internal sealed class ContextActor : ReceiveActor, IWithTimers
 
     protected override void PostStop()
     {
+        _session.ContextClosed();
         foreach (var (_, w) in _waiters)
             w.Request.Fail(Errno.ECANCELED, $"FENCE_WAIT: context {_id} was closed");
     }

@@ -18,21 +18,24 @@ internal sealed class GemActor : UntypedActor, IWithTimers
     private readonly GuestSession _session;
     private readonly uint _handle;
     private readonly IGpuBuffer _buffer;
+    private readonly ulong _charged;
     private List<GpuFence>? _busy;
     private List<(long Id, CpuPrep Request, GpuFence[] Fences)>? _waiters;
     private long _nextWaiter;
 
-    public GemActor(GuestSession session, uint handle, IGpuBuffer buffer)
+    /// <param name="charged">Bytes charged to the guest's memory quota for this object, returned on stop.</param>
+    public GemActor(GuestSession session, uint handle, IGpuBuffer buffer, ulong charged)
     {
         _session = session;
         _handle = handle;
         _buffer = buffer;
+        _charged = charged;
     }
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    public static Props Props(GuestSession session, uint handle, IGpuBuffer buffer) =>
-        Akka.Actor.Props.Create(() => new GemActor(session, handle, buffer));
+    public static Props Props(GuestSession session, uint handle, IGpuBuffer buffer, ulong charged) =>
+        Akka.Actor.Props.Create(() => new GemActor(session, handle, buffer, charged));
 
     protected override void OnReceive(object message)
     {
@@ -160,5 +163,6 @@ internal sealed class GemActor : UntypedActor, IWithTimers
                 w.Request.Fail(Errno.ECANCELED, $"CPU_PREP: handle {_handle} was closed while waiting");
         // In-flight submissions hold their own references: the memory goes when the last one does.
         _buffer.Release();
+        _session.ReleaseMemory(_charged);
     }
 }

@@ -35,6 +35,12 @@ internal sealed class GuestActor : ReceiveActor
             else r.Fail(Errno.EINVAL, $"GET_CAP: capability {r.Cap} is not known to {_session.Device.Info.Driver}");
         });
         Receive<Request>(Route);
+        Receive<GuestProtocol.Evict>(evict =>
+        {
+            _session.Log.Warning("guest {0} {1}; releasing {2} context(s)", _session.Name, evict.Reason, _contexts.Count);
+            _stopReason = evict.Reason;
+            Context.Stop(Self);
+        });
         Receive<GuestProtocol.LinkClosed>(closed =>
         {
             _session.Log.Info("guest {0} disconnected ({1}); releasing {2} context(s)", _session.Name, closed.Reason, _contexts.Count);

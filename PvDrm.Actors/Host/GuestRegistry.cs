@@ -1,6 +1,7 @@
 using System.Text.RegularExpressions;
 using Akka.Actor;
 using Akka.Event;
+using PvDrm.Actors.Host.Control;
 using PvDrm.Actors.Protocol;
 using PvDrm.Native.Gpu;
 using PvDrm.Native.Interop;
@@ -17,28 +18,36 @@ internal sealed partial class GuestRegistry : ReceiveActor
     private readonly HostSettings _settings;
     private readonly IGpuDevice _device;
     private readonly IActorRef? _gate;
+    private readonly Admission _admission;
     private readonly ILoggingAdapter _log = Context.GetLogger();
-    private readonly Dictionary<string, IActorRef> _guests = new();
+    private readonly Dictionary<string, (IActorRef Actor, GuestSession Session)> _guests = new();
     private readonly Dictionary<IActorRef, string> _names = new();
     private ulong _nextSession;
 
-    public GuestRegistry(HostSettings settings, IGpuDevice device, IActorRef? gate)
+    public GuestRegistry(HostSettings settings, IGpuDevice device, IActorRef? gate, Admission admission)
     {
         _settings = settings;
         _device = device;
         _gate = gate;
+        _admission = admission;
 
         Receive<GuestProtocol.Accept>(a =>
-            new GuestLink(a.Connection, _settings, Self, _gate).Start());
+            new GuestLink(a.Connection, _settings, Self, _gate, _log).Start());
         Receive<GuestProtocol.Admit>(Admit);
+        Receive<ControlProtocol.Request>(r => Sender.Tell(r.Command switch
+        {
+            "status" => new ControlProtocol.Response(true, "ok", Status()),
+            "evict" => Evict(r.Guest!),
+            _ => new ControlProtocol.Response(false, $"unknown command '{r.Command}'"),
+        }));
         Receive<Terminated>(t =>
         {
             if (_names.Remove(t.ActorRef, out var name)) _guests.Remove(name);
         });
     }
 
-    public static Props Props(HostSettings settings, IGpuDevice device, IActorRef? gate) =>
-        Akka.Actor.Props.Create(() => new GuestRegistry(settings, device, gate));
+    public static Props Props(HostSettings settings, IGpuDevice device, IActorRef? gate, Admission admission) =>
+        Akka.Actor.Props.Create(() => new GuestRegistry(settings, device, gate, admission));
 
     [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
     private static partial Regex GuestName();
@@ -56,6 +65,11 @@ internal sealed partial class GuestRegistry : ReceiveActor
             link.Refuse(hello, Errno.EINVAL, $"guest name '{hello.Name}' is not valid: 1-64 characters of A-Z a-z 0-9 . _ -, starting with a letter or digit");
             return;
         }
+        if (_admission.Refusal(hello.Name, hello.Token, link.Connection.Peer) is { } refusal)
+        {
+            link.Refuse(hello, Errno.EACCES, refusal); // logged by the link's refusal log
+            return;
+        }
         if (_guests.ContainsKey(hello.Name))
         {
             link.Refuse(hello, Errno.EBUSY, $"a guest named '{hello.Name}' is already connected");
@@ -65,10 +79,28 @@ internal sealed partial class GuestRegistry : ReceiveActor
         var session = new GuestSession(hello.Name, link, _device, _settings, _log);
         var guest = Context.ActorOf(GuestActor.Props(session), hello.Name);
         Context.Watch(guest);
-        _guests[hello.Name] = guest;
+        _guests[hello.Name] = (guest, session);
         _names[guest] = hello.Name;
         _log.Info("guest {0} admitted over {1} (session {2})", hello.Name, link.Connection.Transport, _nextSession + 1);
         link.Admitted(guest, hello, new Replies.Hello(ProtocolLimits.Version, 0, (uint)link.MaxFrame, ++_nextSession));
+    }
+
+    private ControlProtocol.Response Evict(string name)
+    {
+        if (!_guests.TryGetValue(name, out var guest))
+            return new ControlProtocol.Response(false, $"no guest named '{name}' is connected");
+        guest.Actor.Tell(new GuestProtocol.Evict("evicted by the operator"));
+        return new ControlProtocol.Response(true, $"guest '{name}' evicted: its contexts, objects and channels are being released");
+    }
+
+    private ControlProtocol.HostStatus Status()
+    {
+        var d = _device.GetStats();
+        var device = new ControlProtocol.DeviceStatus(_device.Name, _device.Info.Driver, d.LiveBuffers, d.LiveBytes, d.LiveChannels, d.Submitted, d.Completed, d.Running);
+        var guests = _guests.Values.Select(g => g.Session).OrderBy(s => s.Name, StringComparer.Ordinal).Select(s => new ControlProtocol.GuestStatus(
+            s.Name, s.Link.Connection.Transport, s.Link.Connection.Peer?.ToString(), (DateTime.UtcNow - s.ConnectedAt).TotalSeconds,
+            s.Contexts, s.Objects, s.Memory, s.Channels, s.QueuedPushbufs, s.Link.InFlight, s.Link.Served, s.Link.ErrorsByKind())).ToList();
+        return new ControlProtocol.HostStatus(_settings.Sequential ? "sequential" : "concurrent", device, guests);
     }
 
     protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(e =>

@@ -9,7 +9,8 @@ namespace PvDrm.Actors.Host;
 /// </summary>
 internal sealed class GuestSession
 {
-    private int _channels;
+    private int _channels, _contexts, _objects, _queuedPushbufs;
+    private long _memory;
 
     public GuestSession(string name, GuestLink link, IGpuDevice device, HostSettings settings, ILoggingAdapter log)
     {
@@ -30,17 +31,57 @@ internal sealed class GuestSession
 
     public ILoggingAdapter Log { get; }
 
+    public DateTime ConnectedAt { get; } = DateTime.UtcNow;
+
     /// <summary>Channels across all of the guest's contexts.</summary>
     public int Channels => Volatile.Read(ref _channels);
 
-    public bool TryTakeChannel()
+    public int Contexts => Volatile.Read(ref _contexts);
+
+    public int Objects => Volatile.Read(ref _objects);
+
+    /// <summary>Buffer bytes charged to the guest (limits.memory-per-guest).</summary>
+    public long Memory => Interlocked.Read(ref _memory);
+
+    public int QueuedPushbufs => Volatile.Read(ref _queuedPushbufs);
+
+    public bool TryTakeChannel() => TryTake(ref _channels, Settings.ChannelsPerGuest);
+
+    public void ReturnChannel() => Interlocked.Decrement(ref _channels);
+
+    public void ContextOpened() => Interlocked.Increment(ref _contexts);
+
+    public void ContextClosed() => Interlocked.Decrement(ref _contexts);
+
+    /// <summary>Charges <paramref name="bytes"/> of buffer memory; false when over the guest's limit.</summary>
+    public bool TryChargeMemory(ulong bytes)
     {
-        if (Interlocked.Increment(ref _channels) <= Settings.ChannelsPerGuest) return true;
-        Interlocked.Decrement(ref _channels);
+        if ((ulong)Interlocked.Add(ref _memory, (long)bytes) <= Settings.MemoryPerGuest)
+        {
+            Interlocked.Increment(ref _objects);
+            return true;
+        }
+        Interlocked.Add(ref _memory, -(long)bytes);
         return false;
     }
 
-    public void ReturnChannel() => Interlocked.Decrement(ref _channels);
+    public void ReleaseMemory(ulong bytes)
+    {
+        Interlocked.Add(ref _memory, -(long)bytes);
+        Interlocked.Decrement(ref _objects);
+    }
+
+    /// <summary>Counts a pushbuf until its fence signals; false when the guest has its limit queued.</summary>
+    public bool TryQueuePushbuf() => TryTake(ref _queuedPushbufs, Settings.QueuedPushbufsPerGuest);
+
+    public void PushbufDone() => Interlocked.Decrement(ref _queuedPushbufs);
+
+    private static bool TryTake(ref int counter, int limit)
+    {
+        if (Interlocked.Increment(ref counter) <= limit) return true;
+        Interlocked.Decrement(ref counter);
+        return false;
+    }
 
     /// <summary>Props for an actor that calls the device: on the dedicated dispatcher when calls may block.</summary>
     public Akka.Actor.Props OnDeviceDispatcher(Akka.Actor.Props props) =>

@@ -15,6 +15,9 @@ public static class GuestProtocol
 
     /// <summary>The guest's connection is gone; its actor stops and releases everything.</summary>
     internal sealed record LinkClosed(string Reason);
+
+    /// <summary>The operator removes the guest: it is told why, disconnected, and everything it held released.</summary>
+    internal sealed record Evict(string Reason);
 }
 
 /// <summary>The sequential gate's conversation.</summary>

@@ -29,9 +29,16 @@ public sealed record HostSettings
 
     public ProtocolLimits Protocol { get; init; } = ProtocolLimits.Default;
 
+    public AuthSettings Auth { get; init; } = new();
+
+    /// <summary>The admin socket (status, evict); null: none.</summary>
+    public string? ControlUnix { get; init; }
+
     public int ContextsPerGuest { get; init; } = 64;
     public int HandlesPerContext { get; init; } = 65536;
     public int ChannelsPerGuest { get; init; } = 64;
+    public ulong MemoryPerGuest { get; init; } = 2UL << 30;
+    public int QueuedPushbufsPerGuest { get; init; } = 64;
 
     /// <summary>Requests a guest may have in flight before the host stops reading from it.</summary>
     public int InFlightPerGuest { get; init; } = 256;
@@ -48,6 +55,7 @@ public sealed record HostSettings
         if (device != "soft")
             throw new ConfigurationException($"{Root}.device: '{device}' is not a known device kind (soft)");
         string listen = c.String("listen.unix");
+        string control = c.String("control.unix");
         return new HostSettings
         {
             Sequential = c.Bool("sequential"),
@@ -61,6 +69,8 @@ public sealed record HostSettings
                 SemaphoreTimeout = c.Duration("soft-gpu.semaphore-timeout"),
             },
             ListenUnix = listen.Length == 0 ? null : listen,
+            ControlUnix = control.Length == 0 ? null : control,
+            Auth = AuthSettings.Create(c),
             ListenUnixMode = c.Octal("listen.unix-mode"),
             Protocol = new ProtocolLimits
             {
@@ -71,6 +81,8 @@ public sealed record HostSettings
             ContextsPerGuest = c.Int("limits.contexts-per-guest", 1, 1 << 20),
             HandlesPerContext = c.Int("limits.handles-per-context", 1, 1 << 24),
             ChannelsPerGuest = c.Int("limits.channels-per-guest", 1, 1 << 20),
+            MemoryPerGuest = (ulong)c.Bytes("limits.memory-per-guest", 4096, long.MaxValue),
+            QueuedPushbufsPerGuest = c.Int("limits.queued-pushbufs-per-guest", 1, 1 << 20),
             InFlightPerGuest = c.Int("limits.in-flight-per-guest", 1, 1 << 20),
             RequestTimeout = c.Duration("limits.request-timeout"),
         };

@@ -1,5 +1,6 @@
 using Akka.Actor;
 using Akka.Event;
+using PvDrm.Actors.Host.Control;
 using PvDrm.Native.Gpu;
 using PvDrm.Native.Io;
 
@@ -16,14 +17,16 @@ public sealed class PvDrmHost : ReceiveActor
 
     private readonly HostSettings _settings;
     private readonly IGpuDevice _device;
+    private readonly Admission _admission;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private IActorRef _guests = ActorRefs.Nobody;
     private UnixListener? _listener;
 
-    public PvDrmHost(HostSettings settings, IGpuDevice device)
+    public PvDrmHost(HostSettings settings, IGpuDevice device, Admission admission)
     {
         _settings = settings;
         _device = device;
+        _admission = admission;
         Receive<GuestProtocol.Accept>(a => _guests.Forward(a));
         Receive<GetDeviceStats>(_ => Sender.Tell(_device.GetStats()));
     }
@@ -35,15 +38,22 @@ public sealed class PvDrmHost : ReceiveActor
     }
 
     /// <param name="device">Created (and checked) by the caller; the host disposes it when it stops.</param>
-    public static Props Props(HostSettings settings, IGpuDevice device) =>
-        Akka.Actor.Props.Create(() => new PvDrmHost(settings, device));
+    /// <param name="admission">Loaded by the caller (a bad tokens file stops start-up); by default from <paramref name="settings"/>.</param>
+    public static Props Props(HostSettings settings, IGpuDevice device, Admission? admission = null)
+    {
+        admission ??= Admission.Load(settings.Auth);
+        return Akka.Actor.Props.Create(() => new PvDrmHost(settings, device, admission));
+    }
 
     protected override void PreStart()
     {
         Context.ActorOf(DeadRequests.Props(), "dead-requests");
         Context.ActorOf(Devices.Props(new[] { _device }), "devices");
         IActorRef? gate = _settings.Sequential ? Context.ActorOf(SequentialGate.Props(_settings.RequestTimeout), "gate") : null;
-        _guests = Context.ActorOf(GuestRegistry.Props(_settings, _device, gate), "guests");
+        _guests = Context.ActorOf(GuestRegistry.Props(_settings, _device, gate, _admission), "guests");
+        if (_settings.ControlUnix is { } control) Context.ActorOf(ControlActor.Props(control, _guests), "control");
+        if (_settings.Auth.TokensFile is { } tokens && Admission.IsExposed(tokens))
+            _log.Warning("{0} is readable by other users; tokens should be readable only by the host's user (chmod 600)", tokens);
 
         if (_settings.ListenUnix is { } path)
         {

@@ -9,9 +9,9 @@ namespace PvDrm.Actors;
 public static class PvDrmHosting
 {
     /// <summary>The host daemon: <c>/user/pvdrm</c> on <paramref name="device"/>, registered as <see cref="PvDrmHost"/>.</summary>
-    public static AkkaConfigurationBuilder WithPvDrmHost(this AkkaConfigurationBuilder builder, HostSettings settings, IGpuDevice device) =>
+    public static AkkaConfigurationBuilder WithPvDrmHost(this AkkaConfigurationBuilder builder, HostSettings settings, IGpuDevice device, Admission? admission = null) =>
         builder.WithActors((system, registry) =>
-            registry.Register<PvDrmHost>(system.ActorOf(PvDrmHost.Props(settings, device), PvDrmHost.Name)));
+            registry.Register<PvDrmHost>(system.ActorOf(PvDrmHost.Props(settings, device, admission), PvDrmHost.Name)));
 
     /// <summary>The guest proxy: <c>/user/proxy</c> over an established host link, registered as <see cref="GuestProxy"/>.</summary>
     public static AkkaConfigurationBuilder WithPvDrmGuest(this AkkaConfigurationBuilder builder, ProxySettings settings, UpstreamLink upstream, Action<string> onUpstreamLost) =>

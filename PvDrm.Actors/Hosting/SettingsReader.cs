@@ -39,6 +39,9 @@ public sealed class SettingsReader
         return value > TimeSpan.Zero ? value : throw Bad(key, "must be positive");
     }
 
+    public IReadOnlyList<int> IntList(string key) =>
+        Read(key, "a list of integers such as [0, 1000]", p => _config.GetIntList(p).ToArray());
+
     public uint Octal(string key)
     {
         string text = String(key);

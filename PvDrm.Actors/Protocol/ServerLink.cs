@@ -20,6 +20,8 @@ public abstract class ServerLink : IFrameHandler, IReplySink
     private volatile bool _admitted;
     private bool _helloSeen;
     private int _inFlight;
+    private long _served;
+    private readonly long[] _errors = new long[Errno.Limit];
 
     protected ServerLink(Connection connection, ProtocolLimits limits, int maxInFlight)
     {
@@ -37,6 +39,21 @@ public abstract class ServerLink : IFrameHandler, IReplySink
     public int MaxReplyPayload => MaxFrame - FrameEncoder.ReplyPrefix - FrameEncoder.MaxMessageBytes;
 
     public int InFlight => Volatile.Read(ref _inFlight);
+
+    /// <summary>Requests answered, successfully or not (malformed frames included).</summary>
+    public long Served => Interlocked.Read(ref _served);
+
+    /// <summary>Refusals so far, by errno name ("ENOENT" → 3).</summary>
+    public IReadOnlyDictionary<string, long> ErrorsByKind()
+    {
+        var counts = new SortedDictionary<string, long>(StringComparer.Ordinal);
+        for (int errno = 1; errno < _errors.Length; errno++)
+            if (Interlocked.Read(ref _errors[errno]) is var n and > 0) counts[Errno.Name(errno)] = n;
+        return counts;
+    }
+
+    /// <summary>A request was refused; subclasses log it (with care: a guest decides how often).</summary>
+    protected virtual void OnRefused(Op op, int errno, string message) { }
 
     public void Start()
     {
@@ -61,22 +78,20 @@ public abstract class ServerLink : IFrameHandler, IReplySink
         if (!FrameDecoder.TryDecodeRequest(frame, _limits, out var request, out var error))
         {
             if (error.Fatal) Connection.Close($"protocol error: {error.Message}");
-            else SendReply(error.Header.Op, error.Header.RequestId, error.Header.Context, -error.Errno, default, error.Message, null);
+            else Refuse(error.Header, error.Errno, error.Message);
             return;
         }
 
         if (_admitted)
         {
-            if (request is Requests.Hello)
-                SendReply(Op.Hello, request.RequestId, 0, -Errno.EINVAL, default, "HELLO was already accepted on this connection", null);
+            if (request is Requests.Hello) Refuse(request.Header, Errno.EINVAL, "HELLO was already accepted on this connection");
             else Dispatch(request!);
             return;
         }
 
         if (request is not Requests.Hello hello || _helloSeen)
         {
-            SendReply(request!.Op, request.RequestId, request.Context, -Errno.EACCES,
-                default, $"{OpTable.NameOf(request.Op)} before HELLO was accepted: HELLO must come first", null);
+            Refuse(request!.Header, Errno.EACCES, $"{OpTable.NameOf(request.Op)} before HELLO was accepted: HELLO must come first");
             Connection.Close("request before HELLO");
             return;
         }
@@ -104,8 +119,24 @@ public abstract class ServerLink : IFrameHandler, IReplySink
     /// <summary>Refuses HELLO with a reason and disconnects.</summary>
     public void Refuse(Requests.Hello hello, int errno, string message)
     {
-        SendReply(Op.Hello, hello.RequestId, 0, -Math.Abs(errno), default, message, null);
+        Refuse(hello.Header, errno, message);
         Connection.Close($"refused: {message}");
+    }
+
+    /// <summary>Answers a request that never reached an actor with an error.</summary>
+    private void Refuse(FrameHeader header, int errno, string message)
+    {
+        Count(header.Op, -Math.Abs(errno), message);
+        SendReply(header.Op, header.RequestId, header.Context, -Math.Abs(errno), default, message, null);
+    }
+
+    private void Count(Op op, int status, string? message)
+    {
+        Interlocked.Increment(ref _served);
+        if (status >= 0) return;
+        int errno = Math.Min(-status, _errors.Length - 1);
+        Interlocked.Increment(ref _errors[errno]);
+        OnRefused(op, errno, message ?? "");
     }
 
     /// <summary>Tells the peer an event (e.g. SHUTDOWN) and closes the connection.</summary>
@@ -130,6 +161,7 @@ public abstract class ServerLink : IFrameHandler, IReplySink
     public void Complete(Request request, int status, ReadOnlySpan<byte> payload, string? message, FileDescriptor? fd, GpuFence? work)
     {
         if (Interlocked.Decrement(ref _inFlight) < _maxInFlight) Connection.ResumeReceiving();
+        Count(request.Op, status, message);
         // Reply-less requests are answered only when they fail.
         if (status == 0 && request.WantsNoReply) return;
         if (fd != null && !Connection.CanPassFds)

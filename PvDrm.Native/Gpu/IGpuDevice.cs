@@ -34,6 +34,12 @@ public interface IGpuDevice : IDisposable
     /// <summary>Creates a command channel (a hardware context with its own submission queue).</summary>
     IGpuChannel CreateChannel();
 
+    /// <summary>
+    /// Creates a channel on behalf of <paramref name="owner"/> (a guest), so a device that
+    /// schedules its engines can share them fairly between owners rather than between channels.
+    /// </summary>
+    IGpuChannel CreateChannel(string owner) => CreateChannel();
+
     /// <summary>A snapshot of live objects and work, for status output and leak checks.</summary>
     DeviceStats GetStats();
 }

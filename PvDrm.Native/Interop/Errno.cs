@@ -37,6 +37,9 @@ public static class Errno
     public const int ECONNREFUSED = 111;
     public const int ECANCELED = 125;
 
+    /// <summary>One past the largest errno Linux defines (133, EHWPOISON): sizes per-errno tables.</summary>
+    public const int Limit = 134;
+
     /// <summary>The symbolic name of an errno (positive or negated), e.g. "ENOENT".</summary>
     public static string Name(int errno) => Math.Abs(errno) switch
     {

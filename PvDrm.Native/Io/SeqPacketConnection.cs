@@ -30,7 +30,7 @@ public sealed class SeqPacketConnection : Connection, IReadinessHandler
         _options = options;
         _loop = loop ?? EventLoop.Default;
         _drain = Drain;
-        Peer = peer;
+        Peer = peer ?? UnixSocket.GetPeerCredentials(socket);
         // A SEQPACKET message must fit the sender's buffer: ask for room for two full frames,
         // and shrink the frame limit if the kernel (net.core.wmem_max) grants less.
         int granted = UnixSocket.SetSendBuffer(socket, options.MaxFrame * 2 + 4096);

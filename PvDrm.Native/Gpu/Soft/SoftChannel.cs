@@ -15,10 +15,14 @@ internal sealed class SoftChannel : IGpuChannel
     private bool _scheduled; // in the engines' run queue or running
     private volatile bool _disposed;
 
-    public SoftChannel(SoftGpu device)
+    public SoftChannel(SoftGpu device, string owner)
     {
         _device = device;
+        Owner = device.Engines.Join(owner);
     }
+
+    /// <summary>Whose channel this is, for sharing the engines fairly.</summary>
+    internal SoftOwner Owner { get; }
 
     /// <summary>True once closed: a running pushbuf stops at its next command (see <see cref="SoftExecutor"/>).</summary>
     public bool IsClosed => _disposed;
@@ -120,6 +124,7 @@ internal sealed class SoftChannel : IGpuChannel
             s.Finish(Errno.ECANCELED, "channel closed before the pushbuf ran");
             _device.OnCompleted();
         }
+        _device.Engines.Leave(Owner);
         _device.OnChannelClosed();
     }
 }

@@ -1,16 +1,23 @@
+using System.Diagnostics;
+
 namespace PvDrm.Native.Gpu.Soft;
 
 /// <summary>
-/// The engine threads of one SoftGpu, shared by all its channels, like a GPU's engines. A channel
-/// with work waits in one run queue; an engine takes it, runs one pushbuf, and puts it back at
-/// the end if more is waiting. So channels take turns (a channel with a thousand queued pushbufs
-/// cannot starve another), each pushbuf runs on one engine start to end, and idle engines sleep.
+/// The engine threads of one SoftGpu, shared by all its channels, like a GPU's engines.
+///
+/// Fairness: channels belong to owners (guests). When an engine is free it takes the owner
+/// that has used the least engine time among owners with work waiting, runs one pushbuf of that
+/// owner's next channel, charges the time, and puts the channel back if it has more. So owners
+/// share the engines by time, not by how many channels or pushbufs they queue; an owner that
+/// was idle starts level with the others instead of banking credit. A pushbuf is never split
+/// or preempted: one long command holds its engine until it ends.
 /// </summary>
 internal sealed class SoftEngines : IDisposable
 {
     private readonly SoftGpu _device;
     private readonly object _lock = new();
-    private readonly Queue<SoftChannel> _runnable = new();
+    private readonly Dictionary<string, SoftOwner> _owners = new(StringComparer.Ordinal);
+    private readonly List<SoftOwner> _ready = new();
     private readonly Thread[] _threads;
     private bool _stopping;
     private int _running;
@@ -31,35 +38,72 @@ internal sealed class SoftEngines : IDisposable
 
     public int PeakRunning => Volatile.Read(ref _peakRunning);
 
+    /// <summary>Registers a channel of <paramref name="name"/>; pair with <see cref="Leave"/>.</summary>
+    public SoftOwner Join(string name)
+    {
+        lock (_lock)
+        {
+            if (!_owners.TryGetValue(name, out var owner)) _owners[name] = owner = new SoftOwner(name);
+            owner.Channels++;
+            return owner;
+        }
+    }
+
+    public void Leave(SoftOwner owner)
+    {
+        lock (_lock)
+        {
+            if (--owner.Channels == 0 && owner.Runnable.Count == 0) _owners.Remove(owner.Name);
+        }
+    }
+
     public void Schedule(SoftChannel channel)
     {
         lock (_lock)
         {
-            _runnable.Enqueue(channel);
+            var owner = channel.Owner;
+            if (owner.Runnable.Count == 0)
+            {
+                // Start level with those already waiting: time spent idle is not credit.
+                if (_ready.Count > 0) owner.UsedTicks = Math.Max(owner.UsedTicks, _ready.Min(o => o.UsedTicks));
+                _ready.Add(owner);
+            }
+            owner.Runnable.Enqueue(channel);
             Monitor.Pulse(_lock);
+        }
+    }
+
+    private (SoftChannel Channel, SoftOwner Owner)? Take()
+    {
+        lock (_lock)
+        {
+            while (_ready.Count == 0 && !_stopping) Monitor.Wait(_lock);
+            if (_stopping) return null;
+            var owner = _ready[0];
+            foreach (var o in _ready)
+                if (o.UsedTicks < owner.UsedTicks) owner = o;
+            var channel = owner.Runnable.Dequeue();
+            if (owner.Runnable.Count == 0) _ready.Remove(owner);
+            return (channel, owner);
         }
     }
 
     private void Run()
     {
-        while (true)
+        while (Take() is var (channel, owner))
         {
-            SoftChannel channel;
-            lock (_lock)
-            {
-                while (_runnable.Count == 0 && !_stopping) Monitor.Wait(_lock);
-                if (_stopping) return;
-                channel = _runnable.Dequeue();
-            }
             var submission = channel.TakeNext();
             if (submission == null) continue;
 
             int running = Interlocked.Increment(ref _running);
             for (int peak = _peakRunning; running > peak; peak = _peakRunning)
                 if (Interlocked.CompareExchange(ref _peakRunning, running, peak) == peak) break;
+            long started = Stopwatch.GetTimestamp();
             var (error, message) = SoftExecutor.Run(submission, channel, _device.Options);
+            long used = Stopwatch.GetTimestamp() - started;
             Interlocked.Decrement(ref _running);
 
+            lock (_lock) owner.UsedTicks += used;
             submission.Finish(error, message);
             _device.OnCompleted();
             if (channel.HasMore()) Schedule(channel);
@@ -76,4 +120,18 @@ internal sealed class SoftEngines : IDisposable
         foreach (var t in _threads)
             if (t != Thread.CurrentThread) t.Join();
     }
+}
+
+/// <summary>The channels of one owner waiting for an engine, and the engine time it has used.</summary>
+internal sealed class SoftOwner
+{
+    public SoftOwner(string name) => Name = name;
+
+    public string Name { get; }
+
+    public Queue<SoftChannel> Runnable { get; } = new();
+
+    public long UsedTicks { get; set; }
+
+    public int Channels { get; set; }
 }

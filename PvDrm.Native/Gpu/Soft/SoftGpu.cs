@@ -91,11 +91,14 @@ public sealed class SoftGpu : IGpuDevice
         }
     }
 
-    public IGpuChannel CreateChannel()
+    public IGpuChannel CreateChannel() => CreateChannel("");
+
+    /// <summary>A channel of <paramref name="owner"/>: owners share the engines by time (see <see cref="SoftEngines"/>).</summary>
+    public IGpuChannel CreateChannel(string owner)
     {
         if (Volatile.Read(ref _disposed) != 0) ErrnoException.Throw(Errno.ENODEV, $"{Name} is shut down");
         Interlocked.Increment(ref _liveChannels);
-        return new SoftChannel(this);
+        return new SoftChannel(this, owner);
     }
 
     public DeviceStats GetStats() => new(

@@ -1,0 +1,41 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace PvDrm.Actors.Host.Control;
+
+/// <summary>
+/// The admin protocol on <c>pvdrm.host.control.unix</c>: one JSON object per SEQPACKET message
+/// each way. Only root and the host's own user may connect.
+/// </summary>
+public static class ControlProtocol
+{
+    public static readonly JsonSerializerOptions Json = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    };
+
+    /// <summary><c>{"command": "status"}</c>, <c>{"command": "evict", "guest": "vm1"}</c>.</summary>
+    public sealed record Request(string Command, string? Guest = null);
+
+    public sealed record Response(bool Ok, string Message, HostStatus? Status = null);
+
+    public sealed record HostStatus(string Mode, DeviceStatus Device, IReadOnlyList<GuestStatus> Guests);
+
+    public sealed record DeviceStatus(
+        string Name, string Driver, long LiveBuffers, long LiveBytes, long LiveChannels, long Submitted, long Completed, int Running);
+
+    public sealed record GuestStatus(
+        string Name,
+        string Transport,
+        string? Peer,
+        double UptimeSeconds,
+        int Contexts,
+        int Objects,
+        long Bytes,
+        int Channels,
+        int QueuedPushbufs,
+        int InFlight,
+        long Served,
+        IReadOnlyDictionary<string, long> Errors);
+}
