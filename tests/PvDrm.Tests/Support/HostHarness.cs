@@ -1,6 +1,7 @@
 using Akka.Actor;
 using Akka.TestKit;
 using PvDrm.Actors.Host;
+using PvDrm.Actors.Host.Control;
 using PvDrm.Guest.Client;
 using PvDrm.Native.Gpu;
 using PvDrm.Native.Gpu.Soft;
@@ -38,6 +39,13 @@ internal sealed class HostHarness
     public SoftGpu Device { get; }
 
     public IActorRef Host { get; }
+
+    /// <summary>The registry's status (the same as `pvdrm-host status`).</summary>
+    public ControlProtocol.HostStatus Status() =>
+        _kit.Sys.ActorSelection(Host.Path / "guests").Ask<ControlProtocol.Response>(new ControlProtocol.Request("status"), Timeout)
+            .GetAwaiter().GetResult().Status!;
+
+    public ControlProtocol.GuestStatus GuestStatus(string name) => Status().Guests.Single(g => g.Name == name);
 
     /// <summary>A new guest connection, admitted.</summary>
     public Task<DrmClient> ConnectAsync(string? name = null)

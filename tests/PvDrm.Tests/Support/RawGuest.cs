@@ -9,7 +9,8 @@ namespace PvDrm.Tests.Support;
 /// <summary>A guest that speaks raw bytes over a blocking-with-timeout socket, to send what no client would.</summary>
 internal sealed unsafe class RawGuest : IDisposable
 {
-    private readonly FileDescriptor _socket;
+    private FileDescriptor _socket;
+    private int _reconnects;
 
     public RawGuest(FileDescriptor socket)
     {
@@ -31,6 +32,31 @@ internal sealed unsafe class RawGuest : IDisposable
 
     /// <summary>Sends if the kernel takes it (a frame larger than the socket buffer may be refused outright).</summary>
     public int TrySend(ReadOnlySpan<byte> frame) => UnixSocket.Send(_socket, frame, null);
+
+    /// <summary>
+    /// Sends; when the host has closed the connection (a broken stream ends it), says HELLO again on
+    /// a new one first. Replies are drained as it goes so the host never sees a peer that does not read.
+    /// </summary>
+    public bool TrySendOrReconnect(byte[] frame, HostHarness host, string name)
+    {
+        DrainReplies();
+        int err = UnixSocket.Send(_socket, frame, null);
+        if (err is 0 or Errno.EMSGSIZE or Errno.EAGAIN) return true;
+        _socket.Dispose();
+        // A new name: the old session is still being released, and a name belongs to one session.
+        var fresh = Admitted(host, $"{name}-{++_reconnects}");
+        _socket = fresh._socket;
+        return UnixSocket.Send(_socket, frame, null) is 0 or Errno.EMSGSIZE or Errno.EAGAIN;
+    }
+
+    /// <summary>Reads and drops whatever replies are waiting.</summary>
+    public void DrainReplies()
+    {
+        var buffer = new byte[1 << 20];
+        Span<int> fds = stackalloc int[UnixSocket.MaxFdsPerMessage];
+        while (UnixSocket.Receive(_socket, buffer, fds, out int count, out _) > 0)
+            for (int i = 0; i < count; i++) close(fds[i]);
+    }
 
     /// <summary>The next frame from the host (waits up to 30 s).</summary>
     public ReplyFrame Receive()

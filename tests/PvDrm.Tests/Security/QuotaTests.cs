@@ -1,0 +1,103 @@
+using Akka.TestKit.Xunit2;
+using PvDrm.Actors.Host;
+using PvDrm.Guest.Client;
+using PvDrm.Native.Gpu;
+using PvDrm.Native.Interop;
+using PvDrm.Tests.Support;
+
+namespace PvDrm.Tests.Security;
+
+/// <summary>Each per-guest limit refuses with its errno and names the key; freeing makes room again.</summary>
+public class QuotaTests : TestKit
+{
+    private HostHarness Host(HostSettings settings) => new(this, settings with { ListenUnix = null });
+
+    [Fact]
+    public async Task Memory_per_guest_is_ENOSPC_and_freeing_makes_room()
+    {
+        var host = Host(new HostSettings { MemoryPerGuest = 1 << 20 });
+        await using var client = await host.ConnectAsync();
+        var ctx = await client.OpenContextAsync();
+        var first = await ctx.GemNewAsync(600 * 1024);
+
+        var error = await Assert.ThrowsAsync<DrmException>(() => ctx.GemNewAsync(600 * 1024));
+        Assert.Equal(Errno.ENOSPC, error.Errno);
+        Assert.Contains("limits.memory-per-guest", error.Message);
+
+        await first.CloseAsync();
+        await ctx.GemNewAsync(600 * 1024);
+        // Another guest has its own quota.
+        await using var other = await host.ConnectAsync();
+        await (await other.OpenContextAsync()).GemNewAsync(600 * 1024);
+    }
+
+    [Fact]
+    public async Task Handles_per_context_is_EMFILE()
+    {
+        var host = Host(new HostSettings { HandlesPerContext = 3 });
+        await using var client = await host.ConnectAsync();
+        var ctx = await client.OpenContextAsync();
+        for (int i = 0; i < 3; i++) await ctx.GemNewAsync(4096);
+
+        var error = await Assert.ThrowsAsync<DrmException>(() => ctx.GemNewAsync(4096));
+        Assert.Equal(Errno.EMFILE, error.Errno);
+        Assert.Contains("limits.handles-per-context", error.Message);
+    }
+
+    [Fact]
+    public async Task Queued_pushbufs_per_guest_is_EAGAIN_until_a_fence_signals()
+    {
+        var host = Host(new HostSettings { QueuedPushbufsPerGuest = 3 });
+        await using var client = await host.ConnectAsync();
+        var ctx = await client.OpenContextAsync();
+        var semaphore = await ctx.GemNewAsync(4096);
+        var target = await ctx.GemNewAsync(4096);
+        var channel = await ctx.ChannelAllocAsync();
+        for (int i = 0; i < 3; i++) await ctx.SubmitAsync(channel, Commands.AcquireThenFill(semaphore, 1, target, 1));
+
+        var error = await Assert.ThrowsAsync<DrmException>(() => ctx.SubmitAsync(channel, Commands.Fill(target, 2)));
+        Assert.Equal(Errno.EAGAIN, error.Errno);
+        Assert.Contains("limits.queued-pushbufs-per-guest", error.Message);
+
+        await semaphore.WriteAsync(0, BitConverter.GetBytes(1u));
+        await ctx.FenceWaitAsync(3).WaitAsync(HostHarness.Timeout);
+        await ctx.SubmitAsync(channel, Commands.Fill(target, 2));
+    }
+
+    [Fact]
+    public async Task Too_many_buffers_in_one_pushbuf_is_E2BIG()
+    {
+        var host = Host(new HostSettings { Protocol = new() { MaxPushbufBuffers = 2 } });
+        await using var client = await host.ConnectAsync();
+        var ctx = await client.OpenContextAsync();
+        var channel = await ctx.ChannelAllocAsync();
+        var pushbuf = new PushbufBuilder();
+        for (int i = 0; i < 3; i++) pushbuf.Use(await ctx.GemNewAsync(4096), BufferAccess.Read);
+
+        var error = await Assert.ThrowsAsync<DrmException>(() => ctx.SubmitAsync(channel, pushbuf));
+        Assert.Equal(Errno.E2BIG, error.Errno);
+    }
+
+    [Fact]
+    public async Task At_the_in_flight_limit_the_host_stops_reading_instead_of_queueing()
+    {
+        var host = Host(new HostSettings { InFlightPerGuest = 4 });
+        await using var client = await host.ConnectAsync();
+        var ctx = await client.OpenContextAsync();
+        var semaphore = await ctx.GemNewAsync(4096);
+        var target = await ctx.GemNewAsync(4096);
+        var channel = await ctx.ChannelAllocAsync();
+        using var semaphoreMap = await semaphore.MapAsync();
+        await ctx.SubmitAsync(channel, Commands.AcquireThenFill(semaphore, 1, target, 1));
+
+        // 50 CPU_PREPs that all wait: only 4 are taken in, the rest wait in the guest's own socket.
+        var preps = Enumerable.Range(0, 50).Select(_ => target.CpuPrepAsync()).ToList();
+        AwaitAssert(() => Assert.Equal(4, host.GuestStatus(client.Name).InFlight), HostHarness.Timeout, HostHarness.Poll);
+        Assert.All(preps, p => Assert.False(p.IsCompleted));
+
+        // Release the semaphore through the mapping: no request needed, so nothing queues behind the preps.
+        BitConverter.GetBytes(1u).CopyTo(semaphoreMap.Bytes(0, 4));
+        await Task.WhenAll(preps).WaitAsync(HostHarness.Timeout);
+        Assert.Equal(0, host.GuestStatus(client.Name).InFlight);
+    }
+}
