@@ -48,6 +48,23 @@ internal static class HostCommands
         return command;
     }
 
+    public static Command Soak()
+    {
+        var guests = new Option<int>("--guests") { Description = "guest processes running at a time", DefaultValueFactory = _ => 6 }.Range(1, 64);
+        var seconds = new Option<int>("--duration") { Description = "seconds to run", DefaultValueFactory = _ => 60 }.Range(1, 86400);
+        var killMs = new Option<int>("--kill-every") { Description = "milliseconds between SIGKILLs of a random guest", DefaultValueFactory = _ => 500 }.Range(10, 600_000);
+        var size = new Option<int>("--size") { Description = "matrix size of the guests' GEMM workloads", DefaultValueFactory = _ => 128 }.Range(8, 1024);
+        var seed = new Option<int>("--seed") { Description = "seed of the random choices", DefaultValueFactory = _ => 1 };
+        var command = new Command("soak", "Run many guests and SIGKILL them at random for a while; report what was served and prove nothing leaked")
+        {
+            guests, seconds, killMs, size, seed,
+        };
+        command.SetAction(async (parse, ct) => await CommandErrors.Report("pvdrm-host soak", () =>
+            new Soak.SoakRunner(parse.GetValue(guests), TimeSpan.FromSeconds(parse.GetValue(seconds)),
+                TimeSpan.FromMilliseconds(parse.GetValue(killMs)), parse.GetValue(size), parse.GetValue(seed)).RunAsync(ct)));
+        return command;
+    }
+
     /// <summary>The host daemon as a generic host: the same composition `serve` and the demo run.</summary>
     public static IHost BuildHost(Config config, HostSettings settings, LogEventLevel level = LogEventLevel.Information)
     {

@@ -4,10 +4,12 @@ using PvDrm.Host;
 // pvdrm-host: the PvDrm host daemon (PVDRM's dom0 back-end).
 //   serve  run the host: guests connect, requests run on the device
 //   demo   a host on SoftGpu, several guest proxies and verified workloads, both modes
+//   soak   many guests SIGKILLed at random for a while; proves nothing leaks
 //   status, evict   admin commands against a running host (its control socket)
 var root = new RootCommand("PvDrm host: shares one GPU among isolated guests through the DRM/GEM interface");
 root.Add(HostCommands.Serve());
 root.Add(HostCommands.Demo());
+root.Add(HostCommands.Soak());
 root.Add(AdminCommands.Status());
 root.Add(AdminCommands.Evict());
 return await root.Parse(args).InvokeAsync();

@@ -23,6 +23,8 @@ internal sealed partial class GuestRegistry : ReceiveActor
     private readonly Dictionary<string, (IActorRef Actor, GuestSession Session)> _guests = new();
     private readonly Dictionary<IActorRef, string> _names = new();
     private ulong _nextSession;
+    private long _departedServed;
+    private readonly Dictionary<string, long> _departedErrors = new(StringComparer.Ordinal);
 
     public GuestRegistry(HostSettings settings, IGpuDevice device, IActorRef? gate, Admission admission)
     {
@@ -42,7 +44,11 @@ internal sealed partial class GuestRegistry : ReceiveActor
         }));
         Receive<Terminated>(t =>
         {
-            if (_names.Remove(t.ActorRef, out var name)) _guests.Remove(name);
+            if (!_names.Remove(t.ActorRef, out var name) || !_guests.Remove(name, out var gone)) return;
+            // Keep what the departed guest was served, for the host's totals.
+            _departedServed += gone.Session.Link.Served;
+            foreach (var (kind, count) in gone.Session.Link.ErrorsByKind())
+                _departedErrors[kind] = _departedErrors.GetValueOrDefault(kind) + count;
         });
     }
 
@@ -100,7 +106,11 @@ internal sealed partial class GuestRegistry : ReceiveActor
         var guests = _guests.Values.Select(g => g.Session).OrderBy(s => s.Name, StringComparer.Ordinal).Select(s => new ControlProtocol.GuestStatus(
             s.Name, s.Link.Connection.Transport, s.Link.Connection.Peer?.ToString(), (DateTime.UtcNow - s.ConnectedAt).TotalSeconds,
             s.Contexts, s.Objects, s.Memory, s.Channels, s.QueuedPushbufs, s.Link.InFlight, s.Link.Served, s.Link.ErrorsByKind())).ToList();
-        return new ControlProtocol.HostStatus(_settings.Sequential ? "sequential" : "concurrent", device, guests);
+        var errors = new SortedDictionary<string, long>(_departedErrors, StringComparer.Ordinal);
+        foreach (var g in guests)
+            foreach (var (kind, count) in g.Errors) errors[kind] = errors.GetValueOrDefault(kind) + count;
+        var totals = new ControlProtocol.Totals((long)_nextSession, _departedServed + guests.Sum(g => g.Served), errors);
+        return new ControlProtocol.HostStatus(_settings.Sequential ? "sequential" : "concurrent", device, guests, totals);
     }
 
     protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(e =>

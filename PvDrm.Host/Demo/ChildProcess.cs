@@ -41,6 +41,9 @@ public sealed class ChildProcess : IDisposable
 
     public int Id => _process.Id;
 
+    /// <summary>Set by whoever killed it on purpose, so its exit is not taken for a failure.</summary>
+    public bool Killed { get; set; }
+
     public bool HasExited => _process.HasExited;
 
     public int ExitCode => _process.ExitCode;

@@ -34,8 +34,7 @@ internal sealed class DemoRunner
     public async Task<int> RunAsync(CancellationToken ct)
     {
         var dir = Directory.CreateTempSubdirectory("pvdrm-demo-");
-        // Piped output (CI logs) gets a table wide enough not to wrap, as a terminal would.
-        if (Console.IsOutputRedirected) AnsiConsole.Profile.Width = Math.Max(AnsiConsole.Profile.Width, 120);
+        Terminal.WideWhenRedirected();
         try
         {
             AnsiConsole.MarkupLine($"[bold]PvDrm demo[/]: {_guests} guests, each {_iterations} verified pushbufs of GEMM {_size}x{_size} + SAXPY + COPY on SoftGpu");
@@ -59,7 +58,7 @@ internal sealed class DemoRunner
         string mode = sequential ? "sequential" : "concurrent";
         string hostSocket = Path.Combine(dir, $"host-{mode}.sock");
         var config = PvDrmConfig.Load(null, PvDrmConfig.Overrides(HostSettings.Root,
-            ("listen.unix", hostSocket), ("sequential", sequential ? "on" : "off")));
+            ("listen.unix", hostSocket), ("control.unix", Path.Combine(dir, $"control-{mode}.sock")), ("sequential", sequential ? "on" : "off")));
         using var host = HostCommands.BuildHost(config, HostSettings.Create(config), LogEventLevel.Warning);
         await host.StartAsync(ct);
 

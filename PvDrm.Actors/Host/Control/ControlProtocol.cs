@@ -20,7 +20,10 @@ public static class ControlProtocol
 
     public sealed record Response(bool Ok, string Message, HostStatus? Status = null);
 
-    public sealed record HostStatus(string Mode, DeviceStatus Device, IReadOnlyList<GuestStatus> Guests);
+    public sealed record HostStatus(string Mode, DeviceStatus Device, IReadOnlyList<GuestStatus> Guests, Totals Totals);
+
+    /// <summary>Since the host started, departed guests included.</summary>
+    public sealed record Totals(long GuestsAdmitted, long Served, IReadOnlyDictionary<string, long> Errors);
 
     public sealed record DeviceStatus(
         string Name, string Driver, long LiveBuffers, long LiveBytes, long LiveChannels, long Submitted, long Completed, int Running);

@@ -36,7 +36,8 @@ public class ExecutablesTests : IDisposable
     [Fact]
     public async Task Host_proxy_and_workloads_run_as_separate_processes_and_verify()
     {
-        var host = Start("pvdrm-host", "serve", "--listen", $"unix:{_dir["host.sock"]}");
+        File.WriteAllText(_dir["host.hocon"], $"pvdrm.host.control.unix = \"{_dir["control.sock"]}\"\n");
+        var host = Start("pvdrm-host", "serve", "--config", _dir["host.hocon"], "--listen", $"unix:{_dir["host.sock"]}");
         await host.WaitForFileAsync(_dir["host.sock"], Timeout);
         var proxy = Start("pvdrm-guest", "serve", "--host", $"unix:{_dir["host.sock"]}", "--listen", $"unix:{_dir["vm1.sock"]}", "--name", "vm1");
         await proxy.WaitForFileAsync(_dir["vm1.sock"], Timeout);
@@ -76,6 +77,17 @@ public class ExecutablesTests : IDisposable
 
         Assert.Equal(1, run.ExitCode);
         Assert.Contains("cannot connect", run.Stderr);
+    }
+
+    [Fact]
+    public async Task A_short_soak_kills_guests_at_random_and_reports_nothing_leaked()
+    {
+        // A smoke run of the soak mode; the real soak runs for minutes and is not part of the suite.
+        var soak = await RunToEnd("pvdrm-host", "soak", "--guests", "2", "--duration", "3", "--kill-every", "200", "--size", "64");
+
+        Assert.True(soak.ExitCode == 0, soak.Stdout + soak.Stderr);
+        Assert.Contains("nothing leaked", soak.Stdout);
+        Assert.Contains("0 / 0 / 0 / 0", soak.Stdout);
     }
 
     public void Dispose()
