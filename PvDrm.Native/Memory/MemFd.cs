@@ -9,8 +9,10 @@ namespace PvDrm.Native.Memory;
 public static class MemFd
 {
     /// <summary>
-    /// Creates a zero-filled memfd of <paramref name="size"/> bytes. The kernel hands out zeroed
-    /// pages, so memory another guest freed never shows through.
+    /// Creates a zero-filled memfd of <paramref name="size"/> bytes, sealed so nobody can resize it.
+    /// The kernel hands out zeroed pages, so memory another guest freed never shows through. The
+    /// seals matter because guests receive this descriptor (GEM_MAP): a guest that could shrink it
+    /// would make the host's own mapping fault (SIGBUS) on its next access.
     /// </summary>
     public static unsafe FileDescriptor Create(string name, ulong size)
     {
@@ -21,7 +23,7 @@ public static class MemFd
         bytes[length] = 0;
 
         int fd;
-        fixed (byte* p = bytes) fd = memfd_create(p, MFD_CLOEXEC);
+        fixed (byte* p = bytes) fd = memfd_create(p, MFD_CLOEXEC | MFD_ALLOW_SEALING);
         if (fd < 0) ErrnoException.ThrowLibc("memfd_create", errno);
 
         var handle = new FileDescriptor(fd);
@@ -31,7 +33,26 @@ public static class MemFd
             handle.Dispose();
             ErrnoException.ThrowLibc($"ftruncate({size})", err);
         }
+        if (fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) != 0)
+        {
+            int err = errno;
+            handle.Dispose();
+            ErrnoException.ThrowLibc("fcntl(F_ADD_SEALS)", err);
+        }
         return handle;
+    }
+
+    /// <summary>
+    /// Seals a memfd received from elsewhere against shrinking, so mapping it is safe; fails unless
+    /// it is a memfd created with MFD_ALLOW_SEALING and not yet sealed against sealing.
+    /// </summary>
+    public static void SealAgainstShrinking(FileDescriptor fd)
+    {
+        int seals = fcntl(fd.Number, F_GET_SEALS);
+        if (seals < 0) ErrnoException.Throw(Errno.EINVAL, "not a memfd (it cannot be sealed against shrinking)");
+        if ((seals & F_SEAL_SHRINK) != 0) return;
+        if (fcntl(fd.Number, F_ADD_SEALS, F_SEAL_SHRINK) != 0)
+            ErrnoException.Throw(Errno.EINVAL, "the memfd cannot be sealed against shrinking (create it with MFD_ALLOW_SEALING)");
     }
 
     /// <summary>The size of a file (memfd, dma-buf) from fstat.</summary>

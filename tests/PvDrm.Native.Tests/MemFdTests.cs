@@ -19,6 +19,17 @@ public class MemFdTests
     }
 
     [Fact]
+    public void Nobody_holding_the_descriptor_can_resize_a_buffer_memfd()
+    {
+        using var fd = MemFd.Create("sealed", 8192);
+        using var copy = fd.Duplicate(); // what a guest gets through GEM_MAP
+
+        Assert.NotEqual(0, Tmds.Linux.LibC.ftruncate(copy.Number, 0));
+        Assert.NotEqual(0, Tmds.Linux.LibC.ftruncate(copy.Number, 1 << 20));
+        Assert.Equal(8192UL, MemFd.SizeOf(fd));
+    }
+
+    [Fact]
     public void A_slice_outside_the_mapping_is_refused()
     {
         using var fd = MemFd.Create("test", 4096);

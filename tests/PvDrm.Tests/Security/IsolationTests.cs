@@ -42,6 +42,27 @@ public class IsolationTests : TestKit
     }
 
     [Fact]
+    public async Task A_guest_cannot_resize_a_buffer_it_was_handed_to_crash_the_host()
+    {
+        await using var client = await _host.ConnectAsync();
+        var ctx = await client.OpenContextAsync();
+        var gem = await ctx.GemNewAsync(64 * 1024);
+        var reply = await ctx.Send(new GemMap(gem.Handle));
+        using (var fd = reply.TakeFd()!)
+        {
+            // A shrunk buffer would make the host's own mapping fault (SIGBUS) on the next access.
+            Assert.NotEqual(0, Tmds.Linux.LibC.ftruncate(fd.Number, 0));
+        }
+
+        var channel = await ctx.ChannelAllocAsync();
+        await ctx.SubmitAsync(channel, Commands.Fill(gem, 0xF00D));
+        await gem.CpuPrepAsync();
+        var back = new byte[4];
+        await gem.ReadAsync(64 * 1024 - 4, back);
+        Assert.Equal(0xF00Du, BitConverter.ToUInt32(back));
+    }
+
+    [Fact]
     public async Task A_guest_never_sees_another_guests_data_in_its_new_buffers()
     {
         const uint secret = 0x5EC2E7;
