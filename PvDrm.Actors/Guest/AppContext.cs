@@ -28,18 +28,17 @@ internal sealed class AppContext : ReceiveActor
 
         Receive<OpenContext>(r => Forward(r, r));
         Receive<CloseContext>(r => Forward(r, r));
-        Receive<GemNew>(r =>
-        {
-            if (r.Handle == 0) r.Fail(Errno.EINVAL, "GEM_NEW: handle 0 is reserved; choose a non-zero handle");
-            else if (!_handles.TryAdd(r.Handle, out uint host)) r.Fail(Errno.EEXIST, $"GEM_NEW: handle {r.Handle} is already in use in context {_appId}");
-            else Forward(r, r with { Handle = host });
-        });
+        Receive<GemNew>(r => NewHandle(r, r.Handle, h => r with { Handle = h }));
         Receive<GemClose>(r =>
         {
             // Unmapped at once: the application may reuse the handle before the host has answered.
             if (_handles.TryRemove(r.Handle, out uint host)) Forward(r, r with { Handle = host });
             else UnknownHandle(r, r.Handle);
         });
+        Receive<GemImport>(r => NewHandle(r, r.Handle, h => r with { Handle = h }));
+        Receive<PrimeImport>(r => NewHandle(r, r.Handle, h => r with { Handle = h })); // the descriptor rides along
+        Receive<GemExport>(r => WithHandle(r, r.Handle, h => r with { Handle = h }));  // names are guest-wide: no translation
+        Receive<PrimeExport>(r => WithHandle(r, r.Handle, h => r with { Handle = h }));
         Receive<GemInfo>(r => WithHandle(r, r.Handle, h => r with { Handle = h }));
         Receive<GemMap>(r => WithHandle(r, r.Handle, h => r with { Handle = h }));
         Receive<GemRead>(r => WithHandle(r, r.Handle, h => r with { Handle = h }));
@@ -69,6 +68,14 @@ internal sealed class AppContext : ReceiveActor
     /// <summary>Sends the translated <paramref name="hostRequest"/>; the reply comes back with <paramref name="appRequest"/>.</summary>
     private void Forward(Request appRequest, Request hostRequest) =>
         _upstream.Forward(hostRequest with { Context = _hostId }, Self, appRequest);
+
+    /// <summary>A request that creates a handle: map the application's new handle to a fresh host one.</summary>
+    private void NewHandle(Request r, uint appHandle, Func<uint, Request> translate)
+    {
+        if (appHandle == 0) r.Fail(Errno.EINVAL, $"{OpTable.NameOf(r.Op)}: handle 0 is reserved; choose a non-zero handle");
+        else if (!_handles.TryAdd(appHandle, out uint host)) r.Fail(Errno.EEXIST, $"{OpTable.NameOf(r.Op)}: handle {appHandle} is already in use in context {_appId}");
+        else Forward(r, translate(host));
+    }
 
     private void WithHandle(Request r, uint appHandle, Func<uint, Request> translate)
     {
@@ -114,22 +121,22 @@ internal sealed class AppContext : ReceiveActor
                 u.Relay(u.Reply.Payload);
                 Context.Stop(Self);
                 break;
-            case GemNew n when !ok:
-                _handles.TryRemove(n.Handle, out _);
+            case GemNew or GemImport or PrimeImport when !ok:
+                _handles.TryRemove(NewHandleOf(u.AppRequest), out _);
                 u.Relay(default);
                 break;
             case ChannelAlloc c when !ok:
                 _channels.TryRemove(c.Channel, out _);
                 u.Relay(default);
                 break;
-            case GemNew or GemInfo when ok:
+            case GemNew or GemInfo or GemImport or PrimeImport when ok:
                 var info = u.Reply.Read<Replies.GemInfo>();
                 uint app = _handles.TryGetApp(info.Handle, out uint a) ? a : 0;
                 Relay(u, info with { Handle = app, MapOffset = MapOffset.Of(app) });
                 break;
-            case GemMap when ok:
+            case GemMap or PrimeExport when ok:
                 var map = u.Reply.Read<Replies.GemMap>();
-                uint mapped = ((GemMap)u.AppRequest).Handle;
+                uint mapped = u.AppRequest is GemMap m ? m.Handle : ((PrimeExport)u.AppRequest).Handle;
                 Relay(u, map with { MapOffset = MapOffset.Of(mapped) });
                 break;
             default:
@@ -137,6 +144,14 @@ internal sealed class AppContext : ReceiveActor
                 break;
         }
     }
+
+    private static uint NewHandleOf(Request r) => r switch
+    {
+        GemNew n => n.Handle,
+        GemImport i => i.Handle,
+        PrimeImport p => p.Handle,
+        _ => 0,
+    };
 
     private static void Relay<T>(ProxyProtocol.UpstreamReply u, in T payload) where T : IReplyPayload<T>
     {

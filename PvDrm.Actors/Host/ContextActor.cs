@@ -21,7 +21,7 @@ internal sealed class ContextActor : ReceiveActor, IWithTimers
 
     private readonly GuestSession _session;
     private readonly uint _id;
-    private readonly Dictionary<uint, (IActorRef Actor, IGpuBuffer Buffer)> _gems = new();
+    private readonly Dictionary<uint, (IActorRef Actor, HostGem Gem)> _gems = new();
     private readonly Dictionary<uint, IActorRef> _channels = new();
     private readonly Dictionary<ulong, GpuFence> _pendingFences = new();
     private readonly Dictionary<ulong, GpuFence> _failedFences = new();
@@ -38,6 +38,10 @@ internal sealed class ContextActor : ReceiveActor, IWithTimers
 
         Receive<GemNew>(GemNew);
         Receive<GemClose>(GemClose);
+        Receive<GemImport>(GemImport);
+        Receive<PrimeImport>(PrimeImport);
+        Receive<GemExport>(r => ToGem(r.Handle, r));
+        Receive<PrimeExport>(r => ToGem(r.Handle, r));
         Receive<GemInfo>(r => ToGem(r.Handle, r));
         Receive<GemMap>(r => ToGem(r.Handle, r));
         Receive<GemRead>(r => ToGem(r.Handle, r));
@@ -66,30 +70,39 @@ internal sealed class ContextActor : ReceiveActor, IWithTimers
 
     public static Props Props(GuestSession session, uint id) => Akka.Actor.Props.Create(() => new ContextActor(session, id));
 
+    /// <summary>Checks a guest-chosen handle for a new object: non-zero, unused, within the limit.</summary>
+    private bool CheckNewHandle(Request r, uint handle)
+    {
+        if (handle == 0) r.Fail(Errno.EINVAL, $"{OpTable.NameOf(r.Op)}: handle 0 is reserved; choose a non-zero handle");
+        else if (_gems.ContainsKey(handle)) r.Fail(Errno.EEXIST, $"{OpTable.NameOf(r.Op)}: handle {handle} is already in use in context {_id}");
+        else if (_gems.Count >= _session.Settings.HandlesPerContext)
+            r.Fail(Errno.EMFILE, $"{OpTable.NameOf(r.Op)}: context {_id} already has {_gems.Count} GEM objects (limits.handles-per-context)");
+        else return true;
+        return false;
+    }
+
+    /// <summary>Charges the guest's quota for a new object of <paramref name="size"/> bytes (whole pages).</summary>
+    private bool Charge(Request r, ulong size, out ulong charge)
+    {
+        charge = size > ulong.MaxValue - 4095 ? ulong.MaxValue : (size + 4095) & ~4095UL;
+        if (_session.TryChargeMemory(charge)) return true;
+        _session.AskToReclaim(charge);
+        r.Fail(Errno.ENOSPC, $"{OpTable.NameOf(r.Op)}: {size} more bytes would take guest {_session.Name} past limits.memory-per-guest ({_session.Settings.MemoryPerGuest} bytes, {_session.Memory} in use)");
+        return false;
+    }
+
+    /// <summary>Creates the actor of a new handle for <paramref name="gem"/> and answers with its info.</summary>
+    private void Open(Request r, uint handle, HostGem gem)
+    {
+        var props = _session.OnDeviceDispatcher(GemActor.Props(_session, handle, gem));
+        _gems[handle] = (Context.ActorOf(props, ActorNames.Unique(Context, $"gem-{handle}")), gem);
+        r.Reply(new Replies.GemInfo(handle, gem.Buffer.Domain, gem.Buffer.Size, MapOffset.Of(handle)));
+    }
+
     private void GemNew(GemNew r)
     {
-        if (r.Handle == 0)
-        {
-            r.Fail(Errno.EINVAL, "GEM_NEW: handle 0 is reserved; choose a non-zero handle");
-            return;
-        }
-        if (_gems.ContainsKey(r.Handle))
-        {
-            r.Fail(Errno.EEXIST, $"GEM_NEW: handle {r.Handle} is already in use in context {_id}");
-            return;
-        }
-        if (_gems.Count >= _session.Settings.HandlesPerContext)
-        {
-            r.Fail(Errno.EMFILE, $"GEM_NEW: context {_id} already has {_gems.Count} GEM objects (limits.handles-per-context)");
-            return;
-        }
-        // Charged in whole pages before the device allocates, so a guest can never overshoot.
-        ulong charge = r.Size > ulong.MaxValue - 4095 ? ulong.MaxValue : (r.Size + 4095) & ~4095UL;
-        if (!_session.TryChargeMemory(charge))
-        {
-            r.Fail(Errno.ENOSPC, $"GEM_NEW: {r.Size} more bytes would take guest {_session.Name} past limits.memory-per-guest ({_session.Settings.MemoryPerGuest} bytes, {_session.Memory} in use)");
-            return;
-        }
+        // Charged before the device allocates, so a guest can never overshoot.
+        if (!CheckNewHandle(r, r.Handle) || !Charge(r, r.Size, out ulong charge)) return;
         IGpuBuffer buffer;
         try
         {
@@ -101,10 +114,72 @@ internal sealed class ContextActor : ReceiveActor, IWithTimers
             r.Fail(e.Errno, $"GEM_NEW: {e.Message}");
             return;
         }
-        var props = _session.OnDeviceDispatcher(GemActor.Props(_session, r.Handle, buffer, charge));
-        var actor = Context.ActorOf(props, ActorNames.Unique(Context, $"gem-{r.Handle}"));
-        _gems[r.Handle] = (actor, buffer);
-        r.Reply(new Replies.GemInfo(r.Handle, buffer.Domain, buffer.Size, MapOffset.Of(r.Handle)));
+        Open(r, r.Handle, new HostGem(buffer, _session, charge, _session.Gems));
+    }
+
+    private void GemImport(GemImport r)
+    {
+        if (!CheckNewHandle(r, r.Handle)) return;
+        // Names of guests this one may not share with do not exist for it.
+        var gem = _session.Gems.Lookup(r.Name, _session.Name);
+        if (gem == null)
+        {
+            r.Fail(Errno.ENOENT, $"GEM_IMPORT: no GEM object has the global name {r.Name} for guest {_session.Name}");
+            return;
+        }
+        gem.AddHandle();
+        Open(r, r.Handle, gem);
+    }
+
+    private void PrimeImport(PrimeImport r)
+    {
+        using var fd = r.TakeFd()!;
+        if (!CheckNewHandle(r, r.Handle)) return;
+        HostGem? gem;
+        try
+        {
+            gem = _session.Gems.LookupFile(fd);
+        }
+        catch (ErrnoException e)
+        {
+            r.Fail(Errno.EINVAL, $"PRIME_IMPORT: the descriptor cannot be used: {e.Message}");
+            return;
+        }
+        if (gem != null)
+        {
+            if (!_session.Gems.MayShare(gem.Owner.Name, _session.Name))
+            {
+                r.Fail(Errno.EACCES, $"PRIME_IMPORT: the buffer belongs to guest {gem.Owner.Name}, and sharing between {gem.Owner.Name} and {_session.Name} is not allowed (pvdrm.host.sharing.groups)");
+                return;
+            }
+            gem.AddHandle();
+            Open(r, r.Handle, gem);
+            return;
+        }
+        // Memory another process made: adopt it as a new object of this guest.
+        ulong size;
+        try
+        {
+            size = Native.Memory.MemFd.SizeOf(fd);
+        }
+        catch (ErrnoException e)
+        {
+            r.Fail(Errno.EINVAL, $"PRIME_IMPORT: {e.Message}");
+            return;
+        }
+        if (!Charge(r, size, out ulong charge)) return;
+        IGpuBuffer buffer;
+        try
+        {
+            buffer = _session.Device.ImportBuffer(fd.Duplicate(), GemDomain.Gart);
+        }
+        catch (ErrnoException e)
+        {
+            _session.ReleaseMemory(charge);
+            r.Fail(e.Errno, $"PRIME_IMPORT: {e.Message}");
+            return;
+        }
+        Open(r, r.Handle, new HostGem(buffer, _session, charge, _session.Gems));
     }
 
     private void GemClose(GemClose r)
@@ -193,7 +268,7 @@ internal sealed class ContextActor : ReceiveActor, IWithTimers
             else if (Array.IndexOf(actors, gem.Actor, 0, i) >= 0)
                 problem = (Errno.EINVAL, $"PUSHBUF: buffer {i}: handle {handle} is listed twice");
             else
-                (buffers[i], access[i], actors[i]) = (gem.Buffer, r.Buffers[i].Access, gem.Actor);
+                (buffers[i], access[i], actors[i]) = (gem.Gem.Buffer, r.Buffers[i].Access, gem.Actor);
         }
         if (problem is var (errno, message))
         {

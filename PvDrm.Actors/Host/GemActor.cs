@@ -17,25 +17,25 @@ internal sealed class GemActor : UntypedActor, IWithTimers
 {
     private readonly GuestSession _session;
     private readonly uint _handle;
+    private readonly HostGem _gem;
     private readonly IGpuBuffer _buffer;
-    private readonly ulong _charged;
     private List<GpuFence>? _busy;
     private List<(long Id, CpuPrep Request, GpuFence[] Fences)>? _waiters;
     private long _nextWaiter;
 
-    /// <param name="charged">Bytes charged to the guest's memory quota for this object, returned on stop.</param>
-    public GemActor(GuestSession session, uint handle, IGpuBuffer buffer, ulong charged)
+    /// <param name="gem">The object this handle names; this actor owns one of its handles.</param>
+    public GemActor(GuestSession session, uint handle, HostGem gem)
     {
         _session = session;
         _handle = handle;
-        _buffer = buffer;
-        _charged = charged;
+        _gem = gem;
+        _buffer = gem.Buffer;
     }
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    public static Props Props(GuestSession session, uint handle, IGpuBuffer buffer, ulong charged) =>
-        Akka.Actor.Props.Create(() => new GemActor(session, handle, buffer, charged));
+    public static Props Props(GuestSession session, uint handle, HostGem gem) =>
+        Akka.Actor.Props.Create(() => new GemActor(session, handle, gem));
 
     protected override void OnReceive(object message)
     {
@@ -44,9 +44,14 @@ internal sealed class GemActor : UntypedActor, IWithTimers
             case GemInfo r:
                 r.Reply(new Replies.GemInfo(_handle, _buffer.Domain, _buffer.Size, MapOffset.Of(_handle)));
                 break;
-            case GemMap r:
+            case GemMap or PrimeExport:
                 // SCM_RIGHTS duplicates the descriptor into the guest: it maps these very pages.
-                r.Reply(new Replies.GemMap(_buffer.Size, MapOffset.Of(_handle)), _buffer.Fd);
+                // Remember the file, so the descriptor coming back in a PRIME_IMPORT finds this object.
+                _session.Gems.Remember(_gem);
+                ((Request)message).Reply(new Replies.GemMap(_buffer.Size, MapOffset.Of(_handle)), _buffer.Fd);
+                break;
+            case GemExport r:
+                r.Reply(new Replies.Name(_session.Gems.Export(_gem)));
                 break;
             case GemRead r:
                 Read(r);
@@ -161,8 +166,8 @@ internal sealed class GemActor : UntypedActor, IWithTimers
         if (_waiters != null)
             foreach (var w in _waiters)
                 w.Request.Fail(Errno.ECANCELED, $"CPU_PREP: handle {_handle} was closed while waiting");
-        // In-flight submissions hold their own references: the memory goes when the last one does.
-        _buffer.Release();
-        _session.ReleaseMemory(_charged);
+        // In-flight submissions and other handles hold their own references: the memory goes
+        // when the last one does.
+        _gem.ReleaseHandle();
     }
 }

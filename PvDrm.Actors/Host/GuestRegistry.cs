@@ -19,6 +19,7 @@ internal sealed partial class GuestRegistry : ReceiveActor
     private readonly IGpuDevice _device;
     private readonly IActorRef? _gate;
     private readonly Admission _admission;
+    private readonly GemTable _gems;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly Dictionary<string, (IActorRef Actor, GuestSession Session)> _guests = new();
     private readonly Dictionary<IActorRef, string> _names = new();
@@ -32,6 +33,7 @@ internal sealed partial class GuestRegistry : ReceiveActor
         _device = device;
         _gate = gate;
         _admission = admission;
+        _gems = new GemTable(settings.SharingGroups);
 
         Receive<GuestProtocol.Accept>(a =>
             new GuestLink(a.Connection, _settings, Self, _gate, _log).Start());
@@ -82,7 +84,7 @@ internal sealed partial class GuestRegistry : ReceiveActor
             return;
         }
 
-        var session = new GuestSession(hello.Name, link, _device, _settings, _log);
+        var session = new GuestSession(hello.Name, link, _device, _gems, _settings, _log);
         var guest = Context.ActorOf(GuestActor.Props(session), hello.Name);
         Context.Watch(guest);
         _guests[hello.Name] = (guest, session);

@@ -1,4 +1,5 @@
 using Akka.Event;
+using PvDrm.Actors.Protocol;
 using PvDrm.Native.Gpu;
 
 namespace PvDrm.Actors.Host;
@@ -12,14 +13,32 @@ internal sealed class GuestSession
     private int _channels, _contexts, _objects, _queuedPushbufs;
     private long _memory;
 
-    public GuestSession(string name, GuestLink link, IGpuDevice device, HostSettings settings, ILoggingAdapter log)
+    public GuestSession(string name, GuestLink link, IGpuDevice device, GemTable gems, HostSettings settings, ILoggingAdapter log)
     {
         Name = name;
         Link = link;
         Device = device;
+        Gems = gems;
         Settings = settings;
         Log = log;
     }
+
+    /// <summary>The host's shared objects: global names and exported descriptors.</summary>
+    public GemTable Gems { get; }
+
+    /// <summary>
+    /// The guest hit its memory limit: ask it to drop cached buffers (a RECLAIM event), at most
+    /// once a second, so a guest keeping a GEM cache can make room without being told twice.
+    /// </summary>
+    public void AskToReclaim(ulong bytes)
+    {
+        long now = Environment.TickCount64;
+        if (now - Interlocked.Read(ref _lastReclaim) < 1000) return;
+        Interlocked.Exchange(ref _lastReclaim, now);
+        Link.SendEvent(Op.Reclaim, new Replies.Reclaim(bytes));
+    }
+
+    private long _lastReclaim = long.MinValue / 2;
 
     public string Name { get; }
 

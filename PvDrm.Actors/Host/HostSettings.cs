@@ -31,6 +31,9 @@ public sealed record HostSettings
 
     public AuthSettings Auth { get; init; } = new();
 
+    /// <summary>Groups of guests that may open each other's objects (global names, PRIME); a guest always may its own.</summary>
+    public IReadOnlyList<IReadOnlyList<string>> SharingGroups { get; init; } = Array.Empty<IReadOnlyList<string>>();
+
     /// <summary>The admin socket (status, evict); null: none.</summary>
     public string? ControlUnix { get; init; }
 
@@ -71,6 +74,7 @@ public sealed record HostSettings
             ListenUnix = listen.Length == 0 ? null : listen,
             ControlUnix = control.Length == 0 ? null : control,
             Auth = AuthSettings.Create(c),
+            SharingGroups = c.StringLists("sharing.groups"),
             ListenUnixMode = c.Octal("listen.unix-mode"),
             Protocol = new ProtocolLimits
             {

@@ -31,7 +31,7 @@ public abstract class ClientLink : IFrameHandler
         try
         {
             FrameEncoder.WriteRequest(request, buffer, requestId, flags);
-            return Connection.Send(buffer.AsSpan(0, size));
+            return Connection.Send(buffer.AsSpan(0, size), request.Fd);
         }
         finally
         {

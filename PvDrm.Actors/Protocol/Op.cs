@@ -23,6 +23,12 @@ public enum Op : ushort
     CpuPrep = 0x0026,
     CpuFini = 0x0027,
 
+    // sharing
+    GemExport = 0x0030,
+    GemImport = 0x0031,
+    PrimeExport = 0x0032,
+    PrimeImport = 0x0033,
+
     // channels
     ChannelAlloc = 0x0040,
     ChannelFree = 0x0041,
@@ -33,4 +39,5 @@ public enum Op : ushort
 
     // host -> guest events
     Shutdown = 0x00F0,
+    Reclaim = 0x00F1,
 }

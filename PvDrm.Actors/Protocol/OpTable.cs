@@ -25,7 +25,11 @@ public delegate Request? BodyReader(ref WireReader reader, ProtocolLimits limits
 /// <see cref="FixedBody"/> (-1 for variable bodies) is the current layout, shorter bodies are
 /// zero-extended up to it and longer ones refused.
 /// </summary>
-public sealed record OpSpec(Op Op, string Name, int MinBody, int FixedBody, ContextRule Context, BodyReader Read);
+public sealed record OpSpec(Op Op, string Name, int MinBody, int FixedBody, ContextRule Context, BodyReader Read)
+{
+    /// <summary>The op takes a descriptor with its frame (PRIME_IMPORT); no other op may carry one.</summary>
+    public bool TakesFd { get; init; }
+}
 
 /// <summary>The dispatch table: every operation a guest may send, with its name, sizes and reader.</summary>
 public static class OpTable
@@ -36,7 +40,12 @@ public static class OpTable
     public static OpSpec? Find(Op op) => (ushort)op < s_specs.Length ? s_specs[(ushort)op] : null;
 
     /// <summary>A readable name for any op value, known or not: "GEM_NEW", "op 0x1234".</summary>
-    public static string NameOf(Op op) => Find(op)?.Name ?? (op == Op.Shutdown ? "SHUTDOWN" : $"op 0x{(ushort)op:x4}");
+    public static string NameOf(Op op) => Find(op)?.Name ?? op switch
+    {
+        Op.Shutdown => "SHUTDOWN",
+        Op.Reclaim => "RECLAIM",
+        _ => $"op 0x{(ushort)op:x4}",
+    };
 
     public static IEnumerable<OpSpec> All => s_specs.Where(s => s != null)!;
 
@@ -75,6 +84,12 @@ public static class OpTable
         Add(new(Op.CpuPrep, "CPU_PREP", 4, 16, ContextRule.Required,
             (ref WireReader r, ProtocolLimits _, out (int, string) e) => { e = ok; return new CpuPrep(r.U32(), (CpuPrepFlags)r.U32(), r.U64()); }));
         Add(HandleOp(Op.CpuFini, "CPU_FINI", h => new CpuFini(h)));
+
+        Add(HandleOp(Op.GemExport, "GEM_EXPORT", h => new GemExport(h)));
+        Add(new(Op.GemImport, "GEM_IMPORT", 8, 8, ContextRule.Required,
+            (ref WireReader r, ProtocolLimits _, out (int, string) e) => { e = ok; return new GemImport(r.U32(), r.U32()); }));
+        Add(HandleOp(Op.PrimeExport, "PRIME_EXPORT", h => new PrimeExport(h)));
+        Add(HandleOp(Op.PrimeImport, "PRIME_IMPORT", h => new PrimeImport(h)) with { TakesFd = true });
 
         Add(new(Op.ChannelAlloc, "CHANNEL_ALLOC", 4, 8, ContextRule.Required,
             (ref WireReader r, ProtocolLimits _, out (int, string) e) => { e = ok; return new ChannelAlloc(r.U32(), r.U32()); }));

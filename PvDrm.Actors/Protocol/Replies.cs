@@ -111,6 +111,28 @@ public static class Replies
         public static GemMap Read(ref WireReader r) => new(r.U64(), r.U64());
     }
 
+    /// <summary>GEM_EXPORT: u32 name, u32 reserved.</summary>
+    public readonly record struct Name(uint Number) : IReplyPayload<Name>
+    {
+        public int Size => 8;
+
+        public void Write(ref WireWriter w)
+        {
+            w.U32(Number);
+            w.U32(0);
+        }
+
+        public static Name Read(ref WireReader r) => new(r.U32());
+    }
+
+    /// <summary>RECLAIM event: u64 bytes the host would like the guest to free (its cached buffers first).</summary>
+    public readonly record struct Reclaim(ulong Bytes) : IReplyPayload<Reclaim>
+    {
+        public int Size => 8;
+        public void Write(ref WireWriter w) => w.U64(Bytes);
+        public static Reclaim Read(ref WireReader r) => new(r.U64());
+    }
+
     /// <summary>PUSHBUF: u64 fence (the context's fence number for this submission).</summary>
     public readonly record struct Fence(ulong Number) : IReplyPayload<Fence>
     {

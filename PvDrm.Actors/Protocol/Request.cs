@@ -1,3 +1,5 @@
+using PvDrm.Native.Interop;
+
 namespace PvDrm.Actors.Protocol;
 
 /// <summary>
@@ -45,6 +47,18 @@ public abstract record Request
         get => Volatile.Read(ref _replyTo);
         set => _replyTo = value;
     }
+
+    // A descriptor that travelled with the request (SCM_RIGHTS), for the ops that take one
+    // (PRIME_IMPORT). Owned by the request until someone takes it; not part of equality.
+    private FileDescriptor? _fd;
+
+    /// <summary>The descriptor sent with this request (PRIME_IMPORT), if any.</summary>
+    public FileDescriptor? Fd { get => _fd; init => _fd = value; }
+
+    internal void AttachFd(FileDescriptor fd) => _fd = fd;
+
+    /// <summary>Takes ownership of the descriptor (null if none, or already taken).</summary>
+    public FileDescriptor? TakeFd() => Interlocked.Exchange(ref _fd, null);
 
     /// <summary>Claims the right to answer; null when the request has been answered already.</summary>
     internal IReplySink? TakeReplyTo() => Interlocked.Exchange(ref _replyTo, null);

@@ -176,6 +176,45 @@ public static class Requests
         public override void WriteBody(ref WireWriter w) => WriteHandle(ref w, Handle);
     }
 
+    // ---- sharing ------------------------------------------------------------------------
+
+    /// <summary>Gives the object a global name (PVDRM's global handles, DRM's flink). Body: u32 handle, u32 flags (0). Reply: u32 name, u32 reserved.</summary>
+    public sealed record GemExport(uint Handle) : Request
+    {
+        public override Op Op => Op.GemExport;
+        public override int BodySize => 8;
+        public override void WriteBody(ref WireWriter w) => WriteHandle(ref w, Handle);
+    }
+
+    /// <summary>Opens a global name as a new handle (guest-chosen) in this context. Body: u32 name, u32 handle. Reply: GEM info.</summary>
+    public sealed record GemImport(uint Name, uint Handle) : Request
+    {
+        public override Op Op => Op.GemImport;
+        public override int BodySize => 8;
+
+        public override void WriteBody(ref WireWriter w)
+        {
+            w.U32(Name);
+            w.U32(Handle);
+        }
+    }
+
+    /// <summary>Exports the object as a descriptor (dma-buf/memfd) to hand to another process. Body: u32 handle, u32 flags (0). Reply: u64 size + the fd.</summary>
+    public sealed record PrimeExport(uint Handle) : Request
+    {
+        public override Op Op => Op.PrimeExport;
+        public override int BodySize => 8;
+        public override void WriteBody(ref WireWriter w) => WriteHandle(ref w, Handle);
+    }
+
+    /// <summary>Turns the descriptor sent with the request into a new handle (guest-chosen). Body: u32 handle, u32 reserved. Reply: GEM info.</summary>
+    public sealed record PrimeImport(uint Handle) : Request
+    {
+        public override Op Op => Op.PrimeImport;
+        public override int BodySize => 8;
+        public override void WriteBody(ref WireWriter w) => WriteHandle(ref w, Handle);
+    }
+
     // ---- channels -----------------------------------------------------------------------
 
     /// <summary>Body: u32 channel (guest-chosen, non-zero), u32 flags.</summary>

@@ -74,13 +74,24 @@ public abstract class ServerLink : IFrameHandler, IReplySink
 
     void IFrameHandler.OnFrame(ReadOnlySpan<byte> frame, FileDescriptor? fd)
     {
-        fd?.Dispose(); // no request carries a descriptor
         if (!FrameDecoder.TryDecodeRequest(frame, _limits, out var request, out var error))
         {
+            fd?.Dispose();
             if (error.Fatal) Connection.Close($"protocol error: {error.Message}");
             else Refuse(error.Header, error.Errno, error.Message);
             return;
         }
+        // Only the ops that take a descriptor may bring one, and they must.
+        bool takesFd = OpTable.Find(request!.Op)!.TakesFd;
+        if (takesFd != (fd != null))
+        {
+            fd?.Dispose();
+            Refuse(request.Header, Errno.EINVAL, takesFd
+                ? $"{OpTable.NameOf(request.Op)} needs a descriptor sent with the frame (SCM_RIGHTS)"
+                : $"{OpTable.NameOf(request.Op)} does not take a descriptor; one was sent and has been closed");
+            return;
+        }
+        if (fd != null) request.AttachFd(fd);
 
         if (_admitted)
         {
@@ -139,6 +150,16 @@ public abstract class ServerLink : IFrameHandler, IReplySink
         OnRefused(op, errno, message ?? "");
     }
 
+    /// <summary>Tells the peer an unsolicited event with a payload (e.g. RECLAIM).</summary>
+    public void SendEvent<T>(Op op, in T payload) where T : IReplyPayload<T>
+    {
+        Span<byte> buffer = stackalloc byte[FrameEncoder.ReplyPrefix + payload.Size];
+        int length = FrameEncoder.WriteReply(buffer, op, 0, 0, payload);
+        // Mark it an event, not a reply.
+        new FrameHeader((uint)length, op, FrameFlags.Event, 0, 0).Write(buffer);
+        Connection.Send(buffer[..length]);
+    }
+
     /// <summary>Tells the peer an event (e.g. SHUTDOWN) and closes the connection.</summary>
     public void CloseWith(Op eventOp, int errno, string reason)
     {
@@ -162,6 +183,7 @@ public abstract class ServerLink : IFrameHandler, IReplySink
     {
         if (Interlocked.Decrement(ref _inFlight) < _maxInFlight) Connection.ResumeReceiving();
         Count(request.Op, status, message);
+        request.TakeFd()?.Dispose(); // a descriptor the handler did not keep
         // Reply-less requests are answered only when they fail.
         if (status == 0 && request.WantsNoReply) return;
         if (fd != null && !Connection.CanPassFds)

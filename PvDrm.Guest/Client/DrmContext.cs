@@ -31,9 +31,25 @@ public sealed class DrmContext : IAsyncDisposable
     public async Task<GemObject> GemNewAsync(ulong size, GemDomain domain = GemDomain.Vram | GemDomain.Mappable, uint flags = 0)
     {
         uint handle = Interlocked.Increment(ref _nextHandle);
-        var reply = await Send(new GemNew(handle, domain, size, flags));
+        return Opened(await Send(new GemNew(handle, domain, size, flags)));
+    }
+
+    /// <summary>Opens the object with global name <paramref name="name"/> (from <see cref="GemObject.ExportAsync"/>) in this context.</summary>
+    public async Task<GemObject> ImportAsync(uint name) =>
+        Opened(await Send(new GemImport(name, Interlocked.Increment(ref _nextHandle))));
+
+    /// <summary>
+    /// Opens the buffer behind <paramref name="fd"/> (from <see cref="GemObject.PrimeExportAsync"/>
+    /// of another application, or a memfd made with MFD_ALLOW_SEALING) in this context. The caller
+    /// keeps <paramref name="fd"/>.
+    /// </summary>
+    public async Task<GemObject> PrimeImportAsync(Native.Interop.FileDescriptor fd) =>
+        Opened(await Send(new PrimeImport(Interlocked.Increment(ref _nextHandle)) { Fd = fd }));
+
+    private GemObject Opened(ReplyFrame reply)
+    {
         var info = reply.Read<Replies.GemInfo>();
-        return new GemObject(this, handle, info.Size, info.Domain);
+        return new GemObject(this, info.Handle, info.Size, info.Domain);
     }
 
     public async Task<GemChannel> ChannelAllocAsync()

@@ -39,6 +39,16 @@ public sealed class GemObject
         }
     }
 
+    /// <summary>Gives the object a global name another context of this guest can open with <see cref="DrmContext.ImportAsync"/>.</summary>
+    public async Task<uint> ExportAsync() => (await Context.Send(new GemExport(Handle))).Read<Replies.Name>().Number;
+
+    /// <summary>The buffer as a descriptor to hand to another application (PRIME); the caller owns it.</summary>
+    public async Task<Native.Interop.FileDescriptor> PrimeExportAsync()
+    {
+        var reply = await Context.Send(new PrimeExport(Handle));
+        return reply.TakeFd() ?? throw new DrmException(Op.PrimeExport, Native.Interop.Errno.EPROTO, "the reply carried no descriptor");
+    }
+
     /// <summary>Copies bytes in through the host (GEM_WRITE), in chunks that fit a frame; for transports without mapping.</summary>
     public async Task WriteAsync(ulong offset, ReadOnlyMemory<byte> data)
     {

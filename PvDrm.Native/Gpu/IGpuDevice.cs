@@ -1,3 +1,5 @@
+using PvDrm.Native.Interop;
+
 namespace PvDrm.Native.Gpu;
 
 /// <summary>
@@ -30,6 +32,13 @@ public interface IGpuDevice : IDisposable
     /// with <see cref="IGpuBuffer.Release"/>.
     /// </summary>
     IGpuBuffer CreateBuffer(ulong size, GemDomain domain, uint flags);
+
+    /// <summary>
+    /// Adopts memory another process made (PRIME import of a foreign memfd/dma-buf) as a buffer;
+    /// the device takes ownership of <paramref name="fd"/>. Devices that cannot say EOPNOTSUPP.
+    /// </summary>
+    IGpuBuffer ImportBuffer(FileDescriptor fd, GemDomain domain) =>
+        throw new ErrnoException(Errno.EOPNOTSUPP, $"{Info.Driver} cannot import foreign buffers");
 
     /// <summary>Creates a command channel (a hardware context with its own submission queue).</summary>
     IGpuChannel CreateChannel();

@@ -55,6 +55,14 @@ public static class MemFd
             ErrnoException.Throw(Errno.EINVAL, "the memfd cannot be sealed against shrinking (create it with MFD_ALLOW_SEALING)");
     }
 
+    /// <summary>What makes a file itself, whichever descriptor refers to it: (st_dev, st_ino).</summary>
+    public static unsafe (ulong Device, ulong Inode) Identity(FileDescriptor fd)
+    {
+        stat st;
+        if (fstat(fd.Number, &st) != 0) ErrnoException.ThrowLibc("fstat", errno);
+        return ((ulong)st.st_dev, (ulong)st.st_ino);
+    }
+
     /// <summary>The size of a file (memfd, dma-buf) from fstat.</summary>
     public static unsafe ulong SizeOf(FileDescriptor fd)
     {

@@ -14,12 +14,19 @@ internal sealed unsafe class SoftBuffer : IGpuBuffer
     private readonly Mapping _mapping;
     private int _references = 1;
 
+    /// <summary>A new zeroed, sealed memfd of <paramref name="size"/> bytes.</summary>
     public SoftBuffer(SoftGpu device, ulong size, GemDomain domain)
+        : this(device, MemFd.Create($"pvdrm-{device.Name}", size), size, domain)
+    {
+    }
+
+    /// <summary>Adopts <paramref name="fd"/> (sealed against shrinking by the caller) as the buffer's memory.</summary>
+    public SoftBuffer(SoftGpu device, FileDescriptor fd, ulong size, GemDomain domain)
     {
         _device = device;
         Size = size;
         Domain = domain;
-        _fd = MemFd.Create($"pvdrm-{device.Name}", size);
+        _fd = fd;
         try
         {
             _mapping = Mapping.Map(_fd, size);

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using PvDrm.Native.Interop;
+using PvDrm.Native.Memory;
 
 namespace PvDrm.Native.Gpu.Soft;
 
@@ -72,12 +73,7 @@ public sealed class SoftGpu : IGpuDevice
         if (size > Options.MaxBufferBytes)
             ErrnoException.Throw(Errno.E2BIG, $"buffer of {size} bytes exceeds {Name}'s largest buffer of {Options.MaxBufferBytes} bytes");
         ulong pages = (size + 4095) & ~4095UL;
-        long total = Interlocked.Add(ref _liveBytes, (long)pages);
-        if ((ulong)total > Options.MemoryBytes)
-        {
-            Interlocked.Add(ref _liveBytes, -(long)pages);
-            ErrnoException.Throw(Errno.ENOMEM, $"{Name} is out of memory: {pages} more bytes would exceed its {Options.MemoryBytes} bytes ({total - (long)pages} in use)");
-        }
+        Charge(pages);
         try
         {
             var buffer = new SoftBuffer(this, pages, domain == GemDomain.None ? GemDomain.Vram : domain);
@@ -87,6 +83,32 @@ public sealed class SoftGpu : IGpuDevice
         catch
         {
             Interlocked.Add(ref _liveBytes, -(long)pages);
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Adopts a memfd made elsewhere: it is sealed against shrinking first (so the engines'
+    /// mapping can never fault) and counted in device memory like any buffer.
+    /// </summary>
+    public IGpuBuffer ImportBuffer(FileDescriptor fd, GemDomain domain)
+    {
+        MemFd.SealAgainstShrinking(fd);
+        ulong size = MemFd.SizeOf(fd);
+        if (size == 0 || size % 4096 != 0)
+            ErrnoException.Throw(Errno.EINVAL, $"an imported buffer must be a whole number of pages, not {size} bytes");
+        if (size > Options.MaxBufferBytes)
+            ErrnoException.Throw(Errno.E2BIG, $"an imported buffer of {size} bytes exceeds {Name}'s largest buffer of {Options.MaxBufferBytes} bytes");
+        Charge(size);
+        try
+        {
+            var buffer = new SoftBuffer(this, fd, size, domain == GemDomain.None ? GemDomain.Gart : domain);
+            Interlocked.Increment(ref _liveBuffers);
+            return buffer;
+        }
+        catch
+        {
+            Interlocked.Add(ref _liveBytes, -(long)size);
             throw;
         }
     }
@@ -104,6 +126,15 @@ public sealed class SoftGpu : IGpuDevice
     public DeviceStats GetStats() => new(
         Interlocked.Read(ref _liveBuffers), Interlocked.Read(ref _liveBytes), Interlocked.Read(ref _liveChannels),
         Interlocked.Read(ref _submitted), Interlocked.Read(ref _completed), Engines.Running, Engines.PeakRunning);
+
+    /// <summary>Counts <paramref name="bytes"/> against device memory, or ENOMEM.</summary>
+    private void Charge(ulong bytes)
+    {
+        long total = Interlocked.Add(ref _liveBytes, (long)bytes);
+        if ((ulong)total <= Options.MemoryBytes) return;
+        Interlocked.Add(ref _liveBytes, -(long)bytes);
+        ErrnoException.Throw(Errno.ENOMEM, $"{Name} is out of memory: {bytes} more bytes would exceed its {Options.MemoryBytes} bytes ({total - (long)bytes} in use)");
+    }
 
     internal void OnBufferFreed(ulong size)
     {

@@ -93,6 +93,29 @@ public class ProxyTests : TestKit, IDisposable
     }
 
     [Fact]
+    public async Task Two_applications_behind_one_proxy_share_a_buffer_by_name_and_by_descriptor()
+    {
+        await using var producer = await App();
+        await using var consumer = await App();
+        var gem = await (await producer.OpenContextAsync()).GemNewAsync(4096);
+        await gem.WriteAsync(0, new byte[] { 9, 8, 7 });
+        var ctx = await consumer.OpenContextAsync();
+
+        var byName = await ctx.ImportAsync(await gem.ExportAsync());
+        using var fd = await gem.PrimeExportAsync();
+        var byFd = await ctx.PrimeImportAsync(fd);
+
+        foreach (var opened in new[] { byName, byFd })
+        {
+            var back = new byte[3];
+            await opened.ReadAsync(0, back);
+            Assert.Equal(new byte[] { 9, 8, 7 }, back);
+        }
+        Assert.NotEqual(byName.Handle, byFd.Handle);
+        Assert.Equal(1, _host.Device.GetStats().LiveBuffers);
+    }
+
+    [Fact]
     public async Task An_application_that_leaves_has_its_host_objects_released()
     {
         var app = await App();
