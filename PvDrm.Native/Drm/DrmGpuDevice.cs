@@ -1,0 +1,233 @@
+using System.Text;
+using PvDrm.Native.Drm.Uapi;
+using PvDrm.Native.Gpu;
+using PvDrm.Native.Interop;
+using static PvDrm.Native.Drm.Uapi.DrmHeader;
+using static PvDrm.Native.Drm.Uapi.NouveauDrm;
+
+namespace PvDrm.Native.Drm;
+
+/// <summary>
+/// A real DRM render node behind the device seam. The driver named by DRM_IOCTL_VERSION picks
+/// the allowlist and the buffer path: nouveau buffers are NOUVEAU_GEM_NEW objects and channels
+/// submit DRM_NOUVEAU_GEM_PUSHBUF; every other driver gets dumb buffers and no channels. Guests
+/// map a buffer through the dma-buf PRIME exports for it; the host reads and writes through its
+/// own mapping of the device file. Calls may block in the kernel (<see cref="CallsMayBlock"/>).
+/// See DRM.md.
+/// </summary>
+public sealed unsafe class DrmGpuDevice : IGpuDevice
+{
+    /// <summary>Dumb buffers are allocated as rows of 1024 pixels at 32 bpp: one 4096-byte page per row.</summary>
+    internal const uint DumbWidth = 1024, DumbBpp = 32, DumbPitch = DumbWidth * DumbBpp / 8;
+
+    private const int MaxVersionString = 4096;
+
+    private readonly DrmFile _file;
+    private long _liveBuffers, _liveBytes, _liveChannels, _submitted, _completed;
+    private int _running, _peakRunning;
+    private int _users = 1; // the device itself, plus one per live buffer and channel: the node closes at 0
+    private int _disposed;
+
+    private DrmGpuDevice(string name, DrmFile file, DeviceInfo info)
+    {
+        Name = name;
+        _file = file;
+        Info = info;
+        IsNouveau = DrmAllowlist.IsNouveau(info.Driver);
+        CanExportBuffers = TryGetCap(DRM_CAP_PRIME, out ulong prime) && (prime & DRM_PRIME_CAP_EXPORT) != 0;
+        HasDumbBuffers = !IsNouveau && TryGetCap(DRM_CAP_DUMB_BUFFER, out ulong dumb) && dumb != 0;
+    }
+
+    /// <summary>
+    /// Opens the DRM node at <paramref name="path"/> (a render node such as /dev/dri/renderD128),
+    /// identifies its driver and from then on issues only that driver's allowed ioctls.
+    /// </summary>
+    public static DrmGpuDevice Open(string name, string path)
+    {
+        var file = DrmFile.Open(path, DrmAllowlist.Probe);
+        try
+        {
+            var info = QueryVersion(file);
+            file.Allowlist = DrmAllowlist.For(info.Driver);
+            return new DrmGpuDevice(name, file, info);
+        }
+        catch
+        {
+            file.Dispose();
+            throw;
+        }
+    }
+
+    public string Name { get; }
+
+    public DeviceInfo Info { get; }
+
+    /// <summary>The node this device opened.</summary>
+    public string Path => _file.Path;
+
+    /// <summary>The ioctls this device may issue.</summary>
+    public DrmAllowlist Allowlist => _file.Allowlist;
+
+    /// <summary>True when DRM_CAP_PRIME has the export bit: buffers get a dma-buf for guests to map.</summary>
+    public bool CanExportBuffers { get; }
+
+    public bool CallsMayBlock => true;
+
+    internal bool IsNouveau { get; }
+
+    internal bool HasDumbBuffers { get; }
+
+    internal DrmFile File => _file;
+
+    public bool TryGetParam(ulong param, out ulong value)
+    {
+        value = 0;
+        if (!IsNouveau) return false; // GETPARAM numbering is nouveau's; other drivers have no equivalent here
+        var request = new drm_nouveau_getparam { param = param };
+        int error = _file.TryIoctl(DRM_IOCTL_NOUVEAU_GETPARAM, &request);
+        if (error == Errno.EINVAL) return false;
+        if (error != 0) throw _file.Failure(DRM_IOCTL_NOUVEAU_GETPARAM, error, $"param {param}");
+        value = request.value;
+        return true;
+    }
+
+    public bool TryGetCap(ulong cap, out ulong value)
+    {
+        var request = new drm_get_cap { capability = cap };
+        int error = _file.TryIoctl(DRM_IOCTL_GET_CAP, &request);
+        value = request.value;
+        if (error == Errno.EINVAL) return false; // the kernel's answer for a capability it does not know
+        if (error != 0) throw _file.Failure(DRM_IOCTL_GET_CAP, error, $"capability {cap}");
+        return true;
+    }
+
+    public IGpuBuffer CreateBuffer(ulong size, GemDomain domain, uint flags)
+    {
+        if (size == 0) ErrnoException.Throw(Errno.EINVAL, "buffer size must be at least 1 byte");
+        if (flags != 0) ErrnoException.Throw(Errno.EINVAL, $"GEM_NEW flags 0x{flags:x} are not supported on {Info.Driver}: none are defined");
+        if (size > ulong.MaxValue - 4095) ErrnoException.Throw(Errno.E2BIG, $"buffer of {size} bytes is too large");
+        AddUser();
+        try
+        {
+            var buffer = IsNouveau ? DrmBuffer.CreateNouveau(this, size, domain) : DrmBuffer.CreateDumb(this, size, domain);
+            Interlocked.Increment(ref _liveBuffers);
+            Interlocked.Add(ref _liveBytes, (long)buffer.Size);
+            return buffer;
+        }
+        catch
+        {
+            ReleaseUser();
+            throw;
+        }
+    }
+
+    public IGpuChannel CreateChannel()
+    {
+        if (!IsNouveau) ErrnoException.Throw(Errno.EOPNOTSUPP, $"{Info.Driver} has no command submission through PvDrm");
+        AddUser();
+        try
+        {
+            var channel = NouveauChannel.Create(this);
+            Interlocked.Increment(ref _liveChannels);
+            return channel;
+        }
+        catch
+        {
+            ReleaseUser();
+            throw;
+        }
+    }
+
+    public DeviceStats GetStats() => new(
+        Interlocked.Read(ref _liveBuffers), Interlocked.Read(ref _liveBytes), Interlocked.Read(ref _liveChannels),
+        Interlocked.Read(ref _submitted), Interlocked.Read(ref _completed), Volatile.Read(ref _running), Volatile.Read(ref _peakRunning));
+
+    /// <summary>Any ioctl through the allowlist, for tests: 0 or the errno; a refused one throws EOPNOTSUPP.</summary>
+    internal int Ioctl(uint request, void* arg) => _file.TryIoctl(request, arg);
+
+    internal void OnBufferFreed(ulong size)
+    {
+        Interlocked.Decrement(ref _liveBuffers);
+        Interlocked.Add(ref _liveBytes, -(long)size);
+        ReleaseUser();
+    }
+
+    internal void OnChannelClosed()
+    {
+        Interlocked.Decrement(ref _liveChannels);
+        ReleaseUser();
+    }
+
+    internal void OnSubmitted()
+    {
+        Interlocked.Increment(ref _submitted);
+        int running = Interlocked.Increment(ref _running);
+        int peak;
+        while (running > (peak = Volatile.Read(ref _peakRunning)) && Interlocked.CompareExchange(ref _peakRunning, running, peak) != peak) { }
+    }
+
+    internal void OnCompleted()
+    {
+        Interlocked.Decrement(ref _running);
+        Interlocked.Increment(ref _completed);
+    }
+
+    internal bool IsDisposed => Volatile.Read(ref _disposed) != 0;
+
+    private void AddUser()
+    {
+        int current;
+        do
+        {
+            current = Volatile.Read(ref _users);
+            if (current == 0 || IsDisposed) ErrnoException.Throw(Errno.ENODEV, $"{Name} ({Path}) is shut down");
+        }
+        while (Interlocked.CompareExchange(ref _users, current + 1, current) != current);
+    }
+
+    private void ReleaseUser()
+    {
+        // The kernel frees every handle of a file when it closes, so the node stays open until
+        // the last buffer and channel are gone.
+        if (Interlocked.Decrement(ref _users) == 0) _file.Dispose();
+    }
+
+    /// <summary>Refuses new objects; the node closes once buffers and channels still in use are released.</summary>
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
+        ReleaseUser();
+    }
+
+    /// <summary>DRM_IOCTL_VERSION twice: once for the string lengths, once with buffers that size.</summary>
+    private static DeviceInfo QueryVersion(DrmFile file)
+    {
+        drm_version sizes = default;
+        file.Ioctl(DRM_IOCTL_VERSION, &sizes, "string lengths");
+        if (sizes.name_len > MaxVersionString || sizes.date_len > MaxVersionString || sizes.desc_len > MaxVersionString)
+            ErrnoException.Throw(Errno.EPROTO, $"DRM_IOCTL_VERSION on {file.Path} reports implausible string lengths ({sizes.name_len}, {sizes.date_len}, {sizes.desc_len})");
+
+        var name = new byte[(int)sizes.name_len];
+        var date = new byte[(int)sizes.date_len];
+        var desc = new byte[(int)sizes.desc_len];
+        drm_version version;
+        fixed (byte* pName = name, pDate = date, pDesc = desc)
+        {
+            version = new drm_version
+            {
+                name_len = (nuint)name.Length, name = pName,
+                date_len = (nuint)date.Length, date = pDate,
+                desc_len = (nuint)desc.Length, desc = pDesc,
+            };
+            file.Ioctl(DRM_IOCTL_VERSION, &version, "strings");
+        }
+        string driver = Decode(name, version.name_len);
+        if (driver.Length == 0) ErrnoException.Throw(Errno.EPROTO, $"DRM_IOCTL_VERSION on {file.Path} returned no driver name");
+        return new DeviceInfo(driver, version.version_major, version.version_minor, version.version_patchlevel,
+            Decode(date, version.date_len), Decode(desc, version.desc_len));
+    }
+
+    // The kernel copies min(buffer, length) bytes with no NUL and reports the full length.
+    private static string Decode(byte[] buffer, nuint reported) =>
+        Encoding.UTF8.GetString(buffer, 0, (int)Math.Min((ulong)buffer.Length, reported)).TrimEnd('\0');
+}
