@@ -128,7 +128,16 @@ internal sealed class ContextActor : ReceiveActor, IWithTimers
             return;
         }
         gem.AddHandle();
+        if ((r.ImportFlags & GemImportFlags.Scrub) != 0) Scrub(gem.Buffer);
         Open(r, r.Handle, gem);
+    }
+
+    /// <summary>Zeroes a buffer (GEM_IMPORT with SCRUB: a GEM cache hands it to another application).</summary>
+    private static void Scrub(IGpuBuffer buffer)
+    {
+        var zeros = new byte[Math.Min(buffer.Size, 1 << 20)];
+        for (ulong at = 0; at < buffer.Size; at += (ulong)zeros.Length)
+            buffer.Write(at, zeros.AsSpan(0, (int)Math.Min((ulong)zeros.Length, buffer.Size - at)));
     }
 
     private void PrimeImport(PrimeImport r)

@@ -42,6 +42,9 @@ public abstract class ClientLink : IFrameHandler
     /// <summary>A reply (never an event); whoever takes its descriptor owns it, an untaken one is the subclass's to dispose.</summary>
     protected abstract void OnReply(ReplyFrame reply);
 
+    /// <summary>An event other than SHUTDOWN (RECLAIM); runs on the event loop, so it must not block.</summary>
+    protected virtual void OnEvent(ReplyFrame frame) { }
+
     /// <summary>The connection is gone; <paramref name="reason"/> is <see cref="EndReason"/>.</summary>
     protected abstract void OnEnded(string reason);
 
@@ -58,6 +61,7 @@ public abstract class ClientLink : IFrameHandler
         {
             reply.TakeFd()?.Dispose();
             if (reply.Header.Op == Op.Shutdown) _endReason = $"host closed the session: {reply.Message}";
+            else OnEvent(reply);
             return;
         }
         OnReply(reply);

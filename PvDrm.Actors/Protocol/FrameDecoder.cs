@@ -9,10 +9,6 @@ namespace PvDrm.Actors.Protocol;
 /// </summary>
 public static class FrameDecoder
 {
-    /// <summary>The dispatch-table row of a decodable frame's op, for checks outside the body (descriptors).</summary>
-    public static OpSpec? SpecOf(ReadOnlySpan<byte> frame) =>
-        frame.Length >= FrameHeader.Size ? OpTable.Find(FrameHeader.Read(frame).Op) : null;
-
     public static bool TryDecodeRequest(ReadOnlySpan<byte> frame, ProtocolLimits limits, out Request? request, out FrameError error)
     {
         request = null;

@@ -86,8 +86,8 @@ public static class OpTable
         Add(HandleOp(Op.CpuFini, "CPU_FINI", h => new CpuFini(h)));
 
         Add(HandleOp(Op.GemExport, "GEM_EXPORT", h => new GemExport(h)));
-        Add(new(Op.GemImport, "GEM_IMPORT", 8, 8, ContextRule.Required,
-            (ref WireReader r, ProtocolLimits _, out (int, string) e) => { e = ok; return new GemImport(r.U32(), r.U32()); }));
+        Add(new(Op.GemImport, "GEM_IMPORT", 8, 16, ContextRule.Required,
+            (ref WireReader r, ProtocolLimits _, out (int, string) e) => { e = ok; return new GemImport(r.U32(), r.U32(), (GemImportFlags)r.U32()); }));
         Add(HandleOp(Op.PrimeExport, "PRIME_EXPORT", h => new PrimeExport(h)));
         Add(HandleOp(Op.PrimeImport, "PRIME_IMPORT", h => new PrimeImport(h)) with { TakesFd = true });
 

@@ -186,16 +186,22 @@ public static class Requests
         public override void WriteBody(ref WireWriter w) => WriteHandle(ref w, Handle);
     }
 
-    /// <summary>Opens a global name as a new handle (guest-chosen) in this context. Body: u32 name, u32 handle. Reply: GEM info.</summary>
-    public sealed record GemImport(uint Name, uint Handle) : Request
+    /// <summary>
+    /// Opens a global name as a new handle (guest-chosen) in this context. Body: u32 name, u32 handle,
+    /// u32 flags (SCRUB=1: zero the buffer first, for a GEM cache handing it to another application),
+    /// u32 reserved. Reply: GEM info.
+    /// </summary>
+    public sealed record GemImport(uint Name, uint Handle, GemImportFlags ImportFlags = GemImportFlags.None) : Request
     {
         public override Op Op => Op.GemImport;
-        public override int BodySize => 8;
+        public override int BodySize => 16;
 
         public override void WriteBody(ref WireWriter w)
         {
             w.U32(Name);
             w.U32(Handle);
+            w.U32((uint)ImportFlags);
+            w.U32(0);
         }
     }
 
@@ -308,6 +314,15 @@ public enum CpuPrepFlags : uint
     None = 0,
     NoWait = 1,
     Write = 4,
+}
+
+[Flags]
+public enum GemImportFlags : uint
+{
+    None = 0,
+
+    /// <summary>Zero the buffer before opening it.</summary>
+    Scrub = 1,
 }
 
 [Flags]

@@ -1,3 +1,4 @@
+using PvDrm.Actors.Guest;
 using PvDrm.Actors.Protocol;
 using PvDrm.Native.Interop;
 using PvDrm.Native.Io;
@@ -18,9 +19,15 @@ public sealed class DrmClient : ClientLink, IAsyncDisposable
     private uint _nextRequestId;
     private uint _nextContext;
 
-    private DrmClient(Connection connection) : base(connection)
+    private DrmClient(Connection connection, GemCacheOptions cache) : base(connection)
     {
+        Cache = new GemPool<CachedGem>(cache);
     }
+
+    /// <summary>Closed objects waiting for reuse (empty unless the cache is enabled).</summary>
+    internal GemPool<CachedGem> Cache { get; }
+
+    public GemCacheStats CacheStats => Cache.Stats();
 
     /// <summary>Connects to <paramref name="endpoint"/> (unix:PATH) and says HELLO.</summary>
     public static Task<DrmClient> ConnectAsync(string endpoint, DrmClientOptions? options = null, CancellationToken cancellationToken = default)
@@ -34,7 +41,7 @@ public sealed class DrmClient : ClientLink, IAsyncDisposable
     public static async Task<DrmClient> ConnectAsync(Connection connection, DrmClientOptions? options = null, CancellationToken cancellationToken = default)
     {
         options ??= new DrmClientOptions();
-        var client = new DrmClient(connection);
+        var client = new DrmClient(connection, options.Cache);
         connection.Start(client);
         try
         {
@@ -145,6 +152,32 @@ public sealed class DrmClient : ClientLink, IAsyncDisposable
         if (request.Context == 0 || !_deferredErrors.Remove(request.Context, out var failed)) return;
         throw new DrmException(failed.Header.Op, failed.Status,
             $"(an earlier reply-less request {failed.Header.RequestId} on context {request.Context}) {failed.Message}");
+    }
+
+    /// <summary>The host is at this guest's memory limit and asks for cached buffers back.</summary>
+    protected override void OnEvent(ReplyFrame frame)
+    {
+        if (frame.Header.Op == Op.Reclaim && Cache.Enabled)
+            _ = FreeAsync(Cache.Drain(frame.Read<Replies.Reclaim>().Bytes));
+    }
+
+    /// <summary>Frees cached objects on the host (evicted or reclaimed).</summary>
+    internal async Task FreeAsync(List<CachedGem> objects)
+    {
+        var closes = new List<Task>();
+        foreach (var gem in objects)
+        {
+            gem.Mapping?.Unmap();
+            if (IsConnected) closes.Add(gem.Context.Send(new GemClose(gem.Handle)));
+        }
+        try
+        {
+            await Task.WhenAll(closes);
+        }
+        catch (DrmException)
+        {
+            // The context closed meanwhile: the host freed them with it.
+        }
     }
 
     protected override void OnReply(ReplyFrame reply)

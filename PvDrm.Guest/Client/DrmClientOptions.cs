@@ -11,4 +11,7 @@ public sealed record DrmClientOptions
 
     /// <summary>The largest frame asked for; the host may grant less.</summary>
     public int MaxFrame { get; init; } = 256 * 1024;
+
+    /// <summary>PVDRM's front-end <c>cache</c>: pool closed GEM objects for reuse. Off by default.</summary>
+    public Actors.Guest.GemCacheOptions Cache { get; init; } = new();
 }

@@ -1,4 +1,6 @@
+using PvDrm.Actors.Guest;
 using PvDrm.Actors.Protocol;
+using PvDrm.Native.Interop;
 using PvDrm.Native.Gpu;
 using static PvDrm.Actors.Protocol.Requests;
 
@@ -28,15 +30,54 @@ public sealed class DrmContext : IAsyncDisposable
     /// <summary>The fence number the next PUSHBUF on this context will get.</summary>
     public ulong NextFence => (ulong)Interlocked.Read(ref _submitted) + 1;
 
+    /// <summary>
+    /// A new zeroed buffer, or with the cache on, the best-fitting object this context closed
+    /// earlier (with its mapping), without asking the host. A cached object keeps what this
+    /// application last wrote in it: the cache never hands one application another's buffer.
+    /// </summary>
     public async Task<GemObject> GemNewAsync(ulong size, GemDomain domain = GemDomain.Vram | GemDomain.Mappable, uint flags = 0)
     {
+        var cache = Client.Cache;
+        if (cache.Enabled && size > 0 && cache.TryTake(new GemShape((size + 4095) & ~4095UL, domain, flags), c => c.Context == this, out var shape, out var hit))
+        {
+            cache.CountSaved(1);
+            return new GemObject(this, hit.Handle, shape.Size, domain, flags, hit.Mapping);
+        }
+        try
+        {
+            return await NewAsync(size, domain, flags);
+        }
+        catch (DrmException e) when (e.Errno == Errno.ENOSPC && cache.Stats().Objects > 0)
+        {
+            // At the guest's memory limit: give the cached buffers back and try once more.
+            await Client.FreeAsync(cache.Drain());
+            return await NewAsync(size, domain, flags);
+        }
+    }
+
+    private async Task<GemObject> NewAsync(ulong size, GemDomain domain, uint flags)
+    {
         uint handle = Interlocked.Increment(ref _nextHandle);
-        return Opened(await Send(new GemNew(handle, domain, size, flags)));
+        return Opened(await Send(new GemNew(handle, domain, size, flags)), flags);
+    }
+
+    internal async Task CloseAsync(GemObject gem)
+    {
+        var cache = Client.Cache;
+        if (cache.Enabled && !gem.Shared && Volatile.Read(ref _closed) == 0)
+        {
+            var evicted = cache.Add(new GemShape(gem.Size, gem.Domain, gem.Flags), new CachedGem(this, gem.Handle, gem.Mapping));
+            cache.CountSaved(1);
+            await Client.FreeAsync(evicted);
+            return;
+        }
+        gem.Unmap();
+        await Send(new GemClose(gem.Handle));
     }
 
     /// <summary>Opens the object with global name <paramref name="name"/> (from <see cref="GemObject.ExportAsync"/>) in this context.</summary>
     public async Task<GemObject> ImportAsync(uint name) =>
-        Opened(await Send(new GemImport(name, Interlocked.Increment(ref _nextHandle))));
+        Shared(Opened(await Send(new GemImport(name, Interlocked.Increment(ref _nextHandle))), 0));
 
     /// <summary>
     /// Opens the buffer behind <paramref name="fd"/> (from <see cref="GemObject.PrimeExportAsync"/>
@@ -44,12 +85,18 @@ public sealed class DrmContext : IAsyncDisposable
     /// keeps <paramref name="fd"/>.
     /// </summary>
     public async Task<GemObject> PrimeImportAsync(Native.Interop.FileDescriptor fd) =>
-        Opened(await Send(new PrimeImport(Interlocked.Increment(ref _nextHandle)) { Fd = fd }));
+        Shared(Opened(await Send(new PrimeImport(Interlocked.Increment(ref _nextHandle)) { Fd = fd }), 0));
 
-    private GemObject Opened(ReplyFrame reply)
+    private GemObject Opened(ReplyFrame reply, uint flags)
     {
         var info = reply.Read<Replies.GemInfo>();
-        return new GemObject(this, info.Handle, info.Size, info.Domain);
+        return new GemObject(this, info.Handle, info.Size, info.Domain, flags);
+    }
+
+    private static GemObject Shared(GemObject gem)
+    {
+        gem.Shared = true;
+        return gem;
     }
 
     public async Task<GemChannel> ChannelAllocAsync()
@@ -75,10 +122,11 @@ public sealed class DrmContext : IAsyncDisposable
 
     internal static ulong ToNs(TimeSpan? timeout) => timeout is { } t ? (ulong)Math.Max(1, t.Ticks) * 100 : 0;
 
-    /// <summary>Closes the context on the host, and with it every buffer and channel in it.</summary>
+    /// <summary>Closes the context on the host, and with it every buffer and channel in it (cached ones too).</summary>
     public async ValueTask DisposeAsync()
     {
-        if (Interlocked.Exchange(ref _closed, 1) != 0 || !Client.IsConnected) return;
-        await Send(new CloseContext());
+        if (Interlocked.Exchange(ref _closed, 1) != 0) return;
+        foreach (var cached in Client.Cache.RemoveWhere(c => c.Context == this)) cached.Mapping?.Unmap();
+        if (Client.IsConnected) await Send(new CloseContext());
     }
 }

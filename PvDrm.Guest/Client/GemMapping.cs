@@ -3,8 +3,12 @@ using PvDrm.Native.Memory;
 
 namespace PvDrm.Guest.Client;
 
-/// <summary>A GEM buffer mapped into this process: writes here are what the GPU reads.</summary>
-public sealed class GemMapping : IDisposable
+/// <summary>
+/// A GEM buffer mapped into this process: writes here are what the GPU reads. Owned by its
+/// <see cref="GemObject"/>: valid until the object is closed or unmapped (like an mmap of a DRM
+/// buffer, which outlives nothing it maps).
+/// </summary>
+public sealed class GemMapping
 {
     private readonly Mapping _mapping;
 
@@ -20,5 +24,5 @@ public sealed class GemMapping : IDisposable
     /// <summary>The buffer as float32s from <paramref name="offset"/> (bytes).</summary>
     public Span<float> Floats(ulong offset, int count) => MemoryMarshal.Cast<byte, float>(_mapping.Slice(offset, checked(count * sizeof(float))));
 
-    public void Dispose() => _mapping.Dispose();
+    internal void Unmap() => _mapping.Dispose();
 }

@@ -1,6 +1,5 @@
 using PvDrm.Actors.Protocol;
 using PvDrm.Native.Gpu;
-using PvDrm.Native.Memory;
 using static PvDrm.Actors.Protocol.Requests;
 
 namespace PvDrm.Guest.Client;
@@ -8,12 +7,16 @@ namespace PvDrm.Guest.Client;
 /// <summary>A GEM buffer object in a context, named by its guest handle.</summary>
 public sealed class GemObject
 {
-    internal GemObject(DrmContext context, uint handle, ulong size, GemDomain domain)
+    private GemMapping? _mapping;
+
+    internal GemObject(DrmContext context, uint handle, ulong size, GemDomain domain, uint flags = 0, GemMapping? mapping = null)
     {
         Context = context;
         Handle = handle;
         Size = size;
         Domain = domain;
+        Flags = flags;
+        _mapping = mapping;
     }
 
     public DrmContext Context { get; }
@@ -24,27 +27,49 @@ public sealed class GemObject
 
     public GemDomain Domain { get; }
 
+    public uint Flags { get; }
+
+    /// <summary>Exported, imported or handed out as a descriptor: others may see it, so it is never cached.</summary>
+    public bool Shared { get; internal set; }
+
+    internal GemMapping? Mapping => _mapping;
+
     /// <summary>
     /// Maps the buffer: the host passes its descriptor and this process maps the very pages the
-    /// GPU uses (zero copy). Needs a Unix connection.
+    /// GPU uses (zero copy). Needs a Unix connection. Mapped once; later calls (and a cached object
+    /// handed out again) return the same mapping without asking the host.
     /// </summary>
     public async Task<GemMapping> MapAsync()
     {
-        var reply = await Context.Send(new GemMap(Handle));
-        var fd = reply.TakeFd() ?? throw new DrmException(Op.GemMap, Native.Interop.Errno.EPROTO, "the reply carried no descriptor");
-        using (fd)
+        if (_mapping is { } mapped)
         {
-            var info = reply.Read<Replies.GemMap>();
-            return new GemMapping(Mapping.Map(fd, info.Size));
+            Context.Client.Cache.CountSaved(1);
+            return mapped;
         }
+        var reply = await Context.Send(new GemMap(Handle));
+        using var fd = reply.TakeFd() ?? throw new DrmException(Op.GemMap, Native.Interop.Errno.EPROTO, "the reply carried no descriptor");
+        var info = reply.Read<Replies.GemMap>();
+        return _mapping = new GemMapping(Native.Memory.Mapping.Map(fd, info.Size));
+    }
+
+    /// <summary>Unmaps the buffer now rather than when it is closed.</summary>
+    public void Unmap()
+    {
+        _mapping?.Unmap();
+        _mapping = null;
     }
 
     /// <summary>Gives the object a global name another context of this guest can open with <see cref="DrmContext.ImportAsync"/>.</summary>
-    public async Task<uint> ExportAsync() => (await Context.Send(new GemExport(Handle))).Read<Replies.Name>().Number;
+    public async Task<uint> ExportAsync()
+    {
+        Shared = true;
+        return (await Context.Send(new GemExport(Handle))).Read<Replies.Name>().Number;
+    }
 
     /// <summary>The buffer as a descriptor to hand to another application (PRIME); the caller owns it.</summary>
     public async Task<Native.Interop.FileDescriptor> PrimeExportAsync()
     {
+        Shared = true;
         var reply = await Context.Send(new PrimeExport(Handle));
         return reply.TakeFd() ?? throw new DrmException(Op.PrimeExport, Native.Interop.Errno.EPROTO, "the reply carried no descriptor");
     }
@@ -83,5 +108,9 @@ public sealed class GemObject
 
     public async Task<Replies.GemInfo> InfoAsync() => (await Context.Send(new GemInfo(Handle))).Read<Replies.GemInfo>();
 
-    public Task CloseAsync() => Context.Send(new GemClose(Handle));
+    /// <summary>
+    /// Closes the handle: with the cache on, an unshared object (and its mapping) goes to the pool
+    /// for the next compatible GEM_NEW of this context instead of back to the host.
+    /// </summary>
+    public Task CloseAsync() => Context.CloseAsync(this);
 }

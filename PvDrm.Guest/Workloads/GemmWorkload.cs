@@ -45,9 +45,9 @@ public sealed class GemmWorkload
         var channel = await context.ChannelAllocAsync();
         requests += 7;
 
-        using var mapA = map ? await gemA.MapAsync() : null;
-        using var mapB = map ? await gemB.MapAsync() : null;
-        using var mapE = map ? await gemE.MapAsync() : null;
+        var mapA = map ? await gemA.MapAsync() : null;
+        var mapB = map ? await gemB.MapAsync() : null;
+        var mapE = map ? await gemE.MapAsync() : null;
         if (map)
         {
             a.CopyTo(mapA!.Floats(0, a.Length));

@@ -19,8 +19,8 @@ public class ContextActorSpec : TestKit
         var semaphore = await ctx.GemNewAsync(4096);
         var target = await ctx.GemNewAsync(4096);
         var channel = await ctx.ChannelAllocAsync();
-        using var semaphoreMap = await semaphore.MapAsync();
-        using var targetMap = await target.MapAsync();
+        var semaphoreMap = await semaphore.MapAsync();
+        var targetMap = await target.MapAsync();
 
         // The pushbuf cannot finish before we release the semaphore, which happens only after
         // both CPU_PREPs were sent.

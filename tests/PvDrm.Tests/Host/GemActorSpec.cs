@@ -35,7 +35,7 @@ public class GemActorSpec : TestKit
         var ctx = await client.OpenContextAsync();
         var gem = await ctx.GemNewAsync(8192);
         var channel = await ctx.ChannelAllocAsync();
-        using var map = await gem.MapAsync();
+        var map = await gem.MapAsync();
 
         await ctx.SubmitAsync(channel, Commands.Fill(gem, 0xCAFEF00D));
         await gem.CpuPrepAsync();

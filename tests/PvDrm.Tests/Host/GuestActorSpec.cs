@@ -19,7 +19,7 @@ public class GuestActorSpec : TestKit
             var semaphore = await ctx.GemNewAsync(4096);
             for (int i = 0; i < 10; i++) await ctx.GemNewAsync(64 * 1024);
             var channel = await ctx.ChannelAllocAsync();
-            using var map = await semaphore.MapAsync();
+            var map = await semaphore.MapAsync();
             // Work still queued when the guest vanishes: it must be cancelled, not leaked.
             await ctx.SubmitAsync(channel, Commands.AcquireThenFill(semaphore, 1, semaphore, 0));
             await ctx.SubmitAsync(channel, Commands.Fill(semaphore, 1));

@@ -46,7 +46,7 @@ public class ProxyTests : TestKit, IDisposable
         await using var ctx = await client.OpenContextAsync();
         var gem = await ctx.GemNewAsync(1 << 20);
         var channel = await ctx.ChannelAllocAsync();
-        using var map = await gem.MapAsync();
+        var map = await gem.MapAsync();
         map.Floats(0, 4).Fill(1f);
 
         var pushbuf = new PushbufBuilder();

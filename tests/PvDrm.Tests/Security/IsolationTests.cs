@@ -72,7 +72,7 @@ public class IsolationTests : TestKit
             for (int i = 0; i < 16; i++)
             {
                 var gem = await ctx.GemNewAsync(64 * 1024);
-                using var map = await gem.MapAsync();
+                var map = await gem.MapAsync();
                 map.Bytes(0, 64 * 1024).Fill(0x5E);
                 var channel = await ctx.ChannelAllocAsync();
                 await ctx.SubmitAsync(channel, Commands.Fill(gem, secret));
@@ -88,7 +88,7 @@ public class IsolationTests : TestKit
         for (int i = 0; i < 16; i++)
         {
             var gem = await ctxB.GemNewAsync(64 * 1024);
-            using var map = await gem.MapAsync();
+            var map = await gem.MapAsync();
             Assert.True(map.Bytes(0, 64 * 1024).IndexOfAnyExcept((byte)0) < 0, "a new buffer held old data");
         }
     }

@@ -87,7 +87,7 @@ public class QuotaTests : TestKit
         var semaphore = await ctx.GemNewAsync(4096);
         var target = await ctx.GemNewAsync(4096);
         var channel = await ctx.ChannelAllocAsync();
-        using var semaphoreMap = await semaphore.MapAsync();
+        var semaphoreMap = await semaphore.MapAsync();
         await ctx.SubmitAsync(channel, Commands.AcquireThenFill(semaphore, 1, target, 1));
 
         // 50 CPU_PREPs that all wait: only 4 are taken in, the rest wait in the guest's own socket.
