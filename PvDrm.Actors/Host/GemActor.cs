@@ -45,10 +45,7 @@ internal sealed class GemActor : UntypedActor, IWithTimers
                 r.Reply(new Replies.GemInfo(_handle, _buffer.Domain, _buffer.Size, MapOffset.Of(_handle)));
                 break;
             case GemMap or PrimeExport:
-                // SCM_RIGHTS duplicates the descriptor into the guest: it maps these very pages.
-                // Remember the file, so the descriptor coming back in a PRIME_IMPORT finds this object.
-                _session.Gems.Remember(_gem);
-                ((Request)message).Reply(new Replies.GemMap(_buffer.Size, MapOffset.Of(_handle)), _buffer.Fd);
+                HandOut((Request)message);
                 break;
             case GemExport r:
                 r.Reply(new Replies.Name(_session.Gems.Export(_gem)));
@@ -98,6 +95,25 @@ internal sealed class GemActor : UntypedActor, IWithTimers
             default:
                 Unhandled(message);
                 break;
+        }
+    }
+
+    /// <summary>
+    /// Answers GEM_MAP and PRIME_EXPORT with the buffer's descriptor: SCM_RIGHTS duplicates it into
+    /// the guest, which maps these very pages. The file is remembered, so the descriptor coming back
+    /// in a PRIME_IMPORT finds this object. A real device exports its dma-buf on first use, which can fail.
+    /// </summary>
+    private void HandOut(Request r)
+    {
+        try
+        {
+            var fd = _buffer.Fd;
+            _session.Gems.Remember(_gem);
+            r.Reply(new Replies.GemMap(_buffer.Size, MapOffset.Of(_handle)), fd);
+        }
+        catch (ErrnoException e)
+        {
+            r.Fail(e.Errno, $"{OpTable.NameOf(r.Op)}: handle {_handle} cannot be handed out: {e.Message}");
         }
     }
 

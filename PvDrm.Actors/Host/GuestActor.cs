@@ -51,6 +51,20 @@ internal sealed class GuestActor : ReceiveActor
 
     public static Props Props(GuestSession session) => Akka.Actor.Props.Create(() => new GuestActor(session));
 
+    // A failure here ends the guest (the registry stops it): tell it why rather than a generic reason.
+    protected override bool AroundReceive(Receive receive, object message)
+    {
+        try
+        {
+            return base.AroundReceive(receive, message);
+        }
+        catch (Exception e)
+        {
+            _stopReason = $"the host failed serving this guest ({e.GetType().Name}: {e.Message}); everything it held is released";
+            throw;
+        }
+    }
+
     private void Open(OpenContext request)
     {
         if (_contexts.ContainsKey(request.Context))

@@ -16,8 +16,11 @@ public sealed record HostSettings
     /// <summary>One serializing actor for every request (PVDRM's back-end default) instead of concurrency.</summary>
     public bool Sequential { get; init; }
 
-    /// <summary>The device kind: "soft" (the embedded SoftGpu).</summary>
+    /// <summary>"soft" (the embedded SoftGpu), "auto" (a DRM node if there is one, else SoftGpu), or a DRM node's path.</summary>
     public string Device { get; init; } = "soft";
+
+    /// <summary>With <c>device = auto</c>: prefer nodes of this driver ("nouveau", "i915"); empty: any.</summary>
+    public string? DeviceDriver { get; init; }
 
     public SoftGpuOptions SoftGpu { get; init; } = new();
 
@@ -55,14 +58,16 @@ public sealed record HostSettings
     {
         var c = new SettingsReader(config.WithFallback(PvDrmConfig.Reference), Root);
         string device = c.String("device");
-        if (device != "soft")
-            throw new ConfigurationException($"{Root}.device: '{device}' is not a known device kind (soft)");
+        if (device != "soft" && device != "auto" && !device.StartsWith('/'))
+            throw new ConfigurationException($"{Root}.device: '{device}' is not soft, auto or the path of a DRM node such as /dev/dri/renderD128");
+        string driver = c.String("device-driver");
         string listen = c.String("listen.unix");
         string control = c.String("control.unix");
         return new HostSettings
         {
             Sequential = c.Bool("sequential"),
             Device = device,
+            DeviceDriver = driver.Length == 0 ? null : driver,
             SoftGpu = new SoftGpuOptions
             {
                 Engines = c.Int("soft-gpu.engines", 0, 1024) is var e && e > 0 ? e : Environment.ProcessorCount,

@@ -92,7 +92,7 @@ public class GuestActorSpec : TestKit
 
         var version = await client.GetVersionAsync();
         Assert.Equal("softgpu", version.Name);
-        Assert.Equal(host.Device.Options.MemoryBytes, await client.GetParamAsync(Native.Gpu.DeviceParam.FbSize));
+        Assert.Equal(((Native.Gpu.Soft.SoftGpu)host.Device).Options.MemoryBytes, await client.GetParamAsync(Native.Gpu.DeviceParam.FbSize));
         Assert.Equal(3ul, await client.GetCapAsync(Native.Gpu.DeviceCap.Prime));
         var unknown = await Assert.ThrowsAsync<DrmException>(() => client.GetParamAsync(12345));
         Assert.Equal(Errno.EINVAL, unknown.Errno);

@@ -24,11 +24,12 @@ internal sealed class HostHarness
     private readonly TestKitBase _kit;
     private int _guests;
 
-    public HostHarness(TestKitBase kit, HostSettings? settings = null, SoftGpuOptions? gpu = null)
+    /// <param name="device">The device to run on; by default a SoftGpu with <paramref name="gpu"/>'s options.</param>
+    public HostHarness(TestKitBase kit, HostSettings? settings = null, SoftGpuOptions? gpu = null, IGpuDevice? device = null)
     {
         _kit = kit;
         Settings = settings ?? new HostSettings { ListenUnix = null };
-        Device = new SoftGpu($"test{Interlocked.Increment(ref s_devices)}", gpu ?? new SoftGpuOptions { Engines = 2, SemaphoreTimeout = TimeSpan.FromSeconds(20) });
+        Device = device ?? new SoftGpu($"test{Interlocked.Increment(ref s_devices)}", gpu ?? new SoftGpuOptions { Engines = 2, SemaphoreTimeout = TimeSpan.FromSeconds(20) });
         Host = kit.Sys.ActorOf(PvDrmHost.Props(Settings, Device));
     }
 
@@ -36,7 +37,7 @@ internal sealed class HostHarness
 
     public HostSettings Settings { get; }
 
-    public SoftGpu Device { get; }
+    public IGpuDevice Device { get; }
 
     public IActorRef Host { get; }
 
