@@ -4,6 +4,7 @@ using Akka.Configuration;
 using Microsoft.Extensions.Hosting;
 using PvDrm.Actors;
 using PvDrm.Actors.Guest;
+using PvDrm.Actors.Host.Control;
 using PvDrm.Guest.Client;
 using PvDrm.Guest.Workloads;
 using PvDrm.Native.Interop;
@@ -46,6 +47,31 @@ internal static class GuestCommands
             return 3;
         }
         return 0;
+    }
+
+    public static Command Status()
+    {
+        var config = new Option<string?>("--config") { Description = "the proxy's HOCON file, to find its control socket (pvdrm.guest.control.unix)" };
+        var json = new Option<bool>("--json") { Description = "print the status as JSON" };
+        var command = new Command("status", "Show a running proxy's applications and GEM cache counters") { config, json };
+        command.SetAction(async (parse, ct) => await CommandErrors.Report("pvdrm-guest status", async () =>
+        {
+            var settings = ProxySettings.Create(PvDrmConfig.Load(parse.GetValue(config)));
+            string path = settings.ControlUnix ?? throw new ConfigurationException("pvdrm.guest.control.unix is empty: this proxy has no control socket");
+            var response = await ControlClient.SendAsync(path, new ControlProtocol.Request("status"), TimeSpan.FromSeconds(10));
+            if (response.Proxy is not { } p)
+            {
+                Console.Error.WriteLine(response.Message);
+                return 1;
+            }
+            if (parse.GetValue(json)) Console.WriteLine(JsonSerializer.Serialize(p, ControlProtocol.Json));
+            else
+                Console.WriteLine($"guest {p.Name} on {p.Host}: {p.Applications} application(s)\n" +
+                    $"GEM cache: {p.Cache.Objects} objects, {p.Cache.Bytes / 1048576.0:F1} MiB; {p.Cache.Hits} hits, {p.Cache.Misses} misses, " +
+                    $"{p.Cache.Evictions} evictions, {p.Cache.ScrubbedBytes / 1048576.0:F1} MiB scrubbed, {p.Cache.RoundTripsSaved} host round trips saved");
+            return 0;
+        }));
+        return command;
     }
 
     public static Command Run()

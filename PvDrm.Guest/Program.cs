@@ -4,7 +4,9 @@ using PvDrm.Guest;
 // pvdrm-guest: the guest side of PvDrm.
 //   serve  the guest proxy: one connection to the host, serving local applications
 //   run    a built-in verified workload against a host or a proxy
+//   status a running proxy's applications and GEM cache counters
 var root = new RootCommand("PvDrm guest: the proxy that serves local applications, and a verified workload runner");
 root.Add(GuestCommands.Serve());
 root.Add(GuestCommands.Run());
+root.Add(GuestCommands.Status());
 return await root.Parse(args).InvokeAsync();

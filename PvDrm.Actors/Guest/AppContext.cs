@@ -18,29 +18,55 @@ internal sealed class AppContext : ReceiveActor
     private readonly uint _hostId;
     private readonly IdMap _handles = new();
     private readonly IdMap _channels = new();
+    private readonly ProxyCache? _cache;
+    private readonly ContextCache _cached;
     private bool _open;
 
-    public AppContext(UpstreamLink upstream, uint appId, uint hostId)
+    public AppContext(UpstreamLink upstream, uint appId, uint hostId, ulong app, ProxyCache? cache, IActorRef cacheActor)
     {
         _upstream = upstream;
         _appId = appId;
         _hostId = hostId;
+        _cache = cache;
+        _cached = new ContextCache(cache, cacheActor, upstream, _handles, app, hostId);
 
         Receive<OpenContext>(r => Forward(r, r));
         Receive<CloseContext>(r => Forward(r, r));
-        Receive<GemNew>(r => NewHandle(r, r.Handle, h => r with { Handle = h }));
+        Receive<GemNew>(r =>
+        {
+            if (!_cached.TryServe(r)) NewHandle(r, r.Handle, h => r with { Handle = h });
+        });
         Receive<GemClose>(r =>
         {
+            if (_cached.TryKeep(r)) return;
             // Unmapped at once: the application may reuse the handle before the host has answered.
-            if (_handles.TryRemove(r.Handle, out uint host)) Forward(r, r with { Handle = host });
+            if (_handles.TryRemove(r.Handle, out uint host))
+            {
+                _cached.Closed(host);
+                Forward(r, r with { Handle = host });
+            }
             else UnknownHandle(r, r.Handle);
         });
-        Receive<GemImport>(r => NewHandle(r, r.Handle, h => r with { Handle = h }));
+        Receive<GemImport>(r =>
+        {
+            if (_cache?.IsInternalName(r.Name) == true)
+                r.Fail(Errno.ENOENT, $"GEM_IMPORT: no GEM object has the global name {r.Name} for this guest");
+            else NewHandle(r, r.Handle, h => r with { Handle = h });
+        });
         Receive<PrimeImport>(r => NewHandle(r, r.Handle, h => r with { Handle = h })); // the descriptor rides along
-        Receive<GemExport>(r => WithHandle(r, r.Handle, h => r with { Handle = h }));  // names are guest-wide: no translation
-        Receive<PrimeExport>(r => WithHandle(r, r.Handle, h => r with { Handle = h }));
+        Receive<GemExport>(r => WithHandle(r, r.Handle, h => Shared(h, r with { Handle = h })));  // names are guest-wide: no translation
+        Receive<PrimeExport>(r => WithHandle(r, r.Handle, h => Shared(h, r with { Handle = h })));
         Receive<GemInfo>(r => WithHandle(r, r.Handle, h => r with { Handle = h }));
-        Receive<GemMap>(r => WithHandle(r, r.Handle, h => r with { Handle = h }));
+        Receive<GemMap>(r =>
+        {
+            // A descriptor this context had before answers without the host (a cache hit saves the map too).
+            if (_handles.TryGetHost(r.Handle, out uint host) && _cached.KeptFd(host) is { } fd)
+            {
+                _cache!.Pool.CountSaved(1);
+                r.Reply(new Replies.GemMap(MemFdSize(fd), MapOffset.Of(r.Handle)), fd);
+            }
+            else WithHandle(r, r.Handle, h => r with { Handle = h });
+        });
         Receive<GemRead>(r => WithHandle(r, r.Handle, h => r with { Handle = h }));
         Receive<GemWrite>(r => WithHandle(r, r.Handle, h => r with { Handle = h }));
         Receive<CpuPrep>(r => WithHandle(r, r.Handle, h => r with { Handle = h }));
@@ -62,8 +88,16 @@ internal sealed class AppContext : ReceiveActor
         Receive<ProxyProtocol.UpstreamReply>(OnReply);
     }
 
-    public static Props Props(UpstreamLink upstream, uint appId, uint hostId) =>
-        Akka.Actor.Props.Create(() => new AppContext(upstream, appId, hostId));
+    public static Props Props(UpstreamLink upstream, uint appId, uint hostId, ulong app, ProxyCache? cache, IActorRef cacheActor) =>
+        Akka.Actor.Props.Create(() => new AppContext(upstream, appId, hostId, app, cache, cacheActor));
+
+    private Request Shared(uint host, Request hostRequest)
+    {
+        _cached.Shared(host);
+        return hostRequest;
+    }
+
+    private static ulong MemFdSize(FileDescriptor fd) => Native.Memory.MemFd.SizeOf(fd);
 
     /// <summary>Sends the translated <paramref name="hostRequest"/>; the reply comes back with <paramref name="appRequest"/>.</summary>
     private void Forward(Request appRequest, Request hostRequest) =>
@@ -125,24 +159,40 @@ internal sealed class AppContext : ReceiveActor
                 _handles.TryRemove(NewHandleOf(u.AppRequest), out _);
                 u.Relay(default);
                 break;
+            case GemNew or GemImport or PrimeImport:
+                var opened = u.Reply.Read<Replies.GemInfo>();
+                _cached.Opened(opened.Handle, new GemShape(opened.Size, opened.Domain, (u.AppRequest as GemNew)?.GemFlags ?? 0), shared: u.AppRequest is not GemNew);
+                RelayInfo(u, opened);
+                break;
             case ChannelAlloc c when !ok:
                 _channels.TryRemove(c.Channel, out _);
                 u.Relay(default);
                 break;
-            case GemNew or GemInfo or GemImport or PrimeImport when ok:
-                var info = u.Reply.Read<Replies.GemInfo>();
-                uint app = _handles.TryGetApp(info.Handle, out uint a) ? a : 0;
-                Relay(u, info with { Handle = app, MapOffset = MapOffset.Of(app) });
+            case GemInfo when ok:
+                RelayInfo(u, u.Reply.Read<Replies.GemInfo>());
                 break;
-            case GemMap or PrimeExport when ok:
-                var map = u.Reply.Read<Replies.GemMap>();
-                uint mapped = u.AppRequest is GemMap m ? m.Handle : ((PrimeExport)u.AppRequest).Handle;
-                Relay(u, map with { MapOffset = MapOffset.Of(mapped) });
+            case GemMap m when ok:
+                if (u.Reply.Fd != null && _handles.TryGetHost(m.Handle, out uint mappedHost)) _cached.Mapped(mappedHost, u.Reply.Fd);
+                RelayMap(u, m.Handle);
+                break;
+            case PrimeExport p when ok:
+                RelayMap(u, p.Handle);
                 break;
             default:
                 u.Relay(u.Reply.Payload);
                 break;
         }
+    }
+
+    /// <summary>Relays a GEM_MAP or PRIME_EXPORT reply (its descriptor rides along) with the application's map offset.</summary>
+    private static void RelayMap(ProxyProtocol.UpstreamReply u, uint appHandle) =>
+        Relay(u, u.Reply.Read<Replies.GemMap>() with { MapOffset = MapOffset.Of(appHandle) });
+
+    /// <summary>Relays GEM info with the application's handle (and its map offset) in place of the host's.</summary>
+    private void RelayInfo(ProxyProtocol.UpstreamReply u, in Replies.GemInfo info)
+    {
+        uint app = _handles.TryGetApp(info.Handle, out uint a) ? a : 0;
+        Relay(u, info with { Handle = app, MapOffset = MapOffset.Of(app) });
     }
 
     private static uint NewHandleOf(Request r) => r switch
@@ -163,7 +213,17 @@ internal sealed class AppContext : ReceiveActor
 
     protected override void PostStop()
     {
-        // The application left without closing: close the host context and all it holds.
-        if (_open) _upstream.Post(new CloseContext { Context = _hostId });
+        bool closeNow = _cached.Retire(out var dropped);
+        if (!_open) return;
+        if (closeNow)
+        {
+            // The application left without closing: close the host context and all it holds.
+            _upstream.Post(new CloseContext { Context = _hostId });
+            return;
+        }
+        // The cache still holds objects in this host context: it stays open for them (closing
+        // when they are gone), and everything else the application held is closed now.
+        foreach (uint host in _handles.HostIds.Concat(dropped)) _upstream.Post(new GemClose(host) { Context = _hostId });
+        foreach (uint channel in _channels.HostIds) _upstream.Post(new ChannelFree(channel) { Context = _hostId });
     }
 }

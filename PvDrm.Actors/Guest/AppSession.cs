@@ -18,13 +18,17 @@ internal sealed class AppSession : ReceiveActor
     private readonly AppLink _link;
     private readonly UpstreamLink _upstream;
     private readonly ContextIds _contextIds;
+    private readonly ulong _app;
+    private readonly ProxyCache _cache;
+    private readonly IActorRef _cacheActor;
     private readonly Dictionary<uint, IActorRef> _contexts = new();
 
-    public AppSession(AppLink link, UpstreamLink upstream, ContextIds contextIds)
+    public AppSession(AppLink link, UpstreamLink upstream, ContextIds contextIds, ulong app, ProxyCache cache, IActorRef cacheActor)
     {
         _link = link;
         _upstream = upstream;
         _contextIds = contextIds;
+        (_app, _cache, _cacheActor) = (app, cache, cacheActor);
 
         Receive<OpenContext>(Open);
         Receive<CloseContext>(r =>
@@ -53,8 +57,8 @@ internal sealed class AppSession : ReceiveActor
         });
     }
 
-    public static Props Props(AppLink link, UpstreamLink upstream, ContextIds contextIds) =>
-        Akka.Actor.Props.Create(() => new AppSession(link, upstream, contextIds));
+    public static Props Props(AppLink link, UpstreamLink upstream, ContextIds contextIds, ulong app, ProxyCache cache, IActorRef cacheActor) =>
+        Akka.Actor.Props.Create(() => new AppSession(link, upstream, contextIds, app, cache, cacheActor));
 
     private void Open(OpenContext r)
     {
@@ -68,7 +72,7 @@ internal sealed class AppSession : ReceiveActor
             r.Fail(Errno.EMFILE, $"OPEN_CONTEXT: this application already has {MaxContexts} contexts open");
             return;
         }
-        var context = Context.ActorOf(AppContext.Props(_upstream, r.Context, _contextIds.Next()), ActorNames.Unique(Context, $"ctx-{r.Context}"));
+        var context = Context.ActorOf(AppContext.Props(_upstream, r.Context, _contextIds.Next(), _app, _cache, _cacheActor), ActorNames.Unique(Context, $"ctx-{r.Context}"));
         Context.Watch(context);
         _contexts[r.Context] = context;
         context.Tell(r);

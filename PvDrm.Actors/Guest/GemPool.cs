@@ -109,6 +109,12 @@ public sealed class GemPool<T>
         }
     }
 
+    /// <summary>Pooled entries <paramref name="match"/> selects.</summary>
+    public int Count(Func<T, bool> match)
+    {
+        lock (_lock) return _entries.Count(e => match(e.Item));
+    }
+
     public void CountScrub(ulong bytes) => Interlocked.Add(ref _scrubbed, (long)bytes);
 
     public void CountSaved(int roundTrips) => Interlocked.Add(ref _saved, roundTrips);

@@ -1,5 +1,6 @@
 using Akka.Actor;
 using Akka.Event;
+using PvDrm.Actors.Host.Control;
 using PvDrm.Native.Interop;
 using PvDrm.Native.Io;
 
@@ -20,6 +21,8 @@ public sealed class GuestProxy : ReceiveActor
     private readonly Action<string> _onUpstreamLost;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly ContextIds _contextIds = new();
+    private readonly ProxyCache _cache;
+    private IActorRef _cacheActor = ActorRefs.Nobody;
     private UnixListener? _listener;
     private ulong _nextApp;
 
@@ -28,14 +31,19 @@ public sealed class GuestProxy : ReceiveActor
         _settings = settings;
         _upstream = upstream;
         _onUpstreamLost = onUpstreamLost;
+        _cache = new ProxyCache(settings.Cache);
 
         Receive<ProxyProtocol.AppConnected>(a =>
         {
             ulong id = ++_nextApp;
             var link = new AppLink(a.Connection, _upstream, id, maxInFlight: 256);
-            var session = Context.ActorOf(AppSession.Props(link, _upstream, _contextIds), $"app-{id}");
+            var session = Context.ActorOf(AppSession.Props(link, _upstream, _contextIds, id, _cache, _cacheActor), $"app-{id}");
             link.Start(session);
         });
+        Receive<CacheActor.Reclaim>(r => _cacheActor.Forward(r));
+        Receive<ControlProtocol.Request>(_ => Sender.Tell(new ControlProtocol.Response(true, "ok", Proxy: new ControlProtocol.ProxyStatus(
+            _settings.Name, _settings.Host, Context.GetChildren().Count(c => c.Path.Name.StartsWith("app-", StringComparison.Ordinal)),
+            _cache.Pool.Stats(), _cache.Named))));
         Receive<ProxyProtocol.UpstreamLost>(lost =>
         {
             _log.Error("connection to the host lost ({0}); closing {1} application(s)", lost.Reason, Context.GetChildren().Count());
@@ -50,6 +58,8 @@ public sealed class GuestProxy : ReceiveActor
 
     protected override void PreStart()
     {
+        _cacheActor = Context.ActorOf(CacheActor.Props(_cache, _upstream), "cache");
+        if (_settings.ControlUnix is { } control) Context.ActorOf(ControlActor.Props(control, Self, "status"), "control");
         _upstream.LossListener = Self;
         string path = ProxySettings.UnixPath(_settings.Listen);
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);

@@ -24,6 +24,18 @@ internal sealed class IdMap
         return true;
     }
 
+    /// <summary>Maps a new application id to an existing host id (a cached object handed out again).</summary>
+    public bool TryMap(uint app, uint host)
+    {
+        if (_toHost.ContainsKey(app)) return false;
+        _toHost[app] = host;
+        _toApp[host] = app;
+        return true;
+    }
+
+    /// <summary>The host ids still mapped (what a departing application still holds).</summary>
+    public IEnumerable<uint> HostIds => _toApp.Keys;
+
     public bool TryRemove(uint app, out uint host)
     {
         if (!_toHost.Remove(app, out host)) return false;

@@ -18,6 +18,12 @@ public sealed record ProxySettings
 
     public string Token { get; init; } = "";
 
+    /// <summary>PVDRM's front-end <c>cache</c>: pool closed GEM objects for the next GEM_NEW of any application.</summary>
+    public GemCacheOptions Cache { get; init; } = new();
+
+    /// <summary>The proxy's admin socket (status); null: none.</summary>
+    public string? ControlUnix { get; init; }
+
     public static ProxySettings Create(Config config)
     {
         var c = new SettingsReader(config.WithFallback(PvDrmConfig.Reference), Root);
@@ -28,6 +34,13 @@ public sealed record ProxySettings
             Listen = UnixEndpoint(c, "listen"),
             Name = name.Length == 0 ? Environment.MachineName : name,
             Token = c.String("token"),
+            Cache = new GemCacheOptions
+            {
+                Enabled = c.Bool("cache.enabled"),
+                MaxBytes = c.Bytes("cache.max-bytes", 0, long.MaxValue),
+                MaxObjects = c.Int("cache.max-objects", 0, 1 << 24),
+            },
+            ControlUnix = c.String("control.unix") is { Length: > 0 } control ? control : null,
         };
     }
 

@@ -27,8 +27,13 @@ public sealed class UpstreamLink : ClientLink
 
     public bool CanPassFds => Connection.CanPassFds;
 
-    /// <summary>Told <see cref="ProxyProtocol.UpstreamLost"/> when the host goes away.</summary>
+    /// <summary>Told <see cref="ProxyProtocol.UpstreamLost"/> when the host goes away, and the host's RECLAIM events.</summary>
     public IActorRef? LossListener { get; set; }
+
+    protected override void OnEvent(ReplyFrame frame)
+    {
+        if (frame.Header.Op == Op.Reclaim) LossListener?.Tell(new CacheActor.Reclaim(frame.Read<Replies.Reclaim>().Bytes));
+    }
 
     /// <summary>Connects to the host and says HELLO as <paramref name="settings"/>' name.</summary>
     public static async Task<UpstreamLink> ConnectAsync(ProxySettings settings, CancellationToken cancellationToken = default)

@@ -22,6 +22,7 @@ internal sealed class GemActor : UntypedActor, IWithTimers
     private List<GpuFence>? _busy;
     private List<(long Id, CpuPrep Request, GpuFence[] Fences)>? _waiters;
     private long _nextWaiter;
+    private bool _released;
 
     /// <param name="gem">The object this handle names; this actor owns one of its handles.</param>
     public GemActor(GuestSession session, uint handle, HostGem gem)
@@ -86,6 +87,8 @@ internal sealed class GemActor : UntypedActor, IWithTimers
                 }
                 break;
             case GemProtocol.Close c:
+                // Release before answering: once GEM_CLOSE returns, the guest may use the quota again.
+                Release();
                 c.Request.Reply();
                 Context.Stop(Self);
                 break;
@@ -182,8 +185,17 @@ internal sealed class GemActor : UntypedActor, IWithTimers
         if (_waiters != null)
             foreach (var w in _waiters)
                 w.Request.Fail(Errno.ECANCELED, $"CPU_PREP: handle {_handle} was closed while waiting");
-        // In-flight submissions and other handles hold their own references: the memory goes
-        // when the last one does.
+        Release();
+    }
+
+    /// <summary>
+    /// Gives up this handle's reference, once. In-flight submissions and other handles hold their
+    /// own references: the memory goes when the last one does.
+    /// </summary>
+    private void Release()
+    {
+        if (_released) return;
+        _released = true;
         _gem.ReleaseHandle();
     }
 }

@@ -41,7 +41,8 @@ internal sealed partial class GuestRegistry : ReceiveActor
         Receive<ControlProtocol.Request>(r => Sender.Tell(r.Command switch
         {
             "status" => new ControlProtocol.Response(true, "ok", Status()),
-            "evict" => Evict(r.Guest!),
+            "evict" when r.Guest != null => Evict(r.Guest),
+            "evict" => new ControlProtocol.Response(false, "evict needs a guest name"),
             _ => new ControlProtocol.Response(false, $"unknown command '{r.Command}'"),
         }));
         Receive<Terminated>(t =>

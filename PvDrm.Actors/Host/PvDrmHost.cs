@@ -51,7 +51,7 @@ public sealed class PvDrmHost : ReceiveActor
         Context.ActorOf(Devices.Props(new[] { _device }), "devices");
         IActorRef? gate = _settings.Sequential ? Context.ActorOf(SequentialGate.Props(_settings.RequestTimeout), "gate") : null;
         _guests = Context.ActorOf(GuestRegistry.Props(_settings, _device, gate, _admission), "guests");
-        if (_settings.ControlUnix is { } control) Context.ActorOf(ControlActor.Props(control, _guests), "control");
+        if (_settings.ControlUnix is { } control) Context.ActorOf(ControlActor.Props(control, _guests, "status", "evict"), "control");
         if (_settings.Auth.TokensFile is { } tokens && Admission.IsExposed(tokens))
             _log.Warning("{0} is readable by other users; tokens should be readable only by the host's user (chmod 600)", tokens);
 

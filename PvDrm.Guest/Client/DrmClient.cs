@@ -154,15 +154,20 @@ public sealed class DrmClient : ClientLink, IAsyncDisposable
             $"(an earlier reply-less request {failed.Header.RequestId} on context {request.Context}) {failed.Message}");
     }
 
+    private Task<int> _reclaiming = Task.FromResult(0);
+
     /// <summary>The host is at this guest's memory limit and asks for cached buffers back.</summary>
     protected override void OnEvent(ReplyFrame frame)
     {
         if (frame.Header.Op == Op.Reclaim && Cache.Enabled)
-            _ = FreeAsync(Cache.Drain(frame.Read<Replies.Reclaim>().Bytes));
+            _reclaiming = FreeAsync(Cache.Drain(frame.Read<Replies.Reclaim>().Bytes));
     }
 
-    /// <summary>Frees cached objects on the host (evicted or reclaimed).</summary>
-    internal async Task FreeAsync(List<CachedGem> objects)
+    /// <summary>Empties the cache on the host, after any reclaim in flight; returns how many objects that freed.</summary>
+    internal async Task<int> GiveBackCacheAsync() => await _reclaiming + await FreeAsync(Cache.Drain());
+
+    /// <summary>Frees cached objects on the host (evicted or reclaimed); returns how many.</summary>
+    internal async Task<int> FreeAsync(List<CachedGem> objects)
     {
         var closes = new List<Task>();
         foreach (var gem in objects)
@@ -178,6 +183,7 @@ public sealed class DrmClient : ClientLink, IAsyncDisposable
         {
             // The context closed meanwhile: the host freed them with it.
         }
+        return objects.Count;
     }
 
     protected override void OnReply(ReplyFrame reply)

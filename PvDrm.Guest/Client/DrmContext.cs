@@ -47,10 +47,11 @@ public sealed class DrmContext : IAsyncDisposable
         {
             return await NewAsync(size, domain, flags);
         }
-        catch (DrmException e) when (e.Errno == Errno.ENOSPC && cache.Stats().Objects > 0)
+        catch (DrmException e) when (e.Errno == Errno.ENOSPC && cache.Enabled)
         {
-            // At the guest's memory limit: give the cached buffers back and try once more.
-            await Client.FreeAsync(cache.Drain());
+            // At the guest's memory limit: give the cached buffers back (the host's RECLAIM may
+            // already be doing it) and try once more if that freed anything.
+            if (await Client.GiveBackCacheAsync() == 0) throw;
             return await NewAsync(size, domain, flags);
         }
     }

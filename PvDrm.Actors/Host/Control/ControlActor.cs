@@ -9,26 +9,29 @@ using static PvDrm.Actors.Host.Control.ControlProtocol;
 namespace PvDrm.Actors.Host.Control;
 
 /// <summary>
-/// <c>/user/pvdrm/control</c>: serves admin commands on the control socket (mode 0600, and the
-/// peer must be root or the host's own user). Each request is one JSON message; answers come from
-/// the guest registry.
+/// <c>/user/pvdrm/control</c> (and the proxy's <c>/user/proxy/control</c>): serves admin commands on
+/// a control socket (mode 0600, and the peer must be root or the process's own user). Each request
+/// is one JSON message; <c>target</c> answers the commands it knows.
 /// </summary>
 internal sealed class ControlActor : ReceiveActor
 {
     private readonly string _path;
-    private readonly IActorRef _guests;
+    private readonly IActorRef _target;
+    private readonly IReadOnlySet<string> _commands;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private UnixListener? _listener;
 
-    public ControlActor(string path, IActorRef guests)
+    public ControlActor(string path, IActorRef target, IReadOnlySet<string> commands)
     {
         _path = path;
-        _guests = guests;
+        _target = target;
+        _commands = commands;
         Receive<Accepted>(a => new ControlLink(a.Connection, Self).Start());
         Receive<Incoming>(Handle);
     }
 
-    public static Props Props(string path, IActorRef guests) => Akka.Actor.Props.Create(() => new ControlActor(path, guests));
+    public static Props Props(string path, IActorRef target, params string[] commands) =>
+        Akka.Actor.Props.Create(() => new ControlActor(path, target, commands.ToHashSet()));
 
     private sealed record Accepted(Connection Connection);
 
@@ -65,18 +68,14 @@ internal sealed class ControlActor : ReceiveActor
             return;
         }
         var connection = incoming.Connection;
-        switch (request?.Command)
+        if (request?.Command is not { } command || !_commands.Contains(command))
         {
-            case "status":
-            case "evict" when request.Guest != null:
-                _guests.Ask<Response>(request, TimeSpan.FromSeconds(10))
-                    .ContinueWith(t => Answer(connection, t.IsCompletedSuccessfully ? t.Result : new Response(false, "the host did not answer in time")));
-                if (request.Command == "evict") _log.Warning("operator asked to evict guest {0}", request.Guest);
-                break;
-            default:
-                Answer(connection, new Response(false, $"unknown command '{request?.Command}' (status, evict GUEST)"));
-                break;
+            Answer(connection, new Response(false, $"unknown command '{request?.Command}' ({string.Join(", ", _commands)})"));
+            return;
         }
+        if (command == "evict") _log.Warning("operator asked to evict guest {0}", request.Guest);
+        _target.Ask<Response>(request, TimeSpan.FromSeconds(10))
+            .ContinueWith(t => Answer(connection, t.IsCompletedSuccessfully ? t.Result : new Response(false, "no answer in time")));
     }
 
     private static void Answer(Connection connection, Response response) =>

@@ -18,7 +18,10 @@ public static class ControlProtocol
     /// <summary><c>{"command": "status"}</c>, <c>{"command": "evict", "guest": "vm1"}</c>.</summary>
     public sealed record Request(string Command, string? Guest = null);
 
-    public sealed record Response(bool Ok, string Message, HostStatus? Status = null);
+    public sealed record Response(bool Ok, string Message, HostStatus? Status = null, ProxyStatus? Proxy = null);
+
+    /// <summary>A guest proxy's status: its applications and its GEM cache.</summary>
+    public sealed record ProxyStatus(string Name, string Host, int Applications, Guest.GemCacheStats Cache, int CachedWithName);
 
     public sealed record HostStatus(string Mode, DeviceStatus Device, IReadOnlyList<GuestStatus> Guests, Totals Totals);
 
