@@ -36,7 +36,9 @@ internal sealed class AppLink : ServerLink
         }
         // Applications get no more than the host link can carry.
         CapMaxFrame(_upstream.MaxFrame);
-        Admit(hello, new Replies.Hello(ProtocolLimits.Version, 0, (uint)MaxFrame, _session));
+        // Applications may map only if descriptors travel the whole way: to us, and from the host.
+        uint caps = Connection.CanPassFds && _upstream.CanMap ? ProtocolLimits.CapabilityMap : 0;
+        Admit(hello, new Replies.Hello(ProtocolLimits.Version, caps, (uint)MaxFrame, _session));
     }
 
     protected override void Deliver(Request request) => _sessionActor.Tell(request);

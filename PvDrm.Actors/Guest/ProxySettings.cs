@@ -1,4 +1,5 @@
 using Akka.Configuration;
+using PvDrm.Native.Io;
 
 namespace PvDrm.Actors.Guest;
 
@@ -7,7 +8,7 @@ public sealed record ProxySettings
 {
     public const string Root = "pvdrm.guest";
 
-    /// <summary>Where the host (or another proxy) listens: unix:PATH.</summary>
+    /// <summary>Where the host (or another proxy) listens: unix:PATH, tcp:HOST:PORT or vsock:CID:PORT.</summary>
     public string Host { get; init; } = "unix:/run/pvdrm/host.sock";
 
     /// <summary>Where this proxy serves local applications: unix:PATH.</summary>
@@ -30,7 +31,7 @@ public sealed record ProxySettings
         string name = c.String("name");
         return new ProxySettings
         {
-            Host = UnixEndpoint(c, "host"),
+            Host = HostEndpoint(c),
             Listen = UnixEndpoint(c, "listen"),
             Name = name.Length == 0 ? Environment.MachineName : name,
             Token = c.String("token"),
@@ -49,6 +50,20 @@ public sealed record ProxySettings
         endpoint.StartsWith("unix:", StringComparison.Ordinal) && endpoint.Length > 5
             ? endpoint[5..]
             : throw new ConfigurationException($"'{endpoint}' is not a unix:PATH endpoint");
+
+    private static string HostEndpoint(SettingsReader c)
+    {
+        string value = c.String("host");
+        try
+        {
+            Endpoints.Validate(value);
+            return value;
+        }
+        catch (FormatException e)
+        {
+            throw new ConfigurationException($"{Root}.host: {e.Message}");
+        }
+    }
 
     private static string UnixEndpoint(SettingsReader c, string key)
     {

@@ -25,7 +25,8 @@ public sealed class UpstreamLink : ClientLink
     /// <summary>Negotiated with the host in HELLO.</summary>
     public int MaxFrame { get; private set; }
 
-    public bool CanPassFds => Connection.CanPassFds;
+    /// <summary>The host hands out buffer descriptors on this link (a Unix host link that said so in HELLO).</summary>
+    public bool CanMap { get; private set; }
 
     /// <summary>Told <see cref="ProxyProtocol.UpstreamLost"/> when the host goes away, and the host's RECLAIM events.</summary>
     public IActorRef? LossListener { get; set; }
@@ -38,7 +39,7 @@ public sealed class UpstreamLink : ClientLink
     /// <summary>Connects to the host and says HELLO as <paramref name="settings"/>' name.</summary>
     public static async Task<UpstreamLink> ConnectAsync(ProxySettings settings, CancellationToken cancellationToken = default)
     {
-        var connection = SeqPacketConnection.Connect(ProxySettings.UnixPath(settings.Host), new ConnectionOptions());
+        var connection = Endpoints.Connect(settings.Host, new ConnectionOptions());
         var link = new UpstreamLink(connection);
         connection.Start(link);
         var hello = new Requests.Hello(ProtocolLimits.Version, 0, (uint)connection.MaxFrame, settings.Name, settings.Token);
@@ -47,6 +48,7 @@ public sealed class UpstreamLink : ClientLink
         {
             var reply = await link._hello.Task.WaitAsync(TimeSpan.FromSeconds(30), cancellationToken);
             link.MaxFrame = (int)Math.Min(reply.MaxFrame, (uint)connection.MaxFrame);
+            link.CanMap = connection.CanPassFds && (reply.Capabilities & ProtocolLimits.CapabilityMap) != 0;
             return link;
         }
         catch

@@ -28,7 +28,7 @@ internal sealed class GuestLink : ServerLink
     }
 
     protected override void OnRefused(Op op, int errno, string message) =>
-        _refusals.Refused(_name ?? $"(before HELLO, {Connection.Peer?.ToString() ?? Connection.Transport})", op, errno, message);
+        _refusals.Refused(_name ?? $"(before HELLO, {Connection.PeerName})", op, errno, message);
 
     protected override void OnHello(Requests.Hello hello) => _registry.Tell(new GuestProtocol.Admit(hello, this));
 

@@ -91,7 +91,8 @@ internal sealed partial class GuestRegistry : ReceiveActor
         _guests[hello.Name] = (guest, session);
         _names[guest] = hello.Name;
         _log.Info("guest {0} admitted over {1} (session {2})", hello.Name, link.Connection.Transport, _nextSession + 1);
-        link.Admitted(guest, hello, new Replies.Hello(ProtocolLimits.Version, 0, (uint)link.MaxFrame, ++_nextSession));
+        uint caps = link.Connection.CanPassFds ? ProtocolLimits.CapabilityMap : 0;
+        link.Admitted(guest, hello, new Replies.Hello(ProtocolLimits.Version, caps, (uint)link.MaxFrame, ++_nextSession));
     }
 
     private ControlProtocol.Response Evict(string name)
@@ -107,7 +108,7 @@ internal sealed partial class GuestRegistry : ReceiveActor
         var d = _device.GetStats();
         var device = new ControlProtocol.DeviceStatus(_device.Name, _device.Info.Driver, d.LiveBuffers, d.LiveBytes, d.LiveChannels, d.Submitted, d.Completed, d.Running);
         var guests = _guests.Values.Select(g => g.Session).OrderBy(s => s.Name, StringComparer.Ordinal).Select(s => new ControlProtocol.GuestStatus(
-            s.Name, s.Link.Connection.Transport, s.Link.Connection.Peer?.ToString(), (DateTime.UtcNow - s.ConnectedAt).TotalSeconds,
+            s.Name, s.Link.Connection.Transport, s.Link.Connection.PeerName, (DateTime.UtcNow - s.ConnectedAt).TotalSeconds,
             s.Contexts, s.Objects, s.Memory, s.Channels, s.QueuedPushbufs, s.Link.InFlight, s.Link.Served, s.Link.ErrorsByKind())).ToList();
         var errors = new SortedDictionary<string, long>(_departedErrors, StringComparer.Ordinal);
         foreach (var g in guests)

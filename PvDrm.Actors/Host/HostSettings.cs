@@ -27,6 +27,12 @@ public sealed record HostSettings
     /// <summary>Path of the guest-facing Unix socket; null to not listen (tests wire links directly).</summary>
     public string? ListenUnix { get; init; }
 
+    /// <summary>TCP listening address (ADDR:PORT) for remote guests; null: none. Needs tokens.</summary>
+    public System.Net.IPEndPoint? ListenTcp { get; init; }
+
+    /// <summary>AF_VSOCK listening CID and port, for guests in VMs; null: none. Needs tokens.</summary>
+    public (uint Cid, uint Port)? ListenVsock { get; init; }
+
     /// <summary>File mode of the socket: who may connect at all.</summary>
     public uint ListenUnixMode { get; init; } = Convert.ToUInt32("660", 8);
 
@@ -54,6 +60,23 @@ public sealed record HostSettings
 
     public ConnectionOptions Connection => new() { MaxFrame = Protocol.MaxFrame };
 
+    /// <summary>A remote listener's address; these guests have no uid, so tokens must be configured.</summary>
+    private static T? ListenAddress<T>(SettingsReader c, string key, AuthSettings auth, Func<string, T?> parse)
+    {
+        string value = c.String(key);
+        if (value.Length == 0) return default;
+        if (auth.TokensFile == null)
+            throw new ConfigurationException($"{Root}.{key}: guests that connect over {key[7..]} have no uid to admit them by: set {Root}.auth.tokens-file");
+        try
+        {
+            return parse(value) ?? throw new FormatException("no address");
+        }
+        catch (FormatException e)
+        {
+            throw new ConfigurationException($"{Root}.{key}: {e.Message}");
+        }
+    }
+
     public static HostSettings Create(Config config)
     {
         var c = new SettingsReader(config.WithFallback(PvDrmConfig.Reference), Root);
@@ -62,6 +85,9 @@ public sealed record HostSettings
             throw new ConfigurationException($"{Root}.device: '{device}' is not soft, auto or the path of a DRM node such as /dev/dri/renderD128");
         string driver = c.String("device-driver");
         string listen = c.String("listen.unix");
+        var auth = AuthSettings.Create(c);
+        var tcp = ListenAddress(c, "listen.tcp", auth, v => Endpoints.ParseListen($"tcp:{v}").Tcp);
+        var vsock = ListenAddress(c, "listen.vsock", auth, v => Endpoints.ParseListen(v.Contains(':') ? $"vsock:{v}" : $"vsock:any:{v}").Vsock);
         string control = c.String("control.unix");
         return new HostSettings
         {
@@ -78,7 +104,9 @@ public sealed record HostSettings
             },
             ListenUnix = listen.Length == 0 ? null : listen,
             ControlUnix = control.Length == 0 ? null : control,
-            Auth = AuthSettings.Create(c),
+            Auth = auth,
+            ListenTcp = tcp,
+            ListenVsock = vsock,
             SharingGroups = c.StringLists("sharing.groups"),
             ListenUnixMode = c.Octal("listen.unix-mode"),
             Protocol = new ProtocolLimits

@@ -2,6 +2,7 @@ using Akka.Actor;
 using Akka.Event;
 using PvDrm.Actors.Host.Control;
 using PvDrm.Native.Gpu;
+using PvDrm.Native.Interop;
 using PvDrm.Native.Io;
 
 namespace PvDrm.Actors.Host;
@@ -21,6 +22,7 @@ public sealed class PvDrmHost : ReceiveActor
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private IActorRef _guests = ActorRefs.Nobody;
     private UnixListener? _listener;
+    private readonly List<StreamListener> _streams = new();
 
     public PvDrmHost(HostSettings settings, IGpuDevice device, Admission admission)
     {
@@ -29,12 +31,19 @@ public sealed class PvDrmHost : ReceiveActor
         _admission = admission;
         Receive<GuestProtocol.Accept>(a => _guests.Forward(a));
         Receive<GetDeviceStats>(_ => Sender.Tell(_device.GetStats()));
+        Receive<GetListening>(_ => Sender.Tell(Listening.ToArray()));
     }
 
     /// <summary>Asks for the device's live objects and work (<see cref="DeviceStats"/>).</summary>
     public sealed record GetDeviceStats
     {
         public static GetDeviceStats Instance { get; } = new();
+    }
+
+    /// <summary>Asks for the addresses guests can connect to (string[]).</summary>
+    public sealed record GetListening
+    {
+        public static GetListening Instance { get; } = new();
     }
 
     /// <param name="device">Created (and checked) by the caller; the host disposes it when it stops.</param>
@@ -55,23 +64,33 @@ public sealed class PvDrmHost : ReceiveActor
         if (_settings.Auth.TokensFile is { } tokens && Admission.IsExposed(tokens))
             _log.Warning("{0} is readable by other users; tokens should be readable only by the host's user (chmod 600)", tokens);
 
+        var guests = _guests;
         if (_settings.ListenUnix is { } path)
         {
             Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
-            var guests = _guests;
             var options = _settings.Connection;
             _listener = new UnixListener(path, _settings.ListenUnixMode,
                 (fd, peer) => guests.Tell(new GuestProtocol.Accept(new SeqPacketConnection(fd, options, peer: peer))));
         }
+        var streamOptions = _settings.Connection;
+        void Accept(FileDescriptor fd, string transport, string peer) =>
+            guests.Tell(new GuestProtocol.Accept(new StreamConnection(fd, transport, streamOptions, peerName: peer)));
+        if (_settings.ListenTcp is { } tcp) _streams.Add(StreamListener.Tcp(tcp, (fd, peer) => Accept(fd, "tcp", peer)));
+        if (_settings.ListenVsock is var (cid, port)) _streams.Add(StreamListener.Vsock(cid, port, (fd, peer) => Accept(fd, "vsock", peer)));
+
         _log.Info("PvDrm host ready: device {0} ({1}), {2} mode, listening on {3}",
-            _device.Name, _device.Info.Driver, _settings.Sequential ? "sequential" : "concurrent",
-            _settings.ListenUnix is { } p ? $"unix:{p}" : "no socket");
+            _device.Name, _device.Info.Driver, _settings.Sequential ? "sequential" : "concurrent", string.Join(", ", Listening));
     }
+
+    /// <summary>Every address guests can reach this host on (with the port the kernel chose for port 0).</summary>
+    private IEnumerable<string> Listening =>
+        (_listener != null ? new[] { $"unix:{_listener.Path}" } : Array.Empty<string>()).Concat(_streams.Select(l => l.Address));
 
     // Runs after every child (and so every guest) has stopped.
     protected override void PostStop()
     {
         _listener?.Dispose();
+        foreach (var l in _streams) l.Dispose();
         _device.Dispose();
         _log.Info("PvDrm host stopped");
     }

@@ -29,12 +29,11 @@ public sealed class DrmClient : ClientLink, IAsyncDisposable
 
     public GemCacheStats CacheStats => Cache.Stats();
 
-    /// <summary>Connects to <paramref name="endpoint"/> (unix:PATH) and says HELLO.</summary>
+    /// <summary>Connects to <paramref name="endpoint"/> (unix:PATH, tcp:HOST:PORT, vsock:CID:PORT) and says HELLO.</summary>
     public static Task<DrmClient> ConnectAsync(string endpoint, DrmClientOptions? options = null, CancellationToken cancellationToken = default)
     {
         options ??= new DrmClientOptions();
-        var ep = Endpoint.Parse(endpoint);
-        return ConnectAsync(SeqPacketConnection.Connect(ep.Address, new ConnectionOptions { MaxFrame = options.MaxFrame }), options, cancellationToken);
+        return ConnectAsync(Endpoints.Connect(endpoint, new ConnectionOptions { MaxFrame = options.MaxFrame }), options, cancellationToken);
     }
 
     /// <summary>Says HELLO over an established connection (a socketpair in tests, an accepted socket).</summary>
@@ -51,6 +50,7 @@ public sealed class DrmClient : ClientLink, IAsyncDisposable
             client.Name = options.Name;
             client.SessionId = hello.SessionId;
             client.MaxFrame = (int)Math.Min(hello.MaxFrame, (uint)connection.MaxFrame);
+            client.CanMap = connection.CanPassFds && (hello.Capabilities & ProtocolLimits.CapabilityMap) != 0;
             return client;
         }
         catch
@@ -67,8 +67,8 @@ public sealed class DrmClient : ClientLink, IAsyncDisposable
     /// <summary>The negotiated frame limit; GEM reads and writes are chunked below it.</summary>
     public int MaxFrame { get; private set; }
 
-    /// <summary>True when buffers can be mapped (the connection passes descriptors).</summary>
-    public bool CanMap => Connection.CanPassFds;
+    /// <summary>True when buffers can be mapped: descriptors travel all the way from the host (HELLO says so).</summary>
+    public bool CanMap { get; private set; }
 
     public bool IsConnected => Connection.IsOpen && EndReason == null;
 

@@ -21,6 +21,9 @@ public abstract class Connection
     /// <summary>The peer's credentials, for Unix peers.</summary>
     public abstract PeerCredentials? Peer { get; }
 
+    /// <summary>Who the peer is, for status and logs: its credentials, or its address on a stream.</summary>
+    public virtual string PeerName => Peer?.ToString() ?? Transport;
+
     public abstract bool IsOpen { get; }
 
     /// <summary>Starts delivering frames to <paramref name="handler"/>.</summary>

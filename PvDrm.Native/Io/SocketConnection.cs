@@ -1,0 +1,189 @@
+using PvDrm.Native.Interop;
+using static Tmds.Linux.LibC;
+
+namespace PvDrm.Native.Io;
+
+/// <summary>
+/// What every socket-backed <see cref="Connection"/> shares: reads happen only on the event
+/// loop's thread, a bounded number of frames per wake-up (so one busy peer cannot hold the loop);
+/// sends may come from any thread and never block (what the socket cannot take waits in a
+/// bounded queue, flushed when it becomes writable); pausing stops reading for back-pressure;
+/// teardown happens once, on the loop thread.
+/// </summary>
+public abstract class SocketConnection : Connection, IReadinessHandler
+{
+    private const int Open = 0, Closing = 1, Closed = 2;
+
+    private readonly object _sendLock = new();
+    private readonly Queue<PendingFrame> _pending = new();
+    private readonly Action _drain;
+    private long _pendingBytes;
+    private IFrameHandler? _handler;
+    private ulong _registration;
+    private volatile bool _paused;
+    private volatile int _state;
+    private string _closeReason = "";
+
+    protected SocketConnection(FileDescriptor socket, ConnectionOptions options, EventLoop? loop)
+    {
+        Socket = socket;
+        Options = options;
+        Loop = loop ?? EventLoop.Default;
+        _drain = Drain;
+    }
+
+    protected FileDescriptor Socket { get; }
+
+    protected ConnectionOptions Options { get; }
+
+    protected EventLoop Loop { get; }
+
+    protected IFrameHandler Handler => _handler!;
+
+    public override bool IsOpen => _state == Open;
+
+    public override void Start(IFrameHandler handler)
+    {
+        _handler = handler;
+        _registration = Loop.Register(Socket, this);
+    }
+
+    /// <summary>Sends what the socket takes now: the byte count, or -errno (-EAGAIN when full).</summary>
+    protected abstract int SendSome(ReadOnlySpan<byte> data, FileDescriptor? fd);
+
+    /// <summary>
+    /// Reads and delivers at most <paramref name="budget"/> frames. Returns the number delivered,
+    /// -1 when the socket has nothing more now, or null after closing the connection (with a reason).
+    /// </summary>
+    protected abstract int? ReceiveFrames(int budget);
+
+    public override bool Send(ReadOnlySpan<byte> frame, FileDescriptor? fd = null)
+    {
+        lock (_sendLock)
+        {
+            if (_state != Open) return false;
+            int sent = 0;
+            if (_pending.Count == 0)
+            {
+                sent = SendSome(frame, fd);
+                if (sent == frame.Length) return true;
+                if (sent < 0 && sent != -EAGAIN)
+                {
+                    Close($"send failed: {Errno.Name(-sent)}");
+                    return false;
+                }
+                if (sent < 0) sent = 0;
+            }
+            if (_pendingBytes + frame.Length - sent > Options.MaxPendingSendBytes)
+            {
+                Close($"peer is not reading: {_pendingBytes} bytes already wait to be sent");
+                return false;
+            }
+            // The caller may close its descriptor as soon as we return: keep our own copy, unless
+            // part of the frame (and with it the descriptor) has already gone.
+            _pending.Enqueue(new PendingFrame(frame[sent..].ToArray(), sent == 0 ? fd?.Duplicate() : null));
+            _pendingBytes += frame.Length - sent;
+            return true;
+        }
+    }
+
+    public override void PauseReceiving() => _paused = true;
+
+    public override void ResumeReceiving()
+    {
+        if (!_paused) return;
+        _paused = false;
+        Loop.Post(_drain); // edge-triggered: frames that arrived while paused raise no new event
+    }
+
+    public override void Close(string reason)
+    {
+        if (Interlocked.CompareExchange(ref _state, Closing, Open) != Open) return;
+        _closeReason = reason;
+        Loop.Post(Teardown);
+    }
+
+    void IReadinessHandler.OnReady(uint events)
+    {
+        if ((events & (uint)EPOLLOUT) != 0) Flush();
+        if ((events & (uint)EPOLLHUP) != 0 && _paused)
+        {
+            // The peer is gone and we are not reading: what it left queued no longer matters.
+            Close("peer closed the connection");
+            return;
+        }
+        if ((events & (uint)(EPOLLIN | EPOLLHUP | EPOLLERR | EPOLLRDHUP)) != 0) Drain();
+    }
+
+    private void Drain()
+    {
+        int budget = Options.FramesPerWake;
+        while (_state == Open && !_paused)
+        {
+            if (budget <= 0)
+            {
+                Loop.Post(_drain); // fairness: let the other connections on this loop run first
+                return;
+            }
+            int? delivered;
+            try
+            {
+                delivered = ReceiveFrames(budget);
+            }
+            catch (Exception e)
+            {
+                Close($"frame handler failed: {e.Message}");
+                return;
+            }
+            if (delivered is not int n || n < 0) return;
+            budget -= Math.Max(n, 1);
+        }
+    }
+
+    private void Flush()
+    {
+        lock (_sendLock)
+        {
+            while (_state == Open && _pending.Count > 0)
+            {
+                var next = _pending.Peek();
+                int sent = SendSome(next.Data.AsSpan(next.Offset), next.Fd);
+                if (sent == -EAGAIN) return;
+                if (sent < 0)
+                {
+                    Close($"send failed: {Errno.Name(-sent)}");
+                    return;
+                }
+                _pendingBytes -= sent;
+                // A descriptor goes with the first bytes of its frame.
+                next.Fd?.Dispose();
+                next.Fd = null;
+                next.Offset += sent;
+                if (next.Offset < next.Data.Length) return; // a stream took part of it; the rest goes on the next wake-up
+                _pending.Dequeue();
+            }
+        }
+    }
+
+    /// <summary>A frame (or what is left of it) waiting for the socket to take it.</summary>
+    private sealed class PendingFrame(byte[] data, FileDescriptor? fd)
+    {
+        public byte[] Data { get; } = data;
+        public FileDescriptor? Fd { get; set; } = fd;
+        public int Offset { get; set; }
+    }
+
+    private void Teardown()
+    {
+        lock (_sendLock)
+        {
+            _state = Closed;
+            foreach (var p in _pending) p.Fd?.Dispose();
+            _pending.Clear();
+            _pendingBytes = 0;
+        }
+        if (_registration != 0) Loop.Unregister(_registration, Socket);
+        Socket.Dispose();
+        _handler?.OnClosed(_closeReason);
+    }
+}

@@ -1,0 +1,81 @@
+using System.Buffers.Binary;
+using PvDrm.Native.Interop;
+using static Tmds.Linux.LibC;
+
+namespace PvDrm.Native.Io;
+
+/// <summary>
+/// A <see cref="Connection"/> over a TCP or vsock stream: frames are found by their length field
+/// (the first u32 of every frame) and may arrive in pieces; descriptors cannot travel, so data
+/// moves with GEM_READ/GEM_WRITE. A length below the header size or above the maximum frame ends
+/// the connection before anything is allocated for it.
+/// </summary>
+public sealed class StreamConnection : SocketConnection
+{
+    private const int HeaderSize = 16;
+
+    private readonly byte[] _in;
+    private int _filled;
+
+    public StreamConnection(FileDescriptor socket, string transport, ConnectionOptions options, EventLoop? loop = null, string? peerName = null)
+        : base(socket, options, loop)
+    {
+        Transport = transport;
+        PeerName = peerName ?? StreamSocket.PeerName(socket, transport);
+        MaxFrame = options.MaxFrame;
+        _in = new byte[options.MaxFrame];
+    }
+
+    public override string Transport { get; }
+
+    /// <summary>Where the peer is (tcp:ADDR:PORT, vsock:CID:PORT): the only identity a stream peer has besides its token.</summary>
+    public override string PeerName { get; }
+
+    public override bool CanPassFds => false;
+
+    public override int MaxFrame { get; }
+
+    public override PeerCredentials? Peer => null;
+
+    protected override int SendSome(ReadOnlySpan<byte> data, FileDescriptor? fd)
+    {
+        if (fd != null) return -Errno.EOPNOTSUPP; // never reached: links refuse descriptors on streams first
+        return StreamSocket.Send(Socket, data);
+    }
+
+    protected override int? ReceiveFrames(int budget)
+    {
+        int n = StreamSocket.Receive(Socket, _in.AsSpan(_filled));
+        if (n == -EAGAIN) return -1;
+        if (n <= 0)
+        {
+            Close(n == 0 ? "peer closed the connection" : $"receive failed: {Errno.Name(-n)}");
+            return null;
+        }
+        _filled += n;
+
+        int delivered = 0, at = 0;
+        while (_filled - at >= 4)
+        {
+            uint length = BinaryPrimitives.ReadUInt32LittleEndian(_in.AsSpan(at));
+            if (length < HeaderSize || length > (uint)MaxFrame)
+            {
+                Close(length < HeaderSize
+                    ? $"frame length {length} is shorter than the {HeaderSize}-byte header"
+                    : $"frame larger than the maximum of {MaxFrame} bytes ({length})");
+                return null;
+            }
+            if (_filled - at < length) break;
+            Handler.OnFrame(_in.AsSpan(at, (int)length), null);
+            at += (int)length;
+            delivered++;
+        }
+        // Keep the start of the next frame at the front of the buffer.
+        if (at > 0)
+        {
+            _in.AsSpan(at, _filled - at).CopyTo(_in);
+            _filled -= at;
+        }
+        return delivered;
+    }
+}

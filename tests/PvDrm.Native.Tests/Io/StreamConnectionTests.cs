@@ -1,0 +1,104 @@
+using System.Buffers.Binary;
+using System.Net;
+using PvDrm.Native.Interop;
+using PvDrm.Native.Io;
+
+namespace PvDrm.Native.Tests.Io;
+
+public class StreamConnectionTests
+{
+    /// <summary>A TCP connection pair on loopback: ours as a StreamConnection, the peer's raw socket.</summary>
+    private static (StreamConnection Ours, FileDescriptor Theirs, FrameCollector Frames) Pair(int maxFrame = 64 * 1024)
+    {
+        var accepted = new TaskCompletionSource<FileDescriptor>();
+        using var listener = StreamListener.Tcp(new IPEndPoint(IPAddress.Loopback, 0), (fd, _) => accepted.TrySetResult(fd));
+        var theirs = StreamSocket.ConnectTcp(Endpoints.ParseListen(listener.Address).Tcp!, TimeSpan.FromSeconds(10));
+        var ours = new StreamConnection(accepted.Task.WaitAsync(TimeSpan.FromSeconds(10)).GetAwaiter().GetResult(), "tcp", new ConnectionOptions { MaxFrame = maxFrame });
+        var frames = new FrameCollector();
+        ours.Start(frames);
+        return (ours, theirs, frames);
+    }
+
+    private static byte[] Frame(int length, byte fill)
+    {
+        var frame = new byte[length];
+        frame.AsSpan(4).Fill(fill);
+        BinaryPrimitives.WriteUInt32LittleEndian(frame, (uint)length);
+        return frame;
+    }
+
+    private static void SendAll(FileDescriptor socket, ReadOnlySpan<byte> data)
+    {
+        while (data.Length > 0)
+        {
+            int n = StreamSocket.Send(socket, data);
+            if (n > 0) data = data[n..];
+            else Thread.Yield();
+        }
+    }
+
+    [Fact]
+    public void A_frame_sent_in_pieces_arrives_whole_and_frames_sent_together_arrive_apart()
+    {
+        var (ours, theirs, frames) = Pair();
+        using (theirs)
+        {
+            var big = Frame(10_000, 7);
+            SendAll(theirs, big.AsSpan(0, 3));
+            SendAll(theirs, big.AsSpan(3, 5000));
+            SendAll(theirs, big.AsSpan(5003));
+            SendAll(theirs, Frame(16, 1).Concat(Frame(20, 2)).Concat(Frame(17, 3)).ToArray());
+
+            Assert.Equal(big, frames.Next().Frame);
+            Assert.Equal(new[] { 16, 20, 17 }, new[] { frames.Next().Frame.Length, frames.Next().Frame.Length, frames.Next().Frame.Length });
+        }
+        ours.Close("done");
+    }
+
+    [Theory]
+    [InlineData(8, "shorter than the 16-byte header")]
+    [InlineData(1 << 30, "larger than the maximum")]
+    public async Task A_length_field_out_of_bounds_ends_the_connection_before_anything_is_allocated(int length, string reason)
+    {
+        var (_, theirs, frames) = Pair();
+        using (theirs)
+        {
+            var header = new byte[16];
+            BinaryPrimitives.WriteUInt32LittleEndian(header, (uint)length);
+            SendAll(theirs, header);
+            Assert.Contains(reason, await frames.Closed.WaitAsync(TimeSpan.FromSeconds(10)));
+        }
+    }
+
+    [Fact]
+    public void Large_frames_to_a_slow_reader_are_queued_and_all_arrive_in_order()
+    {
+        var (ours, theirs, _) = Pair(maxFrame: 1 << 20);
+        using (theirs)
+        {
+            var sent = Enumerable.Range(0, 20).Select(i => Frame(512 * 1024, (byte)i)).ToList();
+            foreach (var f in sent) Assert.True(ours.Send(f));
+            var received = new List<byte>();
+            var buffer = new byte[1 << 16];
+            while (received.Count < sent.Sum(f => f.Length))
+            {
+                int n = StreamSocket.Receive(theirs, buffer);
+                if (n > 0) received.AddRange(buffer.AsSpan(0, n).ToArray());
+                else Thread.Sleep(1);
+            }
+            Assert.Equal(sent.SelectMany(f => f), received);
+        }
+        ours.Close("done");
+    }
+
+    [Theory]
+    [InlineData("tcp:127.0.0.1", "not an IP address and port")]
+    [InlineData("vsock:x:1", "not a vsock CID and port")]
+    [InlineData("http://example", "not an endpoint")]
+    public void A_malformed_endpoint_says_what_is_expected(string endpoint, string says)
+    {
+        var error = Assert.Throws<FormatException>(() => Endpoints.Validate(endpoint));
+        Assert.Contains(says, error.Message);
+        Assert.Contains("unix:PATH, tcp:HOST:PORT or vsock:CID:PORT", error.Message);
+    }
+}
