@@ -47,6 +47,25 @@ internal static class AdminCommands
         return command;
     }
 
+    public static Command Set()
+    {
+        var config = ConfigOption();
+        var key = new Argument<string>("key") { Description = "what to set: sequential" };
+        key.AcceptOnlyFromAmong("sequential");
+        var value = new Argument<string>("value") { Description = "on or off" };
+        value.AcceptOnlyFromAmong("on", "off");
+        var command = new Command("set", "Change a running host's setting: sequential on|off (after in-flight work drains)") { key, value, config };
+        command.SetAction(async (parse, ct) => await CommandErrors.Report("pvdrm-host set", async () =>
+        {
+            var response = await ControlClient.SendAsync(ControlPath(parse.GetValue(config)),
+                new Request("set", Key: parse.GetValue(key), Value: parse.GetValue(value)), TimeSpan.FromSeconds(60));
+            if (!response.Ok) return Failed(response);
+            Console.WriteLine(response.Message);
+            return 0;
+        }));
+        return command;
+    }
+
     private static Option<string?> ConfigOption() =>
         new("--config") { Description = "the host's HOCON file, to find its control socket (pvdrm.host.control.unix)" };
 

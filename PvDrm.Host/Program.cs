@@ -6,7 +6,7 @@ using PvDrm.Host;
 //   demo   a host on SoftGpu, several guest proxies and verified workloads, both modes
 //   soak   many guests SIGKILLed at random for a while; proves nothing leaks
 //   devices         the DRM nodes of this machine, and which one device = auto would take
-//   status, evict   admin commands against a running host (its control socket)
+//   status, evict, set   admin commands against a running host (its control socket)
 var root = new RootCommand("PvDrm host: shares one GPU among isolated guests through the DRM/GEM interface");
 root.Add(HostCommands.Serve());
 root.Add(HostCommands.Demo());
@@ -14,4 +14,5 @@ root.Add(HostCommands.Soak());
 root.Add(DeviceCommands.Devices());
 root.Add(AdminCommands.Status());
 root.Add(AdminCommands.Evict());
+root.Add(AdminCommands.Set());
 return await root.Parse(args).InvokeAsync();

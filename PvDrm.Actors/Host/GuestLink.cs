@@ -12,18 +12,19 @@ namespace PvDrm.Actors.Host;
 internal sealed class GuestLink : ServerLink
 {
     private readonly IActorRef _registry;
-    private readonly IActorRef? _gate;
-    private readonly IReplySink? _gatedSink;
+    private readonly HostMode _mode;
+    private readonly IReplySink _gatedSink;
+    private int _gatedInFlight;
     private readonly RefusalLog _refusals;
     private volatile IActorRef? _guest;
     private volatile string? _name;
 
-    public GuestLink(Connection connection, HostSettings settings, IActorRef registry, IActorRef? gate, ILoggingAdapter log)
+    public GuestLink(Connection connection, HostSettings settings, IActorRef registry, HostMode mode, ILoggingAdapter log)
         : base(connection, settings.Protocol, settings.InFlightPerGuest)
     {
         _registry = registry;
-        _gate = gate;
-        _gatedSink = gate == null ? null : new GatedReplySink(this, gate);
+        _mode = mode;
+        _gatedSink = new GatedReplySink(this, mode.Gate);
         _refusals = new RefusalLog(log);
     }
 
@@ -42,12 +43,34 @@ internal sealed class GuestLink : ServerLink
         Admit(hello, reply);
     }
 
-    protected override IReplySink ReplySinkFor(Request request) => _gatedSink ?? this;
+    /// <summary>
+    /// Through the gate when sequential, and also while any of this guest's gated requests are
+    /// still being answered after a switch to concurrent: so a later request never overtakes an
+    /// earlier one of the same guest.
+    /// </summary>
+    protected override IReplySink ReplySinkFor(Request request)
+    {
+        // Count ourselves in first, then look at the mode: the gate sets the mode first, then
+        // looks at the count. So either we see sequential and go through it, or it sees us and waits.
+        _mode.DirectStarted();
+        request.Gated = _mode.Sequential || Volatile.Read(ref _gatedInFlight) > 0;
+        if (!request.Gated) return this;
+        _mode.DirectDone();
+        Interlocked.Increment(ref _gatedInFlight);
+        return _gatedSink;
+    }
 
     protected override void Deliver(Request request)
     {
-        if (_gate != null) _gate.Tell(new GateProtocol.Gated(request, _guest!));
+        if (request.Gated) _mode.Gate.Tell(new GateProtocol.Gated(request, _guest!));
         else _guest!.Tell(request);
+    }
+
+    protected override void OnAnswered(Request request, Native.Gpu.GpuFence? work)
+    {
+        if (request.Gated) Interlocked.Decrement(ref _gatedInFlight);
+        else if (work is { IsSignaled: false }) work.OnSignaled(_ => _mode.DirectDone()); // done when its GPU work is
+        else _mode.DirectDone();
     }
 
     public override void OnClosed(string reason) => _guest?.Tell(new GuestProtocol.LinkClosed(reason));

@@ -17,7 +17,7 @@ internal sealed partial class GuestRegistry : ReceiveActor
 {
     private readonly HostSettings _settings;
     private readonly IGpuDevice _device;
-    private readonly IActorRef? _gate;
+    private readonly HostMode _mode;
     private readonly Admission _admission;
     private readonly GemTable _gems;
     private readonly ILoggingAdapter _log = Context.GetLogger();
@@ -27,17 +27,18 @@ internal sealed partial class GuestRegistry : ReceiveActor
     private long _departedServed;
     private readonly Dictionary<string, long> _departedErrors = new(StringComparer.Ordinal);
 
-    public GuestRegistry(HostSettings settings, IGpuDevice device, IActorRef? gate, Admission admission)
+    public GuestRegistry(HostSettings settings, IGpuDevice device, HostMode mode, Admission admission)
     {
         _settings = settings;
         _device = device;
-        _gate = gate;
+        _mode = mode;
         _admission = admission;
         _gems = new GemTable(settings.SharingGroups);
 
         Receive<GuestProtocol.Accept>(a =>
-            new GuestLink(a.Connection, _settings, Self, _gate, _log).Start());
+            new GuestLink(a.Connection, _settings, Self, _mode, _log).Start());
         Receive<GuestProtocol.Admit>(Admit);
+        Receive<ControlProtocol.Request>(r => r.Command == "set", Set);
         Receive<ControlProtocol.Request>(r => Sender.Tell(r.Command switch
         {
             "status" => new ControlProtocol.Response(true, "ok", Status()),
@@ -55,8 +56,8 @@ internal sealed partial class GuestRegistry : ReceiveActor
         });
     }
 
-    public static Props Props(HostSettings settings, IGpuDevice device, IActorRef? gate, Admission admission) =>
-        Akka.Actor.Props.Create(() => new GuestRegistry(settings, device, gate, admission));
+    public static Props Props(HostSettings settings, IGpuDevice device, HostMode mode, Admission admission) =>
+        Akka.Actor.Props.Create(() => new GuestRegistry(settings, device, mode, admission));
 
     [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
     private static partial Regex GuestName();
@@ -95,6 +96,20 @@ internal sealed partial class GuestRegistry : ReceiveActor
         link.Admitted(guest, hello, new Replies.Hello(ProtocolLimits.Version, caps, (uint)link.MaxFrame, ++_nextSession));
     }
 
+    /// <summary>`set sequential on|off`: the gate answers once in-flight work has drained and the switch took effect.</summary>
+    private void Set(ControlProtocol.Request r)
+    {
+        if (r.Key != "sequential" || r.Value is not ("on" or "off"))
+        {
+            Sender.Tell(new ControlProtocol.Response(false, "set takes: sequential on|off"));
+            return;
+        }
+        _mode.Gate.Ask<bool>(new GateProtocol.SetSequential(r.Value == "on"), _settings.RequestTimeout)
+            .PipeTo(Sender,
+                success: _ => new ControlProtocol.Response(true, $"sequential mode is {r.Value}"),
+                failure: _ => new ControlProtocol.Response(false, $"in-flight work did not drain within {_settings.RequestTimeout.TotalSeconds:F0} s; try again"));
+    }
+
     private ControlProtocol.Response Evict(string name)
     {
         if (!_guests.TryGetValue(name, out var guest))
@@ -114,7 +129,7 @@ internal sealed partial class GuestRegistry : ReceiveActor
         foreach (var g in guests)
             foreach (var (kind, count) in g.Errors) errors[kind] = errors.GetValueOrDefault(kind) + count;
         var totals = new ControlProtocol.Totals((long)_nextSession, _departedServed + guests.Sum(g => g.Served), errors);
-        return new ControlProtocol.HostStatus(_settings.Sequential ? "sequential" : "concurrent", device, guests, totals);
+        return new ControlProtocol.HostStatus(_mode.Sequential ? "sequential" : "concurrent", device, guests, totals);
     }
 
     protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(e =>

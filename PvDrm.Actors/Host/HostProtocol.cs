@@ -34,6 +34,15 @@ internal static class GateProtocol
 
     /// <summary>The current request has held the gate longer than the request timeout.</summary>
     public sealed record TurnTimedOut(Request Request);
+
+    /// <summary>No request that bypassed the gate is in flight any more.</summary>
+    public sealed record Drained
+    {
+        public static Drained Instance { get; } = new();
+    }
+
+    /// <summary>Switch modes (`pvdrm-host set sequential`); answered with true once the switch has taken effect.</summary>
+    public sealed record SetSequential(bool On);
 }
 
 /// <summary>What a context tells its GEM actors, and what they tell themselves.</summary>

@@ -30,6 +30,8 @@ public sealed class PvDrmHost : ReceiveActor
         _device = device;
         _admission = admission;
         Receive<GuestProtocol.Accept>(a => _guests.Forward(a));
+        // Admin requests go through here: unlike an actor selection, the mailbox only runs after PreStart made the registry.
+        Receive<ControlProtocol.Request>(r => _guests.Forward(r));
         Receive<GetDeviceStats>(_ => Sender.Tell(_device.GetStats()));
         Receive<GetListening>(_ => Sender.Tell(Listening.ToArray()));
     }
@@ -58,9 +60,11 @@ public sealed class PvDrmHost : ReceiveActor
     {
         Context.ActorOf(DeadRequests.Props(), "dead-requests");
         Context.ActorOf(Devices.Props(new[] { _device }), "devices");
-        IActorRef? gate = _settings.Sequential ? Context.ActorOf(SequentialGate.Props(_settings.RequestTimeout), "gate") : null;
-        _guests = Context.ActorOf(GuestRegistry.Props(_settings, _device, gate, _admission), "guests");
-        if (_settings.ControlUnix is { } control) Context.ActorOf(ControlActor.Props(control, _guests, "status", "evict"), "control");
+        var gate = Context.ActorOf(SequentialGate.Props(_settings.RequestTimeout), "gate");
+        var mode = new HostMode(_settings.Sequential, gate);
+        gate.Tell(mode);
+        _guests = Context.ActorOf(GuestRegistry.Props(_settings, _device, mode, _admission), "guests");
+        if (_settings.ControlUnix is { } control) Context.ActorOf(ControlActor.Props(control, _guests, "status", "evict", "set"), "control");
         if (_settings.Auth.TokensFile is { } tokens && Admission.IsExposed(tokens))
             _log.Warning("{0} is readable by other users; tokens should be readable only by the host's user (chmod 600)", tokens);
 

@@ -57,6 +57,9 @@ public abstract record Request
 
     internal void AttachFd(FileDescriptor fd) => _fd = fd;
 
+    /// <summary>Routed through the host's sequential gate (host-internal bookkeeping).</summary>
+    internal bool Gated { get; set; }
+
     /// <summary>Takes ownership of the descriptor (null if none, or already taken).</summary>
     public FileDescriptor? TakeFd() => Interlocked.Exchange(ref _fd, null);
 

@@ -184,17 +184,23 @@ public abstract class ServerLink : IFrameHandler, IReplySink
         if (Interlocked.Decrement(ref _inFlight) < _maxInFlight) Connection.ResumeReceiving();
         Count(request.Op, status, message);
         request.TakeFd()?.Dispose(); // a descriptor the handler did not keep
-        // Reply-less requests are answered only when they fail.
-        if (status == 0 && request.WantsNoReply) return;
-        if (fd != null && !Connection.CanPassFds)
+        // Reply-less requests are answered only when they fail; either way they are done.
+        if (status != 0 || !request.WantsNoReply)
         {
-            status = -Errno.EOPNOTSUPP;
-            message = $"{OpTable.NameOf(request.Op)} passes a descriptor, which a {Connection.Transport} connection cannot carry; use GEM_READ/GEM_WRITE";
-            payload = default;
-            fd = null;
+            if (fd != null && !Connection.CanPassFds)
+            {
+                status = -Errno.EOPNOTSUPP;
+                message = $"{OpTable.NameOf(request.Op)} passes a descriptor, which a {Connection.Transport} connection cannot carry; use GEM_READ/GEM_WRITE";
+                payload = default;
+                fd = null;
+            }
+            SendReply(request.Op, request.RequestId, request.Context, status, payload, message, fd);
         }
-        SendReply(request.Op, request.RequestId, request.Context, status, payload, message, fd);
+        OnAnswered(request, work);
     }
+
+    /// <summary>A delivered request is done: answered, or reply-less and successful (<paramref name="work"/>: GPU work it still runs).</summary>
+    protected virtual void OnAnswered(Request request, GpuFence? work) { }
 
     private void SendReply(Op op, uint requestId, uint context, int status, ReadOnlySpan<byte> payload, string? message, FileDescriptor? fd)
     {

@@ -15,8 +15,11 @@ public static class ControlProtocol
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
     };
 
-    /// <summary><c>{"command": "status"}</c>, <c>{"command": "evict", "guest": "vm1"}</c>.</summary>
-    public sealed record Request(string Command, string? Guest = null);
+    /// <summary>
+    /// <c>{"command": "status"}</c>, <c>{"command": "evict", "guest": "vm1"}</c>,
+    /// <c>{"command": "set", "key": "sequential", "value": "on"}</c>.
+    /// </summary>
+    public sealed record Request(string Command, string? Guest = null, string? Key = null, string? Value = null);
 
     public sealed record Response(bool Ok, string Message, HostStatus? Status = null, ProxyStatus? Proxy = null);
 

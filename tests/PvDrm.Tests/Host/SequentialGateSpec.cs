@@ -1,4 +1,6 @@
+using Akka.Actor;
 using Akka.TestKit.Xunit2;
+using PvDrm.Actors.Protocol;
 using PvDrm.Actors.Host;
 using PvDrm.Guest.Client;
 using PvDrm.Native.Gpu.Soft;
@@ -59,5 +61,82 @@ public class SequentialGateSpec : TestKit
         Assert.Equal(Errno.ETIMEDOUT, failed.Errno);
         await ctx.FenceWaitAsync(2).WaitAsync(HostHarness.Timeout);
         Assert.Equal(1, host.Device.GetStats().PeakRunning);
+    }
+}
+
+/// <summary>The gate on its own, driven message by message through the switches that must not lose track.</summary>
+public class SequentialGateSwitchSpec : TestKit
+{
+    private static readonly TimeSpan Quiet = TimeSpan.FromMilliseconds(200);
+
+    private (IActorRef Gate, HostMode Mode) Gate(bool sequential)
+    {
+        var gate = Sys.ActorOf(SequentialGate.Props(TimeSpan.FromSeconds(30)));
+        var mode = new HostMode(sequential, gate);
+        gate.Tell(mode);
+        return (gate, mode);
+    }
+
+    private static Request NewRequest(uint id) => new Actors.Protocol.Requests.GetVersion { RequestId = id };
+
+    [Fact]
+    public void Switching_on_waits_for_requests_that_bypassed_the_gate()
+    {
+        var (gate, mode) = Gate(sequential: false);
+        var target = CreateTestProbe();
+        mode.DirectStarted(); // a request already running outside the gate
+
+        gate.Tell(new GateProtocol.SetSequential(true), TestActor);
+        var waiting = NewRequest(1);
+        gate.Tell(new GateProtocol.Gated(waiting, target));
+        ExpectNoMsg(Quiet);
+        target.ExpectNoMsg(Quiet);
+
+        mode.DirectDone();
+        ExpectMsg(true, HostHarness.Timeout);
+        target.ExpectMsg(waiting, HostHarness.Timeout);
+    }
+
+    [Fact]
+    public void Switching_off_and_on_again_still_waits_for_what_was_passed_on_earlier()
+    {
+        var (gate, mode) = Gate(sequential: false);
+        var target = CreateTestProbe();
+        var passedOn = NewRequest(1);
+        gate.Tell(new GateProtocol.Gated(passedOn, target));
+        target.ExpectMsg(passedOn, HostHarness.Timeout); // concurrent: passed on at once, still running
+
+        gate.Tell(new GateProtocol.SetSequential(true), TestActor);  // waits for it...
+        gate.Tell(new GateProtocol.SetSequential(false), TestActor); // ...switched off meanwhile
+        ExpectMsg(true, HostHarness.Timeout);
+        gate.Tell(new GateProtocol.SetSequential(true), TestActor);  // and on again: must still wait for it
+        var later = NewRequest(2);
+        gate.Tell(new GateProtocol.Gated(later, target));
+        target.ExpectNoMsg(Quiet);
+
+        gate.Tell(new GateProtocol.Completed(passedOn, null));
+        target.ExpectMsg(later, HostHarness.Timeout);
+    }
+
+    [Fact]
+    public void A_request_whose_gpu_work_outlives_a_switch_off_is_still_waited_for_by_the_next_switch_on()
+    {
+        var (gate, mode) = Gate(sequential: true);
+        var target = CreateTestProbe();
+        var running = NewRequest(1);
+        gate.Tell(new GateProtocol.Gated(running, target));
+        target.ExpectMsg(running, HostHarness.Timeout);
+        var work = new GpuFence(1);
+        gate.Tell(new GateProtocol.Completed(running, work)); // answered; its GPU work still runs
+
+        gate.Tell(new GateProtocol.SetSequential(false), TestActor);
+        ExpectMsg(true, HostHarness.Timeout);
+        gate.Tell(new GateProtocol.SetSequential(true), TestActor);
+        var later = NewRequest(2);
+        gate.Tell(new GateProtocol.Gated(later, target));
+        target.ExpectNoMsg(Quiet);
+
+        work.TrySignal();
+        target.ExpectMsg(later, HostHarness.Timeout);
     }
 }

@@ -41,10 +41,12 @@ internal sealed class HostHarness
 
     public IActorRef Host { get; }
 
+    /// <summary>Where admin requests go (status, evict, set), as the control socket sends them.</summary>
+    public IActorRef Registry => Host;
+
     /// <summary>The registry's status (the same as `pvdrm-host status`).</summary>
     public ControlProtocol.HostStatus Status() =>
-        _kit.Sys.ActorSelection(Host.Path / "guests").Ask<ControlProtocol.Response>(new ControlProtocol.Request("status"), Timeout)
-            .GetAwaiter().GetResult().Status!;
+        Registry.Ask<ControlProtocol.Response>(new ControlProtocol.Request("status"), Timeout).GetAwaiter().GetResult().Status!;
 
     public ControlProtocol.GuestStatus GuestStatus(string name) => Status().Guests.Single(g => g.Name == name);
 
