@@ -43,6 +43,7 @@ public sealed class SeqPacketConnection : SocketConnection
         Span<int> fds = stackalloc int[UnixSocket.MaxFdsPerMessage];
         for (int delivered = 0; delivered < budget; delivered++)
         {
+            if (Paused) return delivered;
             int n = UnixSocket.Receive(Socket, buffer.AsSpan(0, MaxFrame), fds, out int fdCount, out int flags);
             if (n == -EAGAIN) return delivered == 0 ? -1 : delivered;
             string? error = n < 0 ? $"receive failed: {Errno.Name(-n)}"

@@ -40,6 +40,9 @@ public abstract class SocketConnection : Connection, IReadinessHandler
 
     protected IFrameHandler Handler => _handler!;
 
+    /// <summary>Back-pressure: stop delivering frames (a handler may pause in the middle of a read).</summary>
+    protected bool Paused => _paused;
+
     public override bool IsOpen => _state == Open;
 
     public override void Start(IFrameHandler handler)
@@ -52,8 +55,9 @@ public abstract class SocketConnection : Connection, IReadinessHandler
     protected abstract int SendSome(ReadOnlySpan<byte> data, FileDescriptor? fd);
 
     /// <summary>
-    /// Reads and delivers at most <paramref name="budget"/> frames. Returns the number delivered,
-    /// -1 when the socket has nothing more now, or null after closing the connection (with a reason).
+    /// Reads and delivers at most <paramref name="budget"/> frames, stopping at once when
+    /// <see cref="Paused"/>. Returns the number delivered, -1 when the socket has nothing more now,
+    /// or null after closing the connection (with a reason).
     /// </summary>
     protected abstract int? ReceiveFrames(int budget);
 

@@ -45,17 +45,25 @@ public sealed class StreamConnection : SocketConnection
 
     protected override int? ReceiveFrames(int budget)
     {
+        // Frames already buffered go first (a pause may have left some), then what the socket has.
+        int? delivered = DeliverBuffered(budget);
+        if (delivered is not int done || done >= budget || Paused) return delivered;
         int n = StreamSocket.Receive(Socket, _in.AsSpan(_filled));
-        if (n == -EAGAIN) return -1;
+        if (n == -EAGAIN) return done == 0 ? -1 : done;
         if (n <= 0)
         {
             Close(n == 0 ? "peer closed the connection" : $"receive failed: {Errno.Name(-n)}");
             return null;
         }
         _filled += n;
+        return DeliverBuffered(budget - done) is int more ? done + more : null;
+    }
 
+    /// <summary>Delivers complete frames from the buffer until the budget, a pause, or an incomplete frame.</summary>
+    private int? DeliverBuffered(int budget)
+    {
         int delivered = 0, at = 0;
-        while (_filled - at >= 4)
+        while (delivered < budget && !Paused && _filled - at >= 4)
         {
             uint length = BinaryPrimitives.ReadUInt32LittleEndian(_in.AsSpan(at));
             if (length < HeaderSize || length > (uint)MaxFrame)
