@@ -91,6 +91,52 @@ public class StreamConnectionTests
         ours.Close("done");
     }
 
+    [Fact]
+    public async Task A_paused_stream_delivers_nothing_more_even_from_frames_it_has_read_and_resumes_in_order()
+    {
+        var accepted = new TaskCompletionSource<FileDescriptor>();
+        using var listener = StreamListener.Tcp(new IPEndPoint(IPAddress.Loopback, 0), (fd, _) => accepted.TrySetResult(fd));
+        using var theirs = StreamSocket.ConnectTcp(Endpoints.ParseListen(listener.Address).Tcp!, TimeSpan.FromSeconds(10));
+        var ours = new StreamConnection(await accepted.Task.WaitAsync(TimeSpan.FromSeconds(10)), "tcp", new ConnectionOptions());
+        var frames = new PausingCollector(ours, pauseAfter: 2);
+        ours.Start(frames);
+
+        // Ten frames in one write: the connection reads them together but may hand over only two.
+        SendAll(theirs, Enumerable.Range(1, 10).SelectMany(i => Frame(16 + i, (byte)i)).ToArray());
+        Assert.True(frames.Paused.Wait(TimeSpan.FromSeconds(10)));
+        Assert.False(frames.Inner.TryNext(TimeSpan.FromMilliseconds(200), out _), "a frame was delivered while paused");
+
+        ours.ResumeReceiving();
+        var lengths = new List<int>();
+        while (lengths.Count < 8 && frames.Inner.TryNext(TimeSpan.FromSeconds(10), out var f)) lengths.Add(f.Frame.Length);
+        Assert.Equal(Enumerable.Range(3, 8).Select(i => 16 + i), lengths);
+        ours.Close("done");
+    }
+
+    /// <summary>Pauses its connection after the first few frames, as a link at its in-flight limit does.</summary>
+    private sealed class PausingCollector(Connection connection, int pauseAfter) : IFrameHandler
+    {
+        private int _seen;
+
+        public FrameCollector Inner { get; } = new();
+
+        public ManualResetEventSlim Paused { get; } = new();
+
+        public void OnFrame(ReadOnlySpan<byte> frame, FileDescriptor? fd)
+        {
+            if (++_seen < pauseAfter) return;
+            if (_seen == pauseAfter)
+            {
+                connection.PauseReceiving(); // the first ones are taken in; then, like a link at its limit, stop
+                Paused.Set();
+                return;
+            }
+            Inner.OnFrame(frame, fd);
+        }
+
+        public void OnClosed(string reason) => Inner.OnClosed(reason);
+    }
+
     [Theory]
     [InlineData("tcp:127.0.0.1", "not an IP address and port")]
     [InlineData("vsock:x:1", "not a vsock CID and port")]
