@@ -1,0 +1,57 @@
+namespace PvDrm.Benchmarks.Harness;
+
+/// <summary>How many samples each case takes: quick mode (under 3 minutes on 2 cores) or full.</summary>
+public sealed record Settings(bool Quick)
+{
+    /// <summary>Round trips per path for the latency comparisons (after <see cref="RttWarmup"/>).</summary>
+    public int RttSamples => Quick ? 5000 : 30000;
+
+    public int RttWarmup => Quick ? 500 : 2000;
+
+    /// <summary>Round trips per path for the slower peers (gRPC, Akka.Remote).</summary>
+    public int PeerSamples => Quick ? 3000 : 15000;
+
+    /// <summary>Blocks the latency samples are split into, alternating between the compared paths.</summary>
+    public int Blocks => Quick ? 10 : 20;
+
+    public int PipelinedTrials => Quick ? 7 : 21;
+
+    /// <summary>Requests per in-flight slot in one pipelined trial.</summary>
+    public int PipelinedPerSlot => Quick ? 100 : 300;
+
+    public int MapSamples => Quick ? 7 : 21;
+
+    public int FirstTouchSamples => Quick ? 3 : 7;
+
+    public int CopySamples => Quick ? 5 : 11;
+
+    public int GemmSamples => Quick ? 11 : 31;
+
+    public int ConcurrentRounds => Quick ? 5 : 9;
+
+    public int ConcurrentIterations => Quick ? 12 : 24;
+
+    public int ConcurrentSize => 512;
+
+    public TimeSpan ScalingDuration => TimeSpan.FromSeconds(Quick ? 1.5 : 4.5);
+
+    /// <summary>Least warm-up time per path or level, besides a least count: lets tiered JIT reach its optimized code.</summary>
+    public TimeSpan WarmupTime => TimeSpan.FromSeconds(Quick ? 0.5 : 2);
+
+    /// <summary>
+    /// Warm-up of the gRPC and Akka.Remote peers: their code paths are long, and tiered JIT takes
+    /// seconds of calls to reach its final code (gRPC measured ~200 µs after 0.5 s, ~70 µs after 2 s).
+    /// </summary>
+    public TimeSpan PeerWarmupTime => TimeSpan.FromSeconds(Quick ? 3 : 4);
+
+    public int GemNewSamples => Quick ? 1000 : 5000;
+
+    public int GemNewBatch => Quick ? 2000 : 5000;
+
+    public int GemNewTrials => Quick ? 5 : 15;
+
+    public int MemoryObjects => 100_000;
+
+    /// <summary>Fresh hosts the fallback count is measured in (when the 100k attempt fails).</summary>
+    public int MemoryRepeats => Quick ? 1 : 3;
+}
