@@ -38,6 +38,9 @@ internal sealed unsafe class SoftBuffer : IGpuBuffer
         }
     }
 
+    /// <summary>The device whose memory this is; a pushbuf may only list its own device's buffers.</summary>
+    internal SoftGpu Device => _device;
+
     public ulong Size { get; }
 
     public GemDomain Domain { get; }

@@ -4,7 +4,7 @@ namespace PvDrm.Native.Gpu.Soft;
 
 /// <summary>
 /// A SoftGpu channel: a FIFO of submissions, run one at a time, in order, by whichever engine
-/// takes the channel next.
+/// takes the channel next (<see cref="SoftEngines"/>).
 /// </summary>
 internal sealed class SoftChannel : IGpuChannel
 {
@@ -12,7 +12,7 @@ internal sealed class SoftChannel : IGpuChannel
     private readonly object _lock = new();
     private readonly Queue<SoftSubmission> _queue = new();
     private ulong _lastSeqno;
-    private bool _scheduled; // in the engines' run queue or running
+    private bool _scheduled; // in the engines' run queue, or running
     private volatile bool _disposed;
 
     public SoftChannel(SoftGpu device, string owner)
@@ -24,23 +24,34 @@ internal sealed class SoftChannel : IGpuChannel
     /// <summary>Whose channel this is, for sharing the engines fairly.</summary>
     internal SoftOwner Owner { get; }
 
-    /// <summary>True once closed: a running pushbuf stops at its next command (see <see cref="SoftExecutor"/>).</summary>
-    public bool IsClosed => _disposed;
+    /// <summary>
+    /// Why work on this channel must stop (closed, or the device shut down), or null. A running
+    /// pushbuf checks it before each command and while a semaphore waits (<see cref="SoftExecutor"/>).
+    /// </summary>
+    internal string? CancelReason =>
+        _disposed ? "channel closed" : _device.IsShutDown ? $"SoftGpu {_device.Name} shut down" : null;
 
+    /// <summary>
+    /// Validates the pushbuf, copies and decodes its commands, then queues them; nothing runs
+    /// unless every check passed (SOFTGPU.md, "Submission").
+    /// </summary>
     public GpuFence Submit(Pushbuf pushbuf)
     {
         var buffers = new SoftBuffer[pushbuf.Buffers.Length];
         for (int i = 0; i < buffers.Length; i++)
-            buffers[i] = pushbuf.Buffers[i] as SoftBuffer
-                ?? throw new ErrnoException(Errno.EINVAL, $"pushbuf: buffer {i} does not belong to SoftGpu {_device.Name}");
+        {
+            if (pushbuf.Buffers[i] is not SoftBuffer buffer || buffer.Device != _device)
+                throw new ErrnoException(Errno.EINVAL, $"pushbuf: buffer {i} does not belong to SoftGpu {_device.Name}");
+            buffers[i] = buffer;
+        }
 
-        // Copy first, then validate and run only the copy: the guest may keep writing its command buffer.
-        byte[] stream = Gather(pushbuf);
+        // Copy first, then decode and run only the copy: the guest may keep writing its command buffer.
+        byte[] stream = SoftPushGather.Gather(pushbuf, _device.Options.MaxCommandBytes);
         var commands = SoftCommandDecoder.Decode(stream, pushbuf.Buffers, pushbuf.Access);
 
         lock (_lock)
         {
-            if (_disposed) ErrnoException.Throw(Errno.ENODEV, "channel is closed");
+            if (CancelReason is string why) ErrnoException.Throw(Errno.ENODEV, $"cannot submit: {why}");
             foreach (var b in buffers) b.AddRef();
             var submission = new SoftSubmission(buffers, commands, new GpuFence(++_lastSeqno));
             _queue.Enqueue(submission);
@@ -54,42 +65,12 @@ internal sealed class SoftChannel : IGpuChannel
         }
     }
 
-    private byte[] Gather(Pushbuf pushbuf)
-    {
-        ulong total = 0;
-        foreach (var p in pushbuf.Push)
-        {
-            ulong size = p.BufferIndex == PushEntry.InlineIndex ? (ulong)pushbuf.Inline.Length : p.BufferIndex < (uint)pushbuf.Buffers.Length ? pushbuf.Buffers[p.BufferIndex].Size : 0;
-            string where = p.BufferIndex == PushEntry.InlineIndex ? "the inline block" : $"buffer {p.BufferIndex}";
-            if (p.BufferIndex != PushEntry.InlineIndex && p.BufferIndex >= (uint)pushbuf.Buffers.Length)
-                ErrnoException.Throw(Errno.EINVAL, $"pushbuf: push entry names buffer {p.BufferIndex}, but the pushbuf lists {pushbuf.Buffers.Length}");
-            if (p.Offset > size || p.Length > size - p.Offset)
-                ErrnoException.Throw(Errno.EINVAL, $"pushbuf: push entry [{p.Offset}, +{p.Length}) exceeds {where} ({size} bytes)");
-            if (p.Length % 4 != 0 || p.Offset % 4 != 0)
-                ErrnoException.Throw(Errno.EINVAL, $"pushbuf: push entry [{p.Offset}, +{p.Length}) is not word aligned");
-            total += p.Length;
-            if (total > (ulong)_device.Options.MaxCommandBytes)
-                ErrnoException.Throw(Errno.E2BIG, $"pushbuf: more than {_device.Options.MaxCommandBytes} bytes of commands");
-        }
-
-        var stream = new byte[total];
-        int at = 0;
-        foreach (var p in pushbuf.Push)
-        {
-            var destination = stream.AsSpan(at, (int)p.Length);
-            if (p.BufferIndex == PushEntry.InlineIndex) pushbuf.Inline.Span.Slice((int)p.Offset, (int)p.Length).CopyTo(destination);
-            else pushbuf.Buffers[p.BufferIndex].Read(p.Offset, destination);
-            at += (int)p.Length;
-        }
-        return stream;
-    }
-
     /// <summary>Engine side: the next submission, or null (the channel then leaves the run queue).</summary>
     internal SoftSubmission? TakeNext()
     {
         lock (_lock)
         {
-            if (_disposed || _queue.Count == 0)
+            if (CancelReason != null || _queue.Count == 0)
             {
                 _scheduled = false;
                 return null;
@@ -98,33 +79,41 @@ internal sealed class SoftChannel : IGpuChannel
         }
     }
 
-    /// <summary>Engine side, after a submission ran: back in the run queue if more is waiting.</summary>
+    /// <summary>Engine side, after a submission ran: true if the channel goes back into the run queue.</summary>
     internal bool HasMore()
     {
         lock (_lock)
         {
-            if (!_disposed && _queue.Count > 0) return true;
+            if (CancelReason == null && _queue.Count > 0) return true;
             _scheduled = false;
             return false;
         }
     }
 
-    public void Dispose()
+    /// <summary>Fails every queued submission with ECANCELED (closed channel, or device shutdown).</summary>
+    internal void CancelQueued()
     {
         SoftSubmission[] cancelled;
         lock (_lock)
         {
-            if (_disposed) return;
-            _disposed = true;
+            if (_queue.Count == 0) return;
             cancelled = _queue.ToArray();
             _queue.Clear();
         }
-        foreach (var s in cancelled)
+        string why = CancelReason ?? "cancelled";
+        foreach (var s in cancelled) s.Finish(_device, Errno.ECANCELED, $"{why} before the pushbuf ran");
+    }
+
+    /// <summary>Cancels queued work; a running pushbuf stops at its next command (IGpuChannel's contract).</summary>
+    public void Dispose()
+    {
+        lock (_lock)
         {
-            s.Finish(Errno.ECANCELED, "channel closed before the pushbuf ran");
-            _device.OnCompleted();
+            if (_disposed) return;
+            _disposed = true;
         }
+        CancelQueued();
         _device.Engines.Leave(Owner);
-        _device.OnChannelClosed();
+        _device.OnChannelClosed(this);
     }
 }

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Diagnostics.CodeAnalysis;
 using PvDrm.Native.Interop;
 
 namespace PvDrm.Native.Gpu.Soft;
@@ -42,6 +43,7 @@ internal static class SoftCommandDecoder
 
     private static uint Word(ReadOnlySpan<byte> stream, int word) => BinaryPrimitives.ReadUInt32LittleEndian(stream[(word * 4)..]);
 
+    [DoesNotReturn]
     internal static void Fail(int index, SoftOpcode? op, string what) =>
         ErrnoException.Throw(Errno.EINVAL, index < 0 ? $"pushbuf: {what}" : $"command {index} ({SoftOpcodes.Name(op!.Value)}): {what}");
 
@@ -94,7 +96,7 @@ internal static class SoftCommandDecoder
             Aligned("y offset", y.Offset, 4);
             Fits("x", x, bytes);
             Fits("y", y, bytes);
-            if (x.Index == y.Index && x.Offset != y.Offset && Overlap(x.Offset, bytes, y.Offset, bytes))
+            if (Same(x, y) && x.Offset != y.Offset && Overlap(x.Offset, bytes, y.Offset, bytes))
                 Fail(_index, _op, "x and y overlap without being the same range");
             return new SoftCommand { Op = _op, Src = x, Dst = y, N = n, Alpha = a };
         }
@@ -118,7 +120,7 @@ internal static class SoftCommandDecoder
             Fits("A", a, aBytes);
             Fits("B", b, bBytes);
             Fits("C", c, cBytes);
-            if ((c.Index == a.Index && Overlap(c.Offset, cBytes, a.Offset, aBytes)) || (c.Index == b.Index && Overlap(c.Offset, cBytes, b.Offset, bBytes)))
+            if ((Same(c, a) && Overlap(c.Offset, cBytes, a.Offset, aBytes)) || (Same(c, b) && Overlap(c.Offset, cBytes, b.Offset, bBytes)))
                 Fail(_index, _op, "C overlaps A or B");
             return new SoftCommand { Op = _op, A = a, B = b, Dst = c, M = m, N = n, K = k, Alpha = alpha, Beta = beta };
         }
@@ -162,6 +164,10 @@ internal static class SoftCommandDecoder
             if (value % alignment != 0) Fail(_index, _op, $"{what} {value} is not a multiple of {alignment}");
         }
 
+        /// <summary>Whether two ranges are in one buffer: compared as objects, since a pushbuf may list a buffer twice.</summary>
+        private readonly bool Same(BufferRange x, BufferRange y) => ReferenceEquals(_buffers[x.Index], _buffers[y.Index]);
+
+        // Only called on ranges already known to fit their buffer, so the sums cannot wrap.
         private static bool Overlap(ulong a, ulong aBytes, ulong b, ulong bBytes) => a < b + bBytes && b < a + aBytes;
     }
 }

@@ -8,17 +8,21 @@ namespace PvDrm.Native.Gpu.Soft;
 /// The embedded default device: GEM objects are memfds (mapped and passed by descriptor exactly
 /// like dma-bufs), and channels execute SoftGpu's command set (SOFTGPU.md) on engine threads.
 /// It lets the whole system run, be tested and be measured without a GPU, as Mesa's drm-shim
-/// and llvmpipe do.
+/// and llvmpipe do. Thread-safe; no call blocks.
 /// </summary>
 public sealed class SoftGpu : IGpuDevice
 {
+    private const ulong PageSize = 4096;
     private static readonly DeviceInfo s_info = new("softgpu", 1, 0, 0, "20261125", "PvDrm SoftGpu: memfd buffers, CPU engines");
 
+    private readonly object _lock = new();
+    private readonly HashSet<SoftChannel> _channels = new(ReferenceEqualityComparer.Instance);
     private long _liveBuffers, _liveBytes, _liveChannels, _submitted, _completed;
-    private int _disposed;
+    private volatile bool _shutDown;
 
     public SoftGpu(string name, SoftGpuOptions options)
     {
+        ArgumentNullException.ThrowIfNull(name);
         options.Validate();
         Name = name;
         Options = options;
@@ -31,60 +35,53 @@ public sealed class SoftGpu : IGpuDevice
 
     internal SoftEngines Engines { get; }
 
+    /// <summary>True once <see cref="Dispose"/> began: nothing new is accepted and running work stops.</summary>
+    internal bool IsShutDown => _shutDown;
+
     public DeviceInfo Info => s_info;
 
     public bool CallsMayBlock => false;
 
+    /// <summary>Nouveau GETPARAM values as SoftGpu reports them (SOFTGPU.md, "Device values").</summary>
     public bool TryGetParam(ulong param, out ulong value)
     {
-        value = param switch
+        ulong? known = param switch
         {
-            DeviceParam.PciVendor => 0,
-            DeviceParam.PciDevice => 0,
-            DeviceParam.BusType => 4, // platform device
-            DeviceParam.FbSize => Options.MemoryBytes,
-            DeviceParam.AgpSize => Options.MemoryBytes,
-            DeviceParam.ChipsetId => 0,
-            DeviceParam.VmVaddrBase => 0,
+            DeviceParam.PciVendor or DeviceParam.PciDevice or DeviceParam.ChipsetId or DeviceParam.VmVaddrBase => 0,
+            DeviceParam.BusType => 4, // platform device: no PCI ids to report
+            DeviceParam.FbSize or DeviceParam.AgpSize => Options.MemoryBytes,
             DeviceParam.GraphUnits => (ulong)Options.Engines,
-            DeviceParam.PtimerTime => (ulong)(Stopwatch.GetTimestamp() * (1_000_000_000.0 / Stopwatch.Frequency)),
+            DeviceParam.PtimerTime => MonotonicNanoseconds(),
             DeviceParam.HasBoUsage => 1,
             DeviceParam.HasPageflip => 0,
-            _ => ulong.MaxValue,
+            _ => null,
         };
-        return value != ulong.MaxValue;
+        value = known ?? 0;
+        return known.HasValue;
     }
 
     public bool TryGetCap(ulong cap, out ulong value)
     {
-        value = cap switch
+        ulong? known = cap switch
         {
             DeviceCap.DumbBuffer => 1,
             DeviceCap.Prime => DeviceCap.PrimeImport | DeviceCap.PrimeExport,
             DeviceCap.TimestampMonotonic => 1,
-            _ => ulong.MaxValue,
+            _ => null,
         };
-        return value != ulong.MaxValue;
+        value = known ?? 0;
+        return known.HasValue;
     }
 
+    /// <summary>A zeroed buffer of <paramref name="size"/> bytes rounded up to whole pages; flags are ignored.</summary>
     public IGpuBuffer CreateBuffer(ulong size, GemDomain domain, uint flags)
     {
         if (size == 0) ErrnoException.Throw(Errno.EINVAL, "buffer size must be at least 1 byte");
-        if (size > Options.MaxBufferBytes)
-            ErrnoException.Throw(Errno.E2BIG, $"buffer of {size} bytes exceeds {Name}'s largest buffer of {Options.MaxBufferBytes} bytes");
-        ulong pages = (size + 4095) & ~4095UL;
-        Charge(pages);
-        try
-        {
-            var buffer = new SoftBuffer(this, pages, domain == GemDomain.None ? GemDomain.Vram : domain);
-            Interlocked.Increment(ref _liveBuffers);
-            return buffer;
-        }
-        catch
-        {
-            Interlocked.Add(ref _liveBytes, -(long)pages);
-            throw;
-        }
+        // The first test also keeps the rounding below from overflowing (MaxBufferBytes < 2^31).
+        if (size > Options.MaxBufferBytes || RoundToPages(size) > Options.MaxBufferBytes)
+            ErrnoException.Throw(Errno.E2BIG, $"a buffer of {size} bytes (whole pages) exceeds {Name}'s largest buffer of {Options.MaxBufferBytes} bytes");
+        ulong pages = RoundToPages(size);
+        return Adopt(pages, () => new SoftBuffer(this, pages, domain == GemDomain.None ? GemDomain.Vram : domain));
     }
 
     /// <summary>
@@ -95,22 +92,11 @@ public sealed class SoftGpu : IGpuDevice
     {
         MemFd.SealAgainstShrinking(fd);
         ulong size = MemFd.SizeOf(fd);
-        if (size == 0 || size % 4096 != 0)
+        if (size == 0 || size % PageSize != 0)
             ErrnoException.Throw(Errno.EINVAL, $"an imported buffer must be a whole number of pages, not {size} bytes");
         if (size > Options.MaxBufferBytes)
             ErrnoException.Throw(Errno.E2BIG, $"an imported buffer of {size} bytes exceeds {Name}'s largest buffer of {Options.MaxBufferBytes} bytes");
-        Charge(size);
-        try
-        {
-            var buffer = new SoftBuffer(this, fd, size, domain == GemDomain.None ? GemDomain.Gart : domain);
-            Interlocked.Increment(ref _liveBuffers);
-            return buffer;
-        }
-        catch
-        {
-            Interlocked.Add(ref _liveBytes, -(long)size);
-            throw;
-        }
+        return Adopt(size, () => new SoftBuffer(this, fd, size, domain == GemDomain.None ? GemDomain.Gart : domain));
     }
 
     public IGpuChannel CreateChannel() => CreateChannel("");
@@ -118,23 +104,47 @@ public sealed class SoftGpu : IGpuDevice
     /// <summary>A channel of <paramref name="owner"/>: owners share the engines by time (see <see cref="SoftEngines"/>).</summary>
     public IGpuChannel CreateChannel(string owner)
     {
-        if (Volatile.Read(ref _disposed) != 0) ErrnoException.Throw(Errno.ENODEV, $"{Name} is shut down");
-        Interlocked.Increment(ref _liveChannels);
-        return new SoftChannel(this, owner);
+        lock (_lock)
+        {
+            if (_shutDown) ErrnoException.Throw(Errno.ENODEV, $"SoftGpu {Name} is shut down");
+            var channel = new SoftChannel(this, owner);
+            _channels.Add(channel);
+            Interlocked.Increment(ref _liveChannels);
+            return channel;
+        }
     }
 
     public DeviceStats GetStats() => new(
         Interlocked.Read(ref _liveBuffers), Interlocked.Read(ref _liveBytes), Interlocked.Read(ref _liveChannels),
         Interlocked.Read(ref _submitted), Interlocked.Read(ref _completed), Engines.Running, Engines.PeakRunning);
 
-    /// <summary>Counts <paramref name="bytes"/> against device memory, or ENOMEM.</summary>
-    private void Charge(ulong bytes)
+    /// <summary>Charges <paramref name="bytes"/> to device memory (or ENOMEM), then makes the buffer; undone if that fails.</summary>
+    private SoftBuffer Adopt(ulong bytes, Func<SoftBuffer> make)
     {
         long total = Interlocked.Add(ref _liveBytes, (long)bytes);
-        if ((ulong)total <= Options.MemoryBytes) return;
-        Interlocked.Add(ref _liveBytes, -(long)bytes);
-        ErrnoException.Throw(Errno.ENOMEM, $"{Name} is out of memory: {bytes} more bytes would exceed its {Options.MemoryBytes} bytes ({total - (long)bytes} in use)");
+        if ((ulong)total > Options.MemoryBytes)
+        {
+            Interlocked.Add(ref _liveBytes, -(long)bytes);
+            ErrnoException.Throw(Errno.ENOMEM,
+                $"SoftGpu {Name} is out of memory: {bytes} more bytes would exceed its {Options.MemoryBytes} bytes ({total - (long)bytes} in use)");
+        }
+        try
+        {
+            var buffer = make();
+            Interlocked.Increment(ref _liveBuffers);
+            return buffer;
+        }
+        catch
+        {
+            Interlocked.Add(ref _liveBytes, -(long)bytes);
+            throw;
+        }
     }
+
+    private static ulong RoundToPages(ulong size) => (size + PageSize - 1) & ~(PageSize - 1);
+
+    private static ulong MonotonicNanoseconds() =>
+        (ulong)((UInt128)(ulong)Stopwatch.GetTimestamp() * 1_000_000_000 / (ulong)Stopwatch.Frequency);
 
     internal void OnBufferFreed(ulong size)
     {
@@ -146,12 +156,27 @@ public sealed class SoftGpu : IGpuDevice
 
     internal void OnCompleted() => Interlocked.Increment(ref _completed);
 
-    internal void OnChannelClosed() => Interlocked.Decrement(ref _liveChannels);
+    internal void OnChannelClosed(SoftChannel channel)
+    {
+        lock (_lock) _channels.Remove(channel);
+        Interlocked.Decrement(ref _liveChannels);
+    }
 
-    /// <summary>Stops the engines. Buffers still referenced stay valid until released.</summary>
+    /// <summary>
+    /// Stops the engines (a running pushbuf stops at its next command) and cancels every queued
+    /// pushbuf with ECANCELED. Channels and buffers stay the callers' to dispose and release;
+    /// buffers stay valid until then, and submitting to a channel now fails with ENODEV.
+    /// </summary>
     public void Dispose()
     {
-        if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
+        SoftChannel[] channels;
+        lock (_lock)
+        {
+            if (_shutDown) return;
+            _shutDown = true;
+            channels = _channels.ToArray();
+        }
         Engines.Dispose();
+        foreach (var channel in channels) channel.CancelQueued();
     }
 }

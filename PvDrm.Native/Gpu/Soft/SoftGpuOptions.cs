@@ -3,13 +3,16 @@ namespace PvDrm.Native.Gpu.Soft;
 /// <summary>Limits and engine count of a <see cref="SoftGpu"/>.</summary>
 public sealed record SoftGpuOptions
 {
-    /// <summary>Engine threads; each pushbuf runs on one of them, start to end.</summary>
+    /// <summary>More engine threads than this is a configuration mistake, not a bigger GPU.</summary>
+    public const int MaxEngines = 1024;
+
+    /// <summary>Engine threads (1..<see cref="MaxEngines"/>); each pushbuf runs on one of them, start to end.</summary>
     public int Engines { get; init; } = Environment.ProcessorCount;
 
     /// <summary>Device memory: the most all live buffers may take together (also reported as VRAM size).</summary>
     public ulong MemoryBytes { get; init; } = 4UL << 30;
 
-    /// <summary>The largest single buffer.</summary>
+    /// <summary>The largest single buffer, at most 2 GiB - 1 (the engines address buffers with 32-bit spans).</summary>
     public ulong MaxBufferBytes { get; init; } = 1UL << 30;
 
     /// <summary>The largest command stream one pushbuf may carry.</summary>
@@ -18,10 +21,13 @@ public sealed record SoftGpuOptions
     /// <summary>How long SEMAPHORE_ACQUIRE waits before its pushbuf fails with ETIMEDOUT.</summary>
     public TimeSpan SemaphoreTimeout { get; init; } = TimeSpan.FromSeconds(2);
 
+    /// <summary>Throws <see cref="ArgumentOutOfRangeException"/> naming the first property out of range.</summary>
     internal void Validate()
     {
-        if (Engines < 1) throw new ArgumentOutOfRangeException(nameof(Engines), Engines, "at least one engine");
-        if (MemoryBytes < 4096) throw new ArgumentOutOfRangeException(nameof(MemoryBytes), MemoryBytes, "at least one page");
+        if (Engines < 1 || Engines > MaxEngines)
+            throw new ArgumentOutOfRangeException(nameof(Engines), Engines, $"between 1 and {MaxEngines} engine threads");
+        if (MemoryBytes < 4096 || MemoryBytes > long.MaxValue)
+            throw new ArgumentOutOfRangeException(nameof(MemoryBytes), MemoryBytes, "between one page and 2^63 - 1 bytes");
         if (MaxBufferBytes < 4096 || MaxBufferBytes > int.MaxValue)
             throw new ArgumentOutOfRangeException(nameof(MaxBufferBytes), MaxBufferBytes, "between one page and 2 GiB");
         if (MaxCommandBytes < 4) throw new ArgumentOutOfRangeException(nameof(MaxCommandBytes), MaxCommandBytes, "at least one command word");

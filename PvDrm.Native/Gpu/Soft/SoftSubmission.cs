@@ -1,6 +1,9 @@
+using System.Diagnostics;
+using PvDrm.Native.Interop;
+
 namespace PvDrm.Native.Gpu.Soft;
 
-/// <summary>A validated pushbuf waiting for or running on an engine; holds one reference per buffer.</summary>
+/// <summary>A validated pushbuf waiting for or running on an engine; holds one reference per listed buffer.</summary>
 internal sealed class SoftSubmission
 {
     public SoftSubmission(SoftBuffer[] buffers, SoftCommand[] commands, GpuFence fence)
@@ -16,10 +19,34 @@ internal sealed class SoftSubmission
 
     public GpuFence Fence { get; }
 
-    /// <summary>Drops the buffer references, then signals the fence: whoever waits may free the buffers.</summary>
-    public void Finish(int error = 0, string? message = null)
+    /// <summary>
+    /// Drops the buffer references and counts the completion, then signals the fence: whoever
+    /// waits on it sees the memory freed and the stats settled. Never throws, because it runs
+    /// on engine threads, which must survive anything a waiter does.
+    /// </summary>
+    public void Finish(SoftGpu device, int error, string? message)
     {
-        foreach (var b in Buffers) b.Release();
-        Fence.TrySignal(error, message);
+        foreach (var b in Buffers)
+        {
+            try
+            {
+                b.Release();
+            }
+            catch (Exception e) when (e is InvalidOperationException or ObjectDisposedException)
+            {
+                // Someone else released our reference: a bug, but not this pushbuf's to crash on.
+                if (error == 0) (error, message) = (Errno.EIO, $"releasing a buffer after the pushbuf: {e.Message}");
+            }
+        }
+        device.OnCompleted();
+        try
+        {
+            Fence.TrySignal(error, message);
+        }
+        catch (Exception e)
+        {
+            // The fence is signalled before its callbacks run; one of them threw (they must not).
+            Trace.TraceError($"SoftGpu {device.Name}: a callback of {Fence} threw: {e}");
+        }
     }
 }
