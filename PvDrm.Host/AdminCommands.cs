@@ -20,13 +20,20 @@ internal static class AdminCommands
     {
         var config = ConfigOption();
         var json = new Option<bool>("--json") { Description = "print the status as JSON, for scripts" };
-        var command = new Command("status", "Show the running host's guests, objects, memory and requests") { config, json };
+        var watch = new Option<bool>("--watch", "-w") { Description = "refresh the status in place until Ctrl+C" };
+        var interval = new Option<double>("--interval") { Description = "seconds between refreshes with --watch", DefaultValueFactory = _ => 1.0 };
+        var count = new Option<int>("--count") { Description = "with --watch: stop after this many refreshes (0: never)" };
+        var command = new Command("status", "Show the running host's guests, objects, memory, requests and latencies") { config, json, watch, interval, count };
         command.SetAction(async (parse, ct) => await CommandErrors.Report("pvdrm-host status", async () =>
         {
-            var response = await ControlClient.SendAsync(ControlPath(parse.GetValue(config)), new Request("status"), Timeout);
+            string path = ControlPath(parse.GetValue(config));
+            if (parse.GetValue(watch))
+                return await StatusView.Watch(() => ControlClient.SendAsync(path, new Request("status"), Timeout),
+                    TimeSpan.FromSeconds(Math.Max(parse.GetValue(interval), 0.1)), parse.GetValue(count), ct);
+            var response = await ControlClient.SendAsync(path, new Request("status"), Timeout);
             if (!response.Ok || response.Status == null) return Failed(response);
             if (parse.GetValue(json)) Console.WriteLine(JsonSerializer.Serialize(response.Status, Json));
-            else Print(response.Status);
+            else AnsiConsole.Write(StatusView.Render(response.Status));
             return 0;
         }));
         return command;
@@ -73,24 +80,9 @@ internal static class AdminCommands
         HostSettings.Create(PvDrmConfig.Load(configFile)).ControlUnix
         ?? throw new Akka.Configuration.ConfigurationException("pvdrm.host.control.unix is empty: this host has no control socket");
 
-    private static int Failed(Response response)
+    internal static int Failed(Response response)
     {
         Console.Error.WriteLine(response.Message);
         return 1;
-    }
-
-    private static void Print(HostStatus status)
-    {
-        var d = status.Device;
-        AnsiConsole.MarkupLine($"[bold]PvDrm host[/]: {status.Mode} mode, device {d.Name} ({d.Driver}): " +
-            $"{d.LiveBuffers} buffers, {d.LiveBytes / 1048576.0:F1} MiB, {d.LiveChannels} channels, {d.Running} pushbufs running, {d.Completed}/{d.Submitted} completed");
-        var table = new Table().Border(TableBorder.Rounded);
-        foreach (var c in new[] { "guest", "transport", "uptime", "contexts", "objects", "memory", "channels", "queued", "in flight", "served", "errors" })
-            table.AddColumn(c);
-        foreach (var g in status.Guests)
-            table.AddRow(g.Name, g.Transport, $"{TimeSpan.FromSeconds(g.UptimeSeconds):hh\\:mm\\:ss}", $"{g.Contexts}", $"{g.Objects}",
-                $"{g.Bytes / 1048576.0:F1} MiB", $"{g.Channels}", $"{g.QueuedPushbufs}", $"{g.InFlight}", $"{g.Served}",
-                g.Errors.Count == 0 ? "-" : string.Join(", ", g.Errors.Select(e => $"{e.Key} {e.Value}")));
-        AnsiConsole.Write(table);
     }
 }

@@ -18,13 +18,15 @@ internal static class HostCommands
         var listen = new Option<string?>("--listen") { Description = "guest socket, unix:PATH (pvdrm.host.listen.unix)" };
         var sequential = new Option<string?>("--sequential") { Description = "on: one request at a time (pvdrm.host.sequential)" };
         sequential.AcceptOnlyFromAmong("on", "off");
-        var command = new Command("serve", "Run the host daemon until SIGINT or SIGTERM") { config, listen, sequential };
+        var logFormat = CommonOptions.LogFormat();
+        var command = new Command("serve", "Run the host daemon until SIGINT or SIGTERM") { config, listen, sequential, logFormat };
         command.SetAction(async (parse, ct) =>
         {
             return await CommandErrors.Report("pvdrm-host serve", async () =>
             {
                 string? path = parse.GetValue(listen) is { } l ? ProxySettings.UnixPath(l) : null;
-                var overrides = PvDrmConfig.Overrides(HostSettings.Root, ("listen.unix", path), ("sequential", parse.GetValue(sequential)));
+                var overrides = PvDrmConfig.Overrides(HostSettings.Root, ("listen.unix", path), ("sequential", parse.GetValue(sequential)))
+                    + "\n" + CommonOptions.LogOverrides(parse, logFormat);
                 var hocon = PvDrmConfig.Load(parse.GetValue(config), overrides);
                 using var app = BuildHost(hocon, HostSettings.Create(hocon));
                 await app.RunAsync(ct);
@@ -66,7 +68,7 @@ internal static class HostCommands
     }
 
     /// <summary>The host daemon as a generic host: the same composition `serve` and the demo run.</summary>
-    public static IHost BuildHost(Config config, HostSettings settings, LogEventLevel level = LogEventLevel.Information)
+    public static IHost BuildHost(Config config, HostSettings settings, LogEventLevel? level = null)
     {
         var admission = Admission.Load(settings.Auth);
         var device = DeviceFactory.Create(settings, line => Console.Error.WriteLine($"pvdrm-host: {line}"));

@@ -7,6 +7,7 @@ using PvDrm.Host;
 //   soak   many guests SIGKILLed at random for a while; proves nothing leaks
 //   devices         the DRM nodes of this machine, and which one device = auto would take
 //   status, evict, set   admin commands against a running host (its control socket)
+Terminal.WideWhenRedirected();
 var root = new RootCommand("PvDrm host: shares one GPU among isolated guests through the DRM/GEM interface");
 root.Add(HostCommands.Serve());
 root.Add(HostCommands.Demo());

@@ -72,7 +72,7 @@ internal sealed class CacheActor : ReceiveActor
                 Close(entry);
                 break;
             default:
-                _log.Warning("GEM cache: {0} for host object {1} in context {2} failed: {3}",
+                _log.Warning("GEM cache: {Op} for host object {Handle} in context {Context} failed: {Reason}",
                     OpTable.NameOf(u.Reply.Header.Op), entry.HostHandle, entry.HostContext, u.Reply.Message);
                 if (u.Reply.Header.Op == Op.GemImport) Close(entry);
                 break;

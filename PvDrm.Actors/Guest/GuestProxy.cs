@@ -42,15 +42,17 @@ public sealed class GuestProxy : ReceiveActor
         });
         Receive<CacheActor.Reclaim>(r => _cacheActor.Forward(r));
         Receive<ControlProtocol.Request>(_ => Sender.Tell(new ControlProtocol.Response(true, "ok", Proxy: new ControlProtocol.ProxyStatus(
-            _settings.Name, _settings.Host, Context.GetChildren().Count(c => c.Path.Name.StartsWith("app-", StringComparison.Ordinal)),
+            _settings.Name, _settings.Host, Applications,
             _cache.Pool.Stats(), _cache.Named))));
         Receive<ProxyProtocol.UpstreamLost>(lost =>
         {
-            _log.Error("connection to the host lost ({0}); closing {1} application(s)", lost.Reason, Context.GetChildren().Count());
+            _log.Error("connection to the host lost ({Reason}); closing {Applications} application(s)", lost.Reason, Applications);
             _onUpstreamLost(lost.Reason);
             Context.Stop(Self);
         });
     }
+
+    private int Applications => Context.GetChildren().Count(c => c.Path.Name.StartsWith("app-", StringComparison.Ordinal));
 
     /// <param name="onUpstreamLost">Called once if the host goes away (the executable exits then).</param>
     public static Props Props(ProxySettings settings, UpstreamLink upstream, Action<string> onUpstreamLost) =>
@@ -66,7 +68,7 @@ public sealed class GuestProxy : ReceiveActor
         var self = Self;
         _listener = new UnixListener(path, Convert.ToUInt32("660", 8),
             (fd, peer) => self.Tell(new ProxyProtocol.AppConnected(new SeqPacketConnection(fd, new ConnectionOptions(), peer: peer))));
-        _log.Info("PvDrm guest proxy {0} ready: host {1}, serving {2}", _settings.Name, _settings.Host, _settings.Listen);
+        _log.Info("PvDrm guest proxy {Guest} ready: host {Host}, serving {Listen}", _settings.Name, _settings.Host, _settings.Listen);
     }
 
     protected override void PostStop()
@@ -78,7 +80,7 @@ public sealed class GuestProxy : ReceiveActor
     // A failing application session ends that application only.
     protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(e =>
     {
-        _log.Error(e, "application session {0} failed and is disconnected", Sender.Path.Name);
+        _log.Error(e, "application session {Application} failed and is disconnected", Sender.Path.Name);
         return Directive.Stop;
     });
 }

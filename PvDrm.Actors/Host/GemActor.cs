@@ -22,7 +22,7 @@ internal sealed class GemActor : UntypedActor, IWithTimers
     private List<GpuFence>? _busy;
     private List<(long Id, CpuPrep Request, GpuFence[] Fences)>? _waiters;
     private long _nextWaiter;
-    private bool _released;
+    private bool _released, _handedOut;
 
     /// <param name="gem">The object this handle names; this actor owns one of its handles.</param>
     public GemActor(GuestSession session, uint handle, HostGem gem)
@@ -112,6 +112,11 @@ internal sealed class GemActor : UntypedActor, IWithTimers
         {
             var fd = _buffer.Fd;
             _session.Gems.Remember(_gem);
+            if (!_handedOut)
+            {
+                _handedOut = true;
+                _session.Mapped(_buffer.Size);
+            }
             r.Reply(new Replies.GemMap(_buffer.Size, MapOffset.Of(_handle)), fd);
         }
         catch (ErrnoException e)
@@ -196,6 +201,7 @@ internal sealed class GemActor : UntypedActor, IWithTimers
     {
         if (_released) return;
         _released = true;
+        if (_handedOut) _session.Unmapped(_buffer.Size);
         _gem.ReleaseHandle();
     }
 }

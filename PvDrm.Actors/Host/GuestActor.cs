@@ -37,13 +37,13 @@ internal sealed class GuestActor : ReceiveActor
         Receive<Request>(Route);
         Receive<GuestProtocol.Evict>(evict =>
         {
-            _session.Log.Warning("guest {0} {1}; releasing {2} context(s)", _session.Name, evict.Reason, _contexts.Count);
+            _session.Log.Warning("guest {Guest} {Reason}; releasing {Contexts} context(s)", _session.Name, evict.Reason, _contexts.Count);
             _stopReason = evict.Reason;
             Context.Stop(Self);
         });
         Receive<GuestProtocol.LinkClosed>(closed =>
         {
-            _session.Log.Info("guest {0} disconnected ({1}); releasing {2} context(s)", _session.Name, closed.Reason, _contexts.Count);
+            _session.Log.Info("guest {Guest} disconnected ({Reason}); releasing {Contexts} context(s)", _session.Name, closed.Reason, _contexts.Count);
             _stopReason = closed.Reason;
             Context.Stop(Self);
         });

@@ -28,8 +28,8 @@ internal sealed class GuestLink : ServerLink
         _refusals = new RefusalLog(log);
     }
 
-    protected override void OnRefused(Op op, int errno, string message) =>
-        _refusals.Refused(_name ?? $"(before HELLO, {Connection.PeerName})", op, errno, message);
+    protected override void OnRefused(Op op, uint context, int errno, string message) =>
+        _refusals.Refused(_name ?? $"(before HELLO, {Connection.PeerName})", op, context, errno, message);
 
     protected override void OnHello(Requests.Hello hello) => _registry.Tell(new GuestProtocol.Admit(hello, this));
 
@@ -66,8 +66,12 @@ internal sealed class GuestLink : ServerLink
         else _guest!.Tell(request);
     }
 
-    protected override void OnAnswered(Request request, Native.Gpu.GpuFence? work)
+    /// <summary>This guest's Prometheus series; null when metrics are off (set at admission).</summary>
+    public Metrics.GuestMetrics? Metrics { get; set; }
+
+    protected override void OnAnswered(Request request, int status, Native.Gpu.GpuFence? work)
     {
+        Metrics?.Record(request.Op, status, request.ReceivedAt);
         if (request.Gated) Interlocked.Decrement(ref _gatedInFlight);
         else if (work is { IsSignaled: false }) work.OnSignaled(_ => _mode.DirectDone()); // done when its GPU work is
         else _mode.DirectDone();

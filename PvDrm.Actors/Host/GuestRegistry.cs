@@ -20,6 +20,7 @@ internal sealed partial class GuestRegistry : ReceiveActor
     private readonly HostMode _mode;
     private readonly Admission _admission;
     private readonly GemTable _gems;
+    private readonly Metrics.HostMetrics? _metrics;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly Dictionary<string, (IActorRef Actor, GuestSession Session)> _guests = new();
     private readonly Dictionary<IActorRef, string> _names = new();
@@ -27,8 +28,9 @@ internal sealed partial class GuestRegistry : ReceiveActor
     private long _departedServed;
     private readonly Dictionary<string, long> _departedErrors = new(StringComparer.Ordinal);
 
-    public GuestRegistry(HostSettings settings, IGpuDevice device, HostMode mode, Admission admission)
+    public GuestRegistry(HostSettings settings, IGpuDevice device, HostMode mode, Admission admission, Metrics.HostMetrics? metrics)
     {
+        _metrics = metrics;
         _settings = settings;
         _device = device;
         _mode = mode;
@@ -51,13 +53,14 @@ internal sealed partial class GuestRegistry : ReceiveActor
             if (!_names.Remove(t.ActorRef, out var name) || !_guests.Remove(name, out var gone)) return;
             // Keep what the departed guest was served, for the host's totals.
             _departedServed += gone.Session.Link.Served;
+            gone.Session.Link.Metrics?.Forget();
             foreach (var (kind, count) in gone.Session.Link.ErrorsByKind())
                 _departedErrors[kind] = _departedErrors.GetValueOrDefault(kind) + count;
         });
     }
 
-    public static Props Props(HostSettings settings, IGpuDevice device, HostMode mode, Admission admission) =>
-        Akka.Actor.Props.Create(() => new GuestRegistry(settings, device, mode, admission));
+    public static Props Props(HostSettings settings, IGpuDevice device, HostMode mode, Admission admission, Metrics.HostMetrics? metrics = null) =>
+        Akka.Actor.Props.Create(() => new GuestRegistry(settings, device, mode, admission, metrics));
 
     [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
     private static partial Regex GuestName();
@@ -86,12 +89,13 @@ internal sealed partial class GuestRegistry : ReceiveActor
             return;
         }
 
+        link.Metrics = _metrics?.ForGuest(hello.Name);
         var session = new GuestSession(hello.Name, link, _device, _gems, _settings, _log);
         var guest = Context.ActorOf(GuestActor.Props(session), hello.Name);
         Context.Watch(guest);
         _guests[hello.Name] = (guest, session);
         _names[guest] = hello.Name;
-        _log.Info("guest {0} admitted over {1} (session {2})", hello.Name, link.Connection.Transport, _nextSession + 1);
+        _log.Info("guest {Guest} admitted over {Transport} (session {Session})", hello.Name, link.Connection.Transport, _nextSession + 1);
         uint caps = link.Connection.CanPassFds ? ProtocolLimits.CapabilityMap : 0;
         link.Admitted(guest, hello, new Replies.Hello(ProtocolLimits.Version, caps, (uint)link.MaxFrame, ++_nextSession));
     }
@@ -124,17 +128,18 @@ internal sealed partial class GuestRegistry : ReceiveActor
         var device = new ControlProtocol.DeviceStatus(_device.Name, _device.Info.Driver, d.LiveBuffers, d.LiveBytes, d.LiveChannels, d.Submitted, d.Completed, d.Running);
         var guests = _guests.Values.Select(g => g.Session).OrderBy(s => s.Name, StringComparer.Ordinal).Select(s => new ControlProtocol.GuestStatus(
             s.Name, s.Link.Connection.Transport, s.Link.Connection.PeerName, (DateTime.UtcNow - s.ConnectedAt).TotalSeconds,
-            s.Contexts, s.Objects, s.Memory, s.Channels, s.QueuedPushbufs, s.Link.InFlight, s.Link.Served, s.Link.ErrorsByKind())).ToList();
+            s.Contexts, s.Objects, s.Memory, s.MappedBytes, s.Channels, s.QueuedPushbufs, s.Link.InFlight, s.Link.Served,
+            s.Link.Latency.Summary(), s.Link.ErrorsByKind())).ToList();
         var errors = new SortedDictionary<string, long>(_departedErrors, StringComparer.Ordinal);
         foreach (var g in guests)
             foreach (var (kind, count) in g.Errors) errors[kind] = errors.GetValueOrDefault(kind) + count;
         var totals = new ControlProtocol.Totals((long)_nextSession, _departedServed + guests.Sum(g => g.Served), errors);
-        return new ControlProtocol.HostStatus(_mode.Sequential ? "sequential" : "concurrent", device, guests, totals);
+        return new ControlProtocol.HostStatus(_mode.Sequential ? "sequential" : "concurrent", device, guests, totals, _metrics?.Url);
     }
 
     protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(e =>
     {
-        _log.Error(e, "guest {0} failed and is disconnected: {1}", Sender.Path.Name, e.Message);
+        _log.Error(e, "guest {Guest} failed and is disconnected: {Reason}", Sender.Path.Name, e.Message);
         return Directive.Stop;
     });
 }

@@ -64,6 +64,15 @@ internal sealed class GuestSession
 
     public int QueuedPushbufs => Volatile.Read(ref _queuedPushbufs);
 
+    /// <summary>Bytes of the objects whose pages the guest was given (GEM_MAP, PRIME_EXPORT) and still holds.</summary>
+    public long MappedBytes => Interlocked.Read(ref _mapped);
+
+    private long _mapped;
+
+    public void Mapped(ulong bytes) => Interlocked.Add(ref _mapped, (long)bytes);
+
+    public void Unmapped(ulong bytes) => Interlocked.Add(ref _mapped, -(long)bytes);
+
     public bool TryTakeChannel() => TryTake(ref _channels, Settings.ChannelsPerGuest);
 
     public void ReturnChannel() => Interlocked.Decrement(ref _channels);

@@ -46,6 +46,9 @@ public sealed record HostSettings
     /// <summary>The admin socket (status, evict); null: none.</summary>
     public string? ControlUnix { get; init; }
 
+    /// <summary>The Prometheus endpoint (ADDR:PORT); null: off.</summary>
+    public string? MetricsListen { get; init; }
+
     public int ContextsPerGuest { get; init; } = 64;
     public int HandlesPerContext { get; init; } = 65536;
     public int ChannelsPerGuest { get; init; } = 64;
@@ -89,6 +92,9 @@ public sealed record HostSettings
         var tcp = ListenAddress(c, "listen.tcp", auth, v => Endpoints.ParseListen($"tcp:{v}").Tcp);
         var vsock = ListenAddress(c, "listen.vsock", auth, v => Endpoints.ParseListen(v.Contains(':') ? $"vsock:{v}" : $"vsock:any:{v}").Vsock);
         string control = c.String("control.unix");
+        string metrics = c.String("metrics.listen");
+        if (metrics.Length > 0 && (!System.Net.IPEndPoint.TryParse(metrics, out _) || !metrics.Contains(':')))
+            throw new ConfigurationException($"{Root}.metrics.listen: '{metrics}' is not ADDR:PORT such as 127.0.0.1:9464");
         return new HostSettings
         {
             Sequential = c.Bool("sequential"),
@@ -104,6 +110,7 @@ public sealed record HostSettings
             },
             ListenUnix = listen.Length == 0 ? null : listen,
             ControlUnix = control.Length == 0 ? null : control,
+            MetricsListen = metrics.Length == 0 ? null : metrics,
             Auth = auth,
             ListenTcp = tcp,
             ListenVsock = vsock,

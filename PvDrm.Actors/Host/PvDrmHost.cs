@@ -23,6 +23,7 @@ public sealed class PvDrmHost : ReceiveActor
     private IActorRef _guests = ActorRefs.Nobody;
     private UnixListener? _listener;
     private readonly List<StreamListener> _streams = new();
+    private Metrics.HostMetrics? _metrics;
 
     public PvDrmHost(HostSettings settings, IGpuDevice device, Admission admission)
     {
@@ -63,10 +64,11 @@ public sealed class PvDrmHost : ReceiveActor
         var gate = Context.ActorOf(SequentialGate.Props(_settings.RequestTimeout), "gate");
         var mode = new HostMode(_settings.Sequential, gate);
         gate.Tell(mode);
-        _guests = Context.ActorOf(GuestRegistry.Props(_settings, _device, mode, _admission), "guests");
+        if (_settings.MetricsListen != null) _metrics = new Metrics.HostMetrics();
+        _guests = Context.ActorOf(GuestRegistry.Props(_settings, _device, mode, _admission, _metrics), "guests");
         if (_settings.ControlUnix is { } control) Context.ActorOf(ControlActor.Props(control, _guests, "status", "evict", "set"), "control");
         if (_settings.Auth.TokensFile is { } tokens && Admission.IsExposed(tokens))
-            _log.Warning("{0} is readable by other users; tokens should be readable only by the host's user (chmod 600)", tokens);
+            _log.Warning("{TokensFile} is readable by other users; tokens should be readable only by the host's user (chmod 600)", tokens);
 
         var guests = _guests;
         if (_settings.ListenUnix is { } path)
@@ -82,7 +84,14 @@ public sealed class PvDrmHost : ReceiveActor
         if (_settings.ListenTcp is { } tcp) _streams.Add(StreamListener.Tcp(tcp, (fd, peer) => Accept(fd, "tcp", peer)));
         if (_settings.ListenVsock is var (cid, port)) _streams.Add(StreamListener.Vsock(cid, port, (fd, peer) => Accept(fd, "vsock", peer)));
 
-        _log.Info("PvDrm host ready: device {0} ({1}), {2} mode, listening on {3}",
+        if (_metrics != null)
+        {
+            var registry = _guests;
+            _metrics.Start(_settings.MetricsListen!, _settings, async ct =>
+                (await registry.Ask<ControlProtocol.Response>(new ControlProtocol.Request("status"), TimeSpan.FromSeconds(5), ct)).Status!);
+            _log.Info("Prometheus metrics at {MetricsUrl}", _metrics.Url);
+        }
+        _log.Info("PvDrm host ready: device {Device} ({Driver}), {Mode} mode, listening on {Listening}",
             _device.Name, _device.Info.Driver, _settings.Sequential ? "sequential" : "concurrent", string.Join(", ", Listening));
     }
 
@@ -95,6 +104,7 @@ public sealed class PvDrmHost : ReceiveActor
     {
         _listener?.Dispose();
         foreach (var l in _streams) l.Dispose();
+        _metrics?.Dispose();
         _device.Dispose();
         _log.Info("PvDrm host stopped");
     }

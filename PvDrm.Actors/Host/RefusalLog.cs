@@ -22,7 +22,7 @@ internal sealed class RefusalLog
 
     public RefusalLog(ILoggingAdapter log) => _log = log;
 
-    public void Refused(string guest, Op op, int errno, string message)
+    public void Refused(string guest, Op op, uint context, int errno, string message)
     {
         long suppressedBefore = 0;
         lock (_lock)
@@ -40,7 +40,7 @@ internal sealed class RefusalLog
             _logged++;
         }
         if (suppressedBefore > 0)
-            _log.Info("guest {0}: {1} more refused requests were not logged in the last {2} s", guest, suppressedBefore, (int)Window.TotalSeconds);
-        _log.Info("guest {0}: {1} refused with {2}: {3}", guest, OpTable.NameOf(op), Errno.Name(errno), message);
+            _log.Info("guest {Guest}: {Suppressed} more refused requests were not logged in the last {WindowSeconds} s", guest, suppressedBefore, (int)Window.TotalSeconds);
+        _log.Info("guest {Guest}: {Op} in context {Context} refused with {Errno}: {Reason}", guest, OpTable.NameOf(op), context, Errno.Name(errno), message);
     }
 }

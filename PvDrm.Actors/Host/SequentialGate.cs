@@ -157,7 +157,7 @@ internal sealed class SequentialGate : ReceiveActor, IWithTimers
         Receive<TurnTimedOut>(t =>
         {
             if (!ReferenceEquals(t.Request, _current)) return;
-            _log.Warning("sequential gate: {0} (request {1}) held the gate for {2}; moving on",
+            _log.Warning("sequential gate: {Op} (request {RequestId}) held the gate for {Timeout}; moving on",
                 OpTable.NameOf(t.Request.Op), t.Request.RequestId, _turnLimit);
             Next();
         });

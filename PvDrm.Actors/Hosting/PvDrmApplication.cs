@@ -4,6 +4,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Serilog;
 using Serilog.Events;
+using Serilog.Formatting.Json;
 
 namespace PvDrm.Actors;
 
@@ -13,25 +14,35 @@ namespace PvDrm.Actors;
 /// </summary>
 public static class PvDrmApplication
 {
-    public static IHost Build(string systemName, Config config, Action<AkkaConfigurationBuilder> actors, LogEventLevel level = LogEventLevel.Information)
+    /// <param name="level">Overrides <c>pvdrm.log.level</c> (the demo keeps its own output quiet).</param>
+    public static IHost Build(string systemName, Config config, Action<AkkaConfigurationBuilder> actors, LogEventLevel? level = null)
     {
+        var (format, configured) = LogSettings(config);
+        var minimum = level ?? configured;
         var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
-        builder.Services.AddSerilog((LoggerConfiguration log) => log
-            .MinimumLevel.Is(level)
-            .MinimumLevel.Override("Microsoft", LogEventLevel.Warning)
-            .Enrich.FromLogContext()
-            .WriteTo.Console(
-                outputTemplate: "{Timestamp:HH:mm:ss.fff} {Level:u3} {SourceContext}: {Message:lj}{NewLine}{Exception}",
-                standardErrorFromLevel: LogEventLevel.Verbose));
+        builder.Services.AddSerilog((LoggerConfiguration log) =>
+        {
+            log.MinimumLevel.Is(minimum)
+                .MinimumLevel.Override("Microsoft", LogEventLevel.Warning)
+                .Enrich.FromLogContext();
+            // Events carry named properties (Guest, Context, Op, Errno, Reason...): json keeps them for log collectors.
+            if (format == "json")
+                log.WriteTo.Console(new JsonFormatter(renderMessage: true), standardErrorFromLevel: LogEventLevel.Verbose);
+            else
+                log.WriteTo.Console(
+                    outputTemplate: "{Timestamp:HH:mm:ss.fff} {Level:u3} {SourceContext}: {Message:lj}{NewLine}{Exception}",
+                    standardErrorFromLevel: LogEventLevel.Verbose);
+        });
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(10));
         builder.Services.AddAkka(systemName, (akka, _) =>
         {
             akka.AddHocon(config, HoconAddMode.Prepend);
-            // Akka's own stdout logger covers start-up and shutdown, outside the routed loggers.
-            akka.AddHocon($"akka.stdout-loglevel = {(level >= LogEventLevel.Warning ? "WARNING" : "INFO")}", HoconAddMode.Prepend);
+            // Akka's own stdout logger covers start-up and shutdown, outside the routed loggers:
+            // only its warnings matter (stdout belongs to the commands' results).
+            akka.AddHocon("akka.stdout-loglevel = WARNING", HoconAddMode.Prepend);
             akka.ConfigureLoggers(loggers =>
             {
-                loggers.LogLevel = level switch
+                loggers.LogLevel = minimum switch
                 {
                     <= LogEventLevel.Debug => Akka.Event.LogLevel.DebugLevel,
                     LogEventLevel.Information => Akka.Event.LogLevel.InfoLevel,
@@ -44,5 +55,23 @@ public static class PvDrmApplication
             actors(akka);
         });
         return builder.Build();
+    }
+
+    /// <summary><c>pvdrm.log.format</c> (text | json) and <c>pvdrm.log.level</c>, checked.</summary>
+    public static (string Format, LogEventLevel Level) LogSettings(Config config)
+    {
+        var c = new SettingsReader(config.WithFallback(PvDrmConfig.Reference), "pvdrm.log");
+        string format = c.String("format");
+        if (format is not ("text" or "json"))
+            throw new ConfigurationException($"pvdrm.log.format: '{format}' is not text or json");
+        var level = c.String("level") switch
+        {
+            "debug" => LogEventLevel.Debug,
+            "info" => LogEventLevel.Information,
+            "warning" => LogEventLevel.Warning,
+            "error" => LogEventLevel.Error,
+            var other => throw new ConfigurationException($"pvdrm.log.level: '{other}' is not debug, info, warning or error"),
+        };
+        return (format, level);
     }
 }

@@ -57,6 +57,9 @@ public abstract record Request
 
     internal void AttachFd(FileDescriptor fd) => _fd = fd;
 
+    /// <summary>When the link handed the request on (<see cref="System.Diagnostics.Stopwatch"/> timestamp), for its latency.</summary>
+    internal long ReceivedAt { get; set; }
+
     /// <summary>Routed through the host's sequential gate (host-internal bookkeeping).</summary>
     internal bool Gated { get; set; }
 

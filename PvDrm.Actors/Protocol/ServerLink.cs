@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Diagnostics;
 using PvDrm.Native.Gpu;
 using PvDrm.Native.Interop;
 using PvDrm.Native.Io;
@@ -43,6 +44,9 @@ public abstract class ServerLink : IFrameHandler, IReplySink
     /// <summary>Requests answered, successfully or not (malformed frames included).</summary>
     public long Served => Interlocked.Read(ref _served);
 
+    /// <summary>How long admitted requests took, from decoding to the reply (or completion, when reply-less).</summary>
+    public LatencyHistogram Latency { get; } = new();
+
     /// <summary>Refusals so far, by errno name ("ENOENT" → 3).</summary>
     public IReadOnlyDictionary<string, long> ErrorsByKind()
     {
@@ -53,7 +57,7 @@ public abstract class ServerLink : IFrameHandler, IReplySink
     }
 
     /// <summary>A request was refused; subclasses log it (with care: a guest decides how often).</summary>
-    protected virtual void OnRefused(Op op, int errno, string message) { }
+    protected virtual void OnRefused(Op op, uint context, int errno, string message) { }
 
     public void Start()
     {
@@ -137,17 +141,17 @@ public abstract class ServerLink : IFrameHandler, IReplySink
     /// <summary>Answers a request that never reached an actor with an error.</summary>
     private void Refuse(FrameHeader header, int errno, string message)
     {
-        Count(header.Op, -Math.Abs(errno), message);
+        Count(header.Op, header.Context, -Math.Abs(errno), message);
         SendReply(header.Op, header.RequestId, header.Context, -Math.Abs(errno), default, message, null);
     }
 
-    private void Count(Op op, int status, string? message)
+    private void Count(Op op, uint context, int status, string? message)
     {
         Interlocked.Increment(ref _served);
         if (status >= 0) return;
         int errno = Math.Min(-status, _errors.Length - 1);
         Interlocked.Increment(ref _errors[errno]);
-        OnRefused(op, errno, message ?? "");
+        OnRefused(op, context, errno, message ?? "");
     }
 
     /// <summary>Tells the peer an unsolicited event with a payload (e.g. RECLAIM).</summary>
@@ -169,6 +173,7 @@ public abstract class ServerLink : IFrameHandler, IReplySink
 
     private void Dispatch(Request request)
     {
+        request.ReceivedAt = Stopwatch.GetTimestamp();
         request.ReplyTo = ReplySinkFor(request);
         if (Interlocked.Increment(ref _inFlight) >= _maxInFlight)
         {
@@ -182,7 +187,7 @@ public abstract class ServerLink : IFrameHandler, IReplySink
     public void Complete(Request request, int status, ReadOnlySpan<byte> payload, string? message, FileDescriptor? fd, GpuFence? work)
     {
         if (Interlocked.Decrement(ref _inFlight) < _maxInFlight) Connection.ResumeReceiving();
-        Count(request.Op, status, message);
+        Count(request.Op, request.Context, status, message);
         request.TakeFd()?.Dispose(); // a descriptor the handler did not keep
         // Reply-less requests are answered only when they fail; either way they are done.
         if (status != 0 || !request.WantsNoReply)
@@ -196,11 +201,15 @@ public abstract class ServerLink : IFrameHandler, IReplySink
             }
             SendReply(request.Op, request.RequestId, request.Context, status, payload, message, fd);
         }
-        OnAnswered(request, work);
+        Latency.Record(request.ReceivedAt);
+        OnAnswered(request, status, work);
     }
 
-    /// <summary>A delivered request is done: answered, or reply-less and successful (<paramref name="work"/>: GPU work it still runs).</summary>
-    protected virtual void OnAnswered(Request request, GpuFence? work) { }
+    /// <summary>
+    /// A delivered request is done: answered, or reply-less and successful (<paramref name="work"/>:
+    /// GPU work it still runs). <paramref name="status"/> is 0 or a negative errno.
+    /// </summary>
+    protected virtual void OnAnswered(Request request, int status, GpuFence? work) { }
 
     private void SendReply(Op op, uint requestId, uint context, int status, ReadOnlySpan<byte> payload, string? message, FileDescriptor? fd)
     {

@@ -34,7 +34,6 @@ internal sealed class DemoRunner
     public async Task<int> RunAsync(CancellationToken ct)
     {
         var dir = Directory.CreateTempSubdirectory("pvdrm-demo-");
-        Terminal.WideWhenRedirected();
         try
         {
             AnsiConsole.MarkupLine($"[bold]PvDrm demo[/]: {_guests} guests, each {_iterations} verified pushbufs of GEMM {_size}x{_size} + SAXPY + COPY on SoftGpu");

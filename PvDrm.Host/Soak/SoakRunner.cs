@@ -34,7 +34,6 @@ internal sealed class SoakRunner
     public async Task<int> RunAsync(CancellationToken ct)
     {
         var dir = Directory.CreateTempSubdirectory("pvdrm-soak-");
-        Terminal.WideWhenRedirected();
         string socket = Path.Combine(dir.FullName, "host.sock"), control = Path.Combine(dir.FullName, "control.sock");
         var config = PvDrmConfig.Load(null, PvDrmConfig.Overrides(HostSettings.Root, ("listen.unix", socket), ("control.unix", control)));
         var settings = HostSettings.Create(config);

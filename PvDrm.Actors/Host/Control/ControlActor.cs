@@ -73,7 +73,7 @@ internal sealed class ControlActor : ReceiveActor
             Answer(connection, new Response(false, $"unknown command '{request?.Command}' ({string.Join(", ", _commands)})"));
             return;
         }
-        if (command == "evict") _log.Warning("operator asked to evict guest {0}", request.Guest);
+        if (command == "evict") _log.Warning("operator asked to evict guest {Guest}", request.Guest);
         _target.Ask<Response>(request, TimeSpan.FromSeconds(10))
             .ContinueWith(t => Answer(connection, t.IsCompletedSuccessfully ? t.Result : new Response(false, "no answer in time")));
     }

@@ -26,7 +26,8 @@ public static class ControlProtocol
     /// <summary>A guest proxy's status: its applications and its GEM cache.</summary>
     public sealed record ProxyStatus(string Name, string Host, int Applications, Guest.GemCacheStats Cache, int CachedWithName);
 
-    public sealed record HostStatus(string Mode, DeviceStatus Device, IReadOnlyList<GuestStatus> Guests, Totals Totals);
+    /// <param name="MetricsUrl">Where Prometheus scrapes this host; null when metrics are off.</param>
+    public sealed record HostStatus(string Mode, DeviceStatus Device, IReadOnlyList<GuestStatus> Guests, Totals Totals, string? MetricsUrl = null);
 
     /// <summary>Since the host started, departed guests included.</summary>
     public sealed record Totals(long GuestsAdmitted, long Served, IReadOnlyDictionary<string, long> Errors);
@@ -42,9 +43,11 @@ public static class ControlProtocol
         int Contexts,
         int Objects,
         long Bytes,
+        long MappedBytes,
         int Channels,
         int QueuedPushbufs,
         int InFlight,
         long Served,
+        Protocol.LatencySummary Latency,
         IReadOnlyDictionary<string, long> Errors);
 }

@@ -1,0 +1,81 @@
+using PvDrm.Actors.Protocol;
+using Spectre.Console;
+using Spectre.Console.Rendering;
+using static PvDrm.Actors.Host.Control.ControlProtocol;
+
+namespace PvDrm.Host;
+
+/// <summary>`pvdrm-host status` for people: a header line and one row per guest, once or refreshed live.</summary>
+internal static class StatusView
+{
+    private static readonly string[] Columns =
+    [
+        "guest", "transport", "uptime", "contexts", "objects", "memory", "mapped", "channels", "queued", "in flight",
+        "served", "p50", "p99", "errors",
+    ];
+
+    public static IRenderable Render(HostStatus status)
+    {
+        var d = status.Device;
+        var header = new Markup($"[bold]PvDrm host[/]: [bold]{status.Mode}[/] mode, device {Markup.Escape(d.Name)} ({Markup.Escape(d.Driver)}): " +
+            $"{d.LiveBuffers} buffers, {Mib(d.LiveBytes)}, {d.LiveChannels} channels, {d.Running} pushbufs running, " +
+            $"{d.Completed}/{d.Submitted} completed; {status.Guests.Count} guests, {status.Totals.Served} requests served since start");
+        var table = new Table().Border(TableBorder.Rounded);
+        foreach (var c in Columns) table.AddColumn(c);
+        foreach (var g in status.Guests)
+            table.AddRow(Markup.Escape(g.Name), g.Transport, $"{TimeSpan.FromSeconds(g.UptimeSeconds):hh\\:mm\\:ss}", $"{g.Contexts}", $"{g.Objects}",
+                Mib(g.Bytes), Mib(g.MappedBytes), $"{g.Channels}", $"{g.QueuedPushbufs}", $"{g.InFlight}", $"{g.Served}",
+                Micros(g.Latency.P50Us, g.Latency.Count), Micros(g.Latency.P99Us, g.Latency.Count),
+                g.Errors.Count == 0 ? "-" : string.Join(", ", g.Errors.Select(e => $"{e.Key} {e.Value}")));
+        if (status.Guests.Count == 0) table.Caption("no guests connected");
+        return new Rows(header, table);
+    }
+
+    /// <summary>
+    /// Refreshes until cancelled, <paramref name="count"/> refreshes, or the host goes away: in
+    /// place on a terminal, as successive snapshots when the output is a pipe or a file.
+    /// </summary>
+    public static async Task<int> Watch(Func<Task<Response>> fetch, TimeSpan interval, int count, CancellationToken ct)
+    {
+        var first = await fetch();
+        if (!first.Ok || first.Status == null) return AdminCommands.Failed(first);
+        bool inPlace = AnsiConsole.Profile.Capabilities.Interactive && !Console.IsOutputRedirected;
+        int result = 0;
+        async Task Loop(Action<IRenderable> show)
+        {
+            show(Render(first.Status));
+            for (int shown = 1; count == 0 || shown < count; shown++)
+            {
+                try
+                {
+                    await Task.Delay(interval, ct);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+                try
+                {
+                    if ((await fetch()).Status is { } next) show(Render(next));
+                }
+                catch (Exception e) when (e is IOException or TimeoutException or Native.Interop.ErrnoException)
+                {
+                    show(new Markup($"[red]lost the host:[/] {Markup.Escape(e.Message)}"));
+                    result = 1;
+                    return;
+                }
+            }
+        }
+        if (inPlace) await AnsiConsole.Live(Text.Empty).StartAsync(live => Loop(r => live.UpdateTarget(r)));
+        else await Loop(r =>
+        {
+            AnsiConsole.Write(r);
+            AnsiConsole.WriteLine();
+        });
+        return result;
+    }
+
+    private static string Mib(long bytes) => $"{bytes / 1048576.0:F1} MiB";
+
+    private static string Micros(double us, long count) => count == 0 ? "-" : us >= 1000 ? $"{us / 1000:F1} ms" : $"{us:F0} µs";
+}

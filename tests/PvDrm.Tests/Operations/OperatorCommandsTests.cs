@@ -1,0 +1,108 @@
+using System.Text.Json;
+using PvDrm.Actors.Host.Control;
+using PvDrm.Guest.Client;
+using PvDrm.Host.Demo;
+using PvDrm.Native.Interop;
+using PvDrm.Tests.Support;
+
+namespace PvDrm.Tests.Operations;
+
+/// <summary>
+/// An operator's session against a running pvdrm-host, every step a real process: status (table,
+/// JSON, watch), the mode switch, eviction, the metrics address, and JSON logs with guest properties.
+/// </summary>
+public class OperatorCommandsTests : IDisposable
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
+    private readonly TempDir _dir = new();
+    private readonly List<ChildProcess> _processes = new();
+
+    private ChildProcess Start(string program, params string[] args)
+    {
+        var p = ChildProcess.Start(program, args);
+        _processes.Add(p);
+        return p;
+    }
+
+    /// <summary>Runs an admin command against the host of this test and returns it when it has exited.</summary>
+    private async Task<ChildProcess> Admin(params string[] args)
+    {
+        var p = Start("pvdrm-host", [.. args, "--config", _dir["host.hocon"]]);
+        await p.WaitAsync(Timeout);
+        return p;
+    }
+
+    private async Task<ControlProtocol.HostStatus> StatusJson()
+    {
+        var run = await Admin("status", "--json");
+        Assert.True(run.ExitCode == 0, run.Stderr);
+        return JsonSerializer.Deserialize<ControlProtocol.HostStatus>(run.Stdout, ControlProtocol.Json)!;
+    }
+
+    [Fact]
+    public async Task An_operator_can_watch_switch_mode_find_metrics_and_evict_on_a_running_host()
+    {
+        File.WriteAllText(_dir["host.hocon"], $$"""
+            pvdrm.host {
+              listen.unix = "{{_dir["host.sock"]}}"
+              control.unix = "{{_dir["control.sock"]}}"
+              metrics.listen = "127.0.0.1:0"
+            }
+            """);
+        var host = Start("pvdrm-host", "serve", "--config", _dir["host.hocon"], "--log-format", "json");
+        await host.WaitForFileAsync(_dir["control.sock"], Timeout);
+        // The guest: a client over the real socket that keeps working until it is evicted.
+        await using var guest = await DrmClient.ConnectAsync($"unix:{_dir["host.sock"]}", new DrmClientOptions { Name = "vm1" });
+        var work = Task.Run(async () =>
+        {
+            var ctx = await guest.OpenContextAsync();
+            while (true) await Verified.FillAndCheck(ctx, 7);
+        });
+
+        var status = await StatusJson();
+        for (var until = DateTime.UtcNow + Timeout; status.Guests.SingleOrDefault(g => g.Name == "vm1") is not { Served: > 10 }; status = await StatusJson())
+            Assert.True(DateTime.UtcNow < until, "vm1 never showed up with requests served");
+        var vm1 = status.Guests.Single();
+        Assert.Equal(("concurrent", "unix"), (status.Mode, vm1.Transport));
+        Assert.True(vm1.Latency.Count > 0 && vm1.Latency.P99Us > 0, $"{vm1.Latency}");
+
+        var watch = await Admin("status", "--watch", "--count", "2", "--interval", "0.1");
+        Assert.True(watch.ExitCode == 0, watch.Stderr);
+        Assert.Equal(2, watch.Stdout.Split("PvDrm host:").Length - 1);
+        Assert.Contains("vm1", watch.Stdout);
+
+        using (var http = new HttpClient { Timeout = Timeout })
+            Assert.Contains("pvdrm_requests_total{guest=\"vm1\",op=\"GEM_NEW\",status=\"ok\"}", await http.GetStringAsync(status.MetricsUrl));
+
+        var set = await Admin("set", "sequential", "on");
+        Assert.True(set.ExitCode == 0, set.Stderr);
+        Assert.Contains("sequential mode is on", set.Stdout);
+        Assert.Equal("sequential", (await StatusJson()).Mode);
+
+        var evict = await Admin("evict", "vm1");
+        Assert.True(evict.ExitCode == 0, evict.Stderr);
+        var ended = await Assert.ThrowsAsync<DrmException>(() => work.WaitAsync(Timeout));
+        Assert.Equal(Errno.ECONNRESET, ended.Errno);
+        Assert.Contains("evicted by the operator", guest.EndReason);
+        var missing = await Admin("evict", "vm1");
+        Assert.Equal(1, missing.ExitCode);
+        Assert.Contains("no guest named 'vm1'", missing.Stderr);
+
+        host.Signal(Tmds.Linux.LibC.SIGTERM);
+        Assert.Equal(0, await host.WaitAsync(Timeout));
+        // Every log line is a JSON object; guest events carry the guest as a property.
+        var events = host.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            .Where(l => l.StartsWith('{')).Select(l => JsonDocument.Parse(l).RootElement).ToList();
+        Assert.Contains(events, e => e.GetProperty("MessageTemplate").GetString()!.Contains("admitted")
+            && e.GetProperty("Properties").GetProperty("Guest").GetString() == "vm1");
+        Assert.Contains(events, e => e.GetProperty("Level").GetString() == "Warning"
+            && e.GetProperty("Properties").TryGetProperty("Guest", out var g) && g.GetString() == "vm1"
+            && e.GetProperty("RenderedMessage").GetString()!.Contains("evicted"));
+    }
+
+    public void Dispose()
+    {
+        foreach (var p in _processes) p.Dispose();
+        _dir.Dispose();
+    }
+}

@@ -1,0 +1,102 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+using Akka.TestKit.Xunit2;
+using PvDrm.Actors.Host;
+using PvDrm.Actors.Protocol;
+using PvDrm.Guest.Client;
+using PvDrm.Native.Interop;
+using PvDrm.Tests.Support;
+
+namespace PvDrm.Tests.Operations;
+
+/// <summary>What an operator sees: the status snapshot and the Prometheus endpoint, read back and parsed.</summary>
+public class StatusAndMetricsTests : TestKit
+{
+    [Fact]
+    public async Task Status_counts_each_guests_requests_errors_latency_and_mapped_bytes()
+    {
+        var host = new HostHarness(this);
+        await using var busy = await host.ConnectAsync("busy");
+        await using var failing = await host.ConnectAsync("failing");
+        var ctx = await busy.OpenContextAsync();
+        var objects = new List<GemObject>();
+        for (int i = 0; i < 3; i++) objects.Add(await ctx.GemNewAsync(65536));
+        await objects[0].MapAsync();
+        for (int i = 0; i < 10; i++) await busy.GetParamAsync(PvDrm.Native.Gpu.DeviceParam.GraphUnits);
+        var other = await failing.OpenContextAsync();
+        for (int i = 0; i < 2; i++)
+            Assert.Equal(Errno.ENOENT, (await Assert.ThrowsAsync<DrmException>(() => other.ImportAsync(4242))).Errno);
+
+        // OPEN_CONTEXT, 3 GEM_NEW, GEM_MAP, 10 GET_PARAM; counted once each reply has gone.
+        AwaitAssert(() => Assert.Equal(15, host.GuestStatus("busy").Served), HostHarness.Timeout, HostHarness.Poll);
+        var status = host.GuestStatus("busy");
+        Assert.Equal((3, 3 * 65536L, 65536L), (status.Objects, status.Bytes, status.MappedBytes));
+        Assert.Equal(15, status.Latency.Count);
+        Assert.True(status.Latency.P50Us <= status.Latency.P99Us && status.Latency.P99Us <= status.Latency.MaxUs, $"{status.Latency}");
+        Assert.Empty(status.Errors);
+        AwaitAssert(() => Assert.Equal(2, host.GuestStatus("failing").Errors["ENOENT"]), HostHarness.Timeout, HostHarness.Poll);
+
+        await objects[0].CloseAsync();
+        AwaitAssert(() => Assert.Equal(0, host.GuestStatus("busy").MappedBytes), HostHarness.Timeout, HostHarness.Poll);
+        Assert.Null(host.Status().MetricsUrl);
+    }
+
+    [Fact]
+    public async Task The_metrics_endpoint_serves_requests_latencies_and_quota_use_by_guest_and_forgets_departed_guests()
+    {
+        var host = new HostHarness(this, new HostSettings { ListenUnix = null, MetricsListen = "127.0.0.1:0" });
+        string url = host.Status().MetricsUrl!;
+        Assert.Matches(@"^http://127\.0\.0\.1:\d+/metrics$", url);
+        var guest = await host.ConnectAsync("m1");
+        var ctx = await guest.OpenContextAsync();
+        for (int i = 0; i < 3; i++) await ctx.GemNewAsync(8192);
+        await Assert.ThrowsAsync<DrmException>(() => ctx.ImportAsync(4242));
+
+        using var http = new HttpClient { Timeout = HostHarness.Timeout };
+        Dictionary<string, double> metrics = new();
+        await AwaitAssertAsync(async () =>
+        {
+            metrics = Parse(await http.GetStringAsync(url));
+            Assert.Equal(3, metrics.GetValueOrDefault("pvdrm_requests_total{guest=\"m1\",op=\"GEM_NEW\",status=\"ok\"}"));
+        }, HostHarness.Timeout, HostHarness.Poll);
+        Assert.Equal(1, metrics["pvdrm_requests_total{guest=\"m1\",op=\"GEM_IMPORT\",status=\"ENOENT\"}"]);
+        Assert.Equal(3, metrics["pvdrm_request_duration_seconds_count{guest=\"m1\",op=\"GEM_NEW\"}"]);
+        Assert.True(metrics["pvdrm_request_duration_seconds_sum{guest=\"m1\",op=\"GEM_NEW\"}"] > 0);
+        Assert.Equal(3 * 8192, metrics["pvdrm_guest{guest=\"m1\",what=\"memory_bytes\"}"]);
+        Assert.Equal(3, metrics["pvdrm_guest{guest=\"m1\",what=\"objects\"}"]);
+        Assert.Equal(host.Settings.MemoryPerGuest, metrics["pvdrm_limit{limit=\"memory-per-guest\"}"]);
+        Assert.Equal(1, metrics["pvdrm_guests"]);
+        Assert.Equal(0, metrics["pvdrm_sequential"]);
+        Assert.Equal(3, metrics["pvdrm_device{what=\"buffers\"}"]);
+
+        await guest.DisposeAsync();
+        await AwaitAssertAsync(async () =>
+        {
+            metrics = Parse(await http.GetStringAsync(url));
+            Assert.Equal(0, metrics["pvdrm_guests"]);
+        }, HostHarness.Timeout, HostHarness.Poll);
+        Assert.DoesNotContain(metrics.Keys, k => k.Contains("guest=\"m1\""));
+        Assert.Equal(1, metrics["pvdrm_guests_admitted"]);
+    }
+
+    [Theory]
+    [InlineData(0, 0)]
+    [InlineData(3, 3)]
+    [InlineData(4, 4)]
+    [InlineData(7, 7)]
+    [InlineData(8, 9)]
+    [InlineData(1000, 1023)]
+    [InlineData(1024, 1279)]
+    public void Latency_buckets_are_within_a_quarter_of_a_power_of_two(long micros, long upper)
+    {
+        int bucket = LatencyHistogram.BucketOf(micros);
+        Assert.Equal(upper, LatencyHistogram.UpperBound(bucket));
+        Assert.True(bucket == 0 || LatencyHistogram.UpperBound(bucket - 1) < micros);
+    }
+
+    private static readonly Regex Sample = new(@"^(?<name>[a-z_]+(\{[^}]*\})?) (?<value>\S+)$", RegexOptions.Multiline);
+
+    /// <summary>The Prometheus text format's samples: series (name with labels) to value.</summary>
+    private static Dictionary<string, double> Parse(string text) =>
+        Sample.Matches(text).ToDictionary(m => m.Groups["name"].Value, m => double.Parse(m.Groups["value"].Value, CultureInfo.InvariantCulture));
+}
