@@ -14,6 +14,10 @@ public sealed class SoftGpu : IGpuDevice
 {
     private static readonly DeviceInfo s_info = new("softgpu", 1, 0, 0, "20261125", "PvDrm SoftGpu: memfd buffers, CPU engines");
 
+    // 1.3.1 is where libdrm_nouveau switches to NVIF (nouveau_drm_new: version >= 0x01000301).
+    private static readonly DeviceInfo s_nouveauInfo = new("nouveau", 1, 3, 0, "20261125", "PvDrm SoftGpu with nouveau's ABI16 interface; SoftGpu commands");
+    private const ulong NouveauChipset = 0xc0;
+
     private long _liveBuffers, _liveBytes, _liveChannels, _submitted, _completed;
     private int _disposed;
 
@@ -31,7 +35,7 @@ public sealed class SoftGpu : IGpuDevice
 
     internal SoftEngines Engines { get; }
 
-    public DeviceInfo Info => s_info;
+    public DeviceInfo Info => Options.Personality == SoftGpuPersonality.Nouveau ? s_nouveauInfo : s_info;
 
     public bool CallsMayBlock => false;
 
@@ -44,7 +48,7 @@ public sealed class SoftGpu : IGpuDevice
             DeviceParam.BusType => 4, // platform device
             DeviceParam.FbSize => Options.MemoryBytes,
             DeviceParam.AgpSize => Options.MemoryBytes,
-            DeviceParam.ChipsetId => 0,
+            DeviceParam.ChipsetId => Options.Personality == SoftGpuPersonality.Nouveau ? NouveauChipset : 0,
             DeviceParam.VmVaddrBase => 0,
             DeviceParam.GraphUnits => (ulong)Options.Engines,
             DeviceParam.PtimerTime => (ulong)(Stopwatch.GetTimestamp() * (1_000_000_000.0 / Stopwatch.Frequency)),
