@@ -21,13 +21,14 @@ internal static class GuestCommands
         var listen = new Option<string?>("--listen") { Description = "where to serve applications, unix:PATH (pvdrm.guest.listen)" };
         var name = new Option<string?>("--name") { Description = "this guest's name in HELLO (default: the machine's host name)" };
         var token = new Option<string?>("--token") { Description = "the token to present, if the host requires one" };
+        var shim = new Option<string?>("--shim") { Description = "also serve unmodified DRM programs (pvdrm-guest exec) on this socket, unix:PATH (pvdrm.guest.shim.unix)" };
         var logFormat = CommonOptions.LogFormat();
-        var command = new Command("serve", "Run the guest proxy") { config, host, listen, name, token, logFormat };
+        var command = new Command("serve", "Run the guest proxy") { config, host, listen, name, token, shim, logFormat };
         command.SetAction(async (parse, ct) =>
         {
             var overrides = PvDrmConfig.Overrides(ProxySettings.Root,
                 ("host", parse.GetValue(host)), ("listen", parse.GetValue(listen)),
-                ("name", parse.GetValue(name)), ("token", parse.GetValue(token)))
+                ("name", parse.GetValue(name)), ("token", parse.GetValue(token)), ("shim.unix", parse.GetValue(shim)))
                 + "\n" + CommonOptions.LogOverrides(parse, logFormat);
             return await CommandErrors.Report("pvdrm-guest serve", () => ServeAsync(PvDrmConfig.Load(parse.GetValue(config), overrides), ct));
         });

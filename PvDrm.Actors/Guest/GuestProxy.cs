@@ -1,5 +1,6 @@
 using Akka.Actor;
 using Akka.Event;
+using PvDrm.Actors.Guest.Shim;
 using PvDrm.Actors.Host.Control;
 using PvDrm.Native.Interop;
 using PvDrm.Native.Io;
@@ -35,7 +36,7 @@ public sealed class GuestProxy : ReceiveActor
 
         Receive<ProxyProtocol.AppConnected>(a =>
         {
-            ulong id = ++_nextApp;
+            ulong id = NextApp();
             var link = new AppLink(a.Connection, _upstream, id, maxInFlight: 256);
             var session = Context.ActorOf(AppSession.Props(link, _upstream, _contextIds, id, _cache, _cacheActor), $"app-{id}");
             link.Start(session);
@@ -62,6 +63,8 @@ public sealed class GuestProxy : ReceiveActor
     {
         _cacheActor = Context.ActorOf(CacheActor.Props(_cache, _upstream), "cache");
         if (_settings.ControlUnix is { } control) Context.ActorOf(ControlActor.Props(control, Self, "status"), "control");
+        if (_settings.ShimUnix is { } shim)
+            Context.ActorOf(ShimListener.Props(ProxySettings.UnixPath(shim), _upstream, _contextIds, NextApp, _cache, _cacheActor), ShimListener.Name);
         _upstream.LossListener = Self;
         string path = ProxySettings.UnixPath(_settings.Listen);
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
@@ -70,6 +73,9 @@ public sealed class GuestProxy : ReceiveActor
             (fd, peer) => self.Tell(new ProxyProtocol.AppConnected(new SeqPacketConnection(fd, new ConnectionOptions(), peer: peer))));
         _log.Info("PvDrm guest proxy {Guest} ready: host {Host}, serving {Listen}", _settings.Name, _settings.Host, _settings.Listen);
     }
+
+    /// <summary>Application ids, shared with the DRM files of unmodified programs (the cache tells applications apart by them).</summary>
+    private ulong NextApp() => Interlocked.Increment(ref _nextApp);
 
     protected override void PostStop()
     {

@@ -22,6 +22,9 @@ public sealed record ProxySettings
     /// <summary>PVDRM's front-end <c>cache</c>: pool closed GEM objects for the next GEM_NEW of any application.</summary>
     public GemCacheOptions Cache { get; init; } = new();
 
+    /// <summary>Where the preload shim of unmodified DRM programs connects (unix:PATH); null: no render node.</summary>
+    public string? ShimUnix { get; init; }
+
     /// <summary>The proxy's admin socket (status); null: none.</summary>
     public string? ControlUnix { get; init; }
 
@@ -42,6 +45,7 @@ public sealed record ProxySettings
                 MaxObjects = c.Int("cache.max-objects", 0, 1 << 24),
             },
             ControlUnix = c.String("control.unix") is { Length: > 0 } control ? control : null,
+            ShimUnix = c.String("shim.unix").Length > 0 ? UnixEndpoint(c, "shim.unix") : null,
         };
     }
 

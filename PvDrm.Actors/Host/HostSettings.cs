@@ -107,6 +107,12 @@ public sealed record HostSettings
                 MaxBufferBytes = (ulong)c.Bytes("soft-gpu.max-buffer", 4096, int.MaxValue),
                 MaxCommandBytes = (int)c.Bytes("soft-gpu.max-commands", 64, 64 << 20),
                 SemaphoreTimeout = c.Duration("soft-gpu.semaphore-timeout"),
+                Personality = c.String("soft-gpu.personality") switch
+                {
+                    "pvdrm" => SoftGpuPersonality.PvDrm,
+                    "nouveau" => SoftGpuPersonality.Nouveau,
+                    var other => throw new ConfigurationException($"{Root}.soft-gpu.personality: '{other}' is not pvdrm or nouveau"),
+                },
             },
             ListenUnix = listen.Length == 0 ? null : listen,
             ControlUnix = control.Length == 0 ? null : control,

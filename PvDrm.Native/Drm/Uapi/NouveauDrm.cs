@@ -76,6 +76,22 @@ public struct drm_nouveau_gem_pushbuf_bo
     public drm_nouveau_gem_pushbuf_bo_presumed presumed;
 }
 
+/// <summary>
+/// One relocation of DRM_NOUVEAU_GEM_PUSHBUF: patch the word at <c>reloc_bo_offset</c> of buffer
+/// <c>reloc_bo_index</c> with buffer <c>bo_index</c>'s address. The kernel skips it while that
+/// buffer's presumed offset is valid.
+/// </summary>
+public struct drm_nouveau_gem_pushbuf_reloc
+{
+    public uint reloc_bo_index;
+    public uint reloc_bo_offset;
+    public uint bo_index;
+    public uint flags;
+    public uint data;
+    public uint vor;
+    public uint tor;
+}
+
 /// <summary>One push entry: <c>length</c> bytes of commands at <c>offset</c> in buffer <c>bo_index</c> of the list.</summary>
 public struct drm_nouveau_gem_pushbuf_push
 {

@@ -15,6 +15,10 @@ public sealed class SoftGpu : IGpuDevice
     private const ulong PageSize = 4096;
     private static readonly DeviceInfo s_info = new("softgpu", 1, 0, 0, "20261125", "PvDrm SoftGpu: memfd buffers, CPU engines");
 
+    // 1.3.1 is where libdrm_nouveau switches to NVIF (nouveau_drm_new: version >= 0x01000301).
+    private static readonly DeviceInfo s_nouveauInfo = new("nouveau", 1, 3, 0, "20261125", "PvDrm SoftGpu with nouveau's ABI16 interface; SoftGpu commands");
+    private const ulong NouveauChipset = 0xc0;
+
     private readonly object _lock = new();
     private readonly HashSet<SoftChannel> _channels = new(ReferenceEqualityComparer.Instance);
     private long _liveBuffers, _liveBytes, _liveChannels, _submitted, _completed;
@@ -38,7 +42,7 @@ public sealed class SoftGpu : IGpuDevice
     /// <summary>True once <see cref="Dispose"/> began: nothing new is accepted and running work stops.</summary>
     internal bool IsShutDown => _shutDown;
 
-    public DeviceInfo Info => s_info;
+    public DeviceInfo Info => Options.Personality == SoftGpuPersonality.Nouveau ? s_nouveauInfo : s_info;
 
     public bool CallsMayBlock => false;
 
@@ -47,7 +51,8 @@ public sealed class SoftGpu : IGpuDevice
     {
         ulong? known = param switch
         {
-            DeviceParam.PciVendor or DeviceParam.PciDevice or DeviceParam.ChipsetId or DeviceParam.VmVaddrBase => 0,
+            DeviceParam.ChipsetId => Options.Personality == SoftGpuPersonality.Nouveau ? NouveauChipset : 0,
+            DeviceParam.PciVendor or DeviceParam.PciDevice or DeviceParam.VmVaddrBase => 0,
             DeviceParam.BusType => 4, // platform device: no PCI ids to report
             DeviceParam.FbSize or DeviceParam.AgpSize => Options.MemoryBytes,
             DeviceParam.GraphUnits => (ulong)Options.Engines,

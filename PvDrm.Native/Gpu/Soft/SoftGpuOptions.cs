@@ -21,6 +21,9 @@ public sealed record SoftGpuOptions
     /// <summary>How long SEMAPHORE_ACQUIRE waits before its pushbuf fails with ETIMEDOUT.</summary>
     public TimeSpan SemaphoreTimeout { get; init; } = TimeSpan.FromSeconds(2);
 
+    /// <summary>What the device reports itself as (driver name, version, chipset); commands are SoftGpu's either way.</summary>
+    public SoftGpuPersonality Personality { get; init; } = SoftGpuPersonality.PvDrm;
+
     /// <summary>Throws <see cref="ArgumentOutOfRangeException"/> naming the first property out of range.</summary>
     internal void Validate()
     {
@@ -33,4 +36,17 @@ public sealed record SoftGpuOptions
         if (MaxCommandBytes < 4) throw new ArgumentOutOfRangeException(nameof(MaxCommandBytes), MaxCommandBytes, "at least one command word");
         if (SemaphoreTimeout <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(SemaphoreTimeout), SemaphoreTimeout, "must be positive");
     }
+}
+
+/// <summary>How a <see cref="SoftGpu"/> presents itself in GET_VERSION and GET_PARAM.</summary>
+public enum SoftGpuPersonality
+{
+    /// <summary>Driver "softgpu" 1.0.0, chipset 0.</summary>
+    PvDrm,
+
+    /// <summary>
+    /// Driver "nouveau" 1.3.0, chipset 0xc0 (Fermi): libdrm_nouveau takes its ABI16 path below
+    /// 1.3.1 and, from chipset 0xc0, allocates channels with the zeroed request PvDrm expects.
+    /// </summary>
+    Nouveau,
 }

@@ -34,15 +34,21 @@ internal static class NativeToolchain
         if (gap is not null) Assert.Fail($"{gap}. Install the Debian packages .ci/run installs; {variable}=1 is set, so this fails instead of skipping");
     }
 
-    public static string SourceDir { get; } = Path.Combine(FindRepoRoot(), "tests", "PvDrm.Native.Tests", "Drm", "native");
+    public static string RepoRoot { get; } = FindRepoRoot();
+
+    public static string SourceDir { get; } = Path.Combine(RepoRoot, "tests", "PvDrm.Native.Tests", "Drm", "native");
 
     /// <summary>Compiles <paramref name="sources"/> (in <see cref="SourceDir"/>) into an executable, with pkg-config flags for <paramref name="packages"/>.</summary>
-    public static string Compile(string name, string[] sources, params string[] packages)
+    public static string Compile(string name, string[] sources, params string[] packages) => CompileIn(SourceDir, name, sources, packages);
+
+    /// <summary>Compiles C sources from <paramref name="sourceDir"/>, linking <paramref name="libraries"/> (such as "m") after the packages' flags.</summary>
+    public static string CompileIn(string sourceDir, string name, string[] sources, string[] packages, params string[] libraries)
     {
         string output = Path.Combine(s_workDir.Value, name);
-        var args = new List<string> { "-Wall", "-Wextra", "-Werror", "-O1", "-I", SourceDir, "-o", output };
-        args.AddRange(sources.Select(s => Path.Combine(SourceDir, s)));
+        var args = new List<string> { "-Wall", "-Wextra", "-Werror", "-O1", "-I", sourceDir, "-o", output };
+        args.AddRange(sources.Select(s => Path.Combine(sourceDir, s)));
         args.AddRange(Flags("--cflags", packages).Concat(Flags("--libs", packages)));
+        args.AddRange(libraries.Select(l => $"-l{l}"));
         var (code, text) = Run("gcc", args.ToArray());
         if (code != 0) Assert.Fail($"gcc {string.Join(' ', args)} failed ({code}):\n{text}");
         return output;
@@ -75,6 +81,9 @@ internal static class NativeToolchain
         return packages.SelectMany(p => (kind, p) switch
         {
             ("--cflags", "libdrm") => ["-I/usr/include/libdrm"],
+            ("--libs", "libdrm") => ["-ldrm"],
+            ("--cflags", "libdrm_nouveau") => ["-I/usr/include/libdrm", "-I/usr/include/libdrm/nouveau"],
+            ("--libs", "libdrm_nouveau") => ["-ldrm_nouveau"],
             ("--cflags", "fuse3") => ["-I/usr/include/fuse3"],
             ("--libs", "fuse3") => ["-lfuse3", "-lpthread"],
             _ => Array.Empty<string>(),

@@ -152,6 +152,15 @@ static void nouveau_drm_h(void)
 	FIELD(drm_nouveau_gem_pushbuf_bo, valid_domains);
 	FIELD(drm_nouveau_gem_pushbuf_bo, presumed);
 
+	SIZE(drm_nouveau_gem_pushbuf_reloc);
+	FIELD(drm_nouveau_gem_pushbuf_reloc, reloc_bo_index);
+	FIELD(drm_nouveau_gem_pushbuf_reloc, reloc_bo_offset);
+	FIELD(drm_nouveau_gem_pushbuf_reloc, bo_index);
+	FIELD(drm_nouveau_gem_pushbuf_reloc, flags);
+	FIELD(drm_nouveau_gem_pushbuf_reloc, data);
+	FIELD(drm_nouveau_gem_pushbuf_reloc, vor);
+	FIELD(drm_nouveau_gem_pushbuf_reloc, tor);
+
 	SIZE(drm_nouveau_gem_pushbuf_push);
 	FIELD(drm_nouveau_gem_pushbuf_push, bo_index);
 	FIELD(drm_nouveau_gem_pushbuf_push, pad);

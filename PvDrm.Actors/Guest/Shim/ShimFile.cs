@@ -1,0 +1,185 @@
+using Akka.Actor;
+using Akka.Event;
+using PvDrm.Actors.Protocol;
+using PvDrm.Native.Gpu;
+using PvDrm.Native.Interop;
+using PvDrm.Native.Io;
+using static PvDrm.Actors.Protocol.Requests;
+
+namespace PvDrm.Actors.Guest.Shim;
+
+/// <summary>
+/// <c>/user/proxy/drm/file-&lt;n&gt;</c>: one DRM file a program opened through the preload shim,
+/// the analog of a struct drm_file. It owns one <see cref="AppContext"/> (so handles, channels and
+/// map offsets are translated and isolated exactly as for protocol applications, and the GEM cache
+/// applies), answers the shim's calls one at a time in arrival order (the shim has no request
+/// ids), and closes the context when the program closes its last descriptor of the file.
+/// </summary>
+internal sealed class ShimFile : ReceiveActor
+{
+    private const int PauseAt = 16;
+
+    private readonly Connection _connection;
+    private readonly UpstreamLink _upstream;
+    private readonly uint _hostContext;
+    private readonly ulong _app;
+    private readonly ProxyCache _cache;
+    private readonly IActorRef _cacheActor;
+    private readonly ShimCalls _calls;
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly Queue<ShimProtocol.Frame> _queue = new();
+    private IActorRef _context = ActorRefs.Nobody;
+    private Func<ShimProtocol.Answer, ShimReply?>? _pending;
+    private bool _paused;
+
+    public ShimFile(Connection connection, UpstreamLink upstream, uint hostContext, ulong app, ProxyCache cache, IActorRef cacheActor, ShimUnknownIoctls unknown)
+    {
+        _connection = connection;
+        _upstream = upstream;
+        _hostContext = hostContext;
+        (_app, _cache, _cacheActor) = (app, cache, cacheActor);
+        _calls = new ShimCalls(unknown);
+
+        Receive<ShimProtocol.Frame>(f =>
+        {
+            _queue.Enqueue(f);
+            if (_queue.Count >= PauseAt && !_paused)
+            {
+                _paused = true;
+                _connection.PauseReceiving(); // the shim waits for each answer, so only a misbehaving one gets here
+            }
+            Next();
+        });
+        Receive<ShimProtocol.Answer>(OnAnswer);
+        Receive<ProxyProtocol.UpstreamReply>(u =>
+        {
+            // Device queries go to the host directly; their replies come this way.
+            var fd = u.Reply.TakeFd();
+            OnAnswer(new ShimProtocol.Answer(u.Reply.Status, u.Reply.Payload, u.Reply.Message, fd));
+        });
+        Receive<ShimProtocol.Closed>(c =>
+        {
+            _log.Debug("DRM file closed: {0}", c.Reason);
+            Context.Stop(Self);
+        });
+        Receive<Terminated>(t =>
+        {
+            if (t.ActorRef.Equals(_context)) _connection.Close("its context ended");
+        });
+    }
+
+    public static Props Props(Connection connection, UpstreamLink upstream, uint hostContext, ulong app, ProxyCache cache, IActorRef cacheActor, ShimUnknownIoctls unknown) =>
+        Akka.Actor.Props.Create(() => new ShimFile(connection, upstream, hostContext, app, cache, cacheActor, unknown));
+
+    protected override void PreStart()
+    {
+        _context = Context.ActorOf(AppContext.Props(_upstream, ShimCalls.ContextId, _hostContext, _app, _cache, _cacheActor), "ctx");
+        Context.Watch(_context);
+        // Open the context and learn the device's memory before the first call is served.
+        Start(new OpenContext(0), toHost: false, a => a.Status != 0
+            ? Fatal("OPEN_CONTEXT", a)
+            : Learn(DeviceParam.FbSize, v => _calls.VramSize = v, () => Learn(DeviceParam.AgpSize, v => _calls.GartSize = v, null)));
+        _connection.Start(new ShimFrameHandler(Self));
+    }
+
+    /// <summary>Asks the host for a device parameter; unknown ones stay 0.</summary>
+    private ShimReply? Learn(ulong param, Action<ulong> set, Func<ShimReply?>? then)
+    {
+        Start(new GetParam(param), toHost: true, a =>
+        {
+            if (a.Status == 0) set(a.Read<Replies.Value>().Data);
+            return then?.Invoke();
+        });
+        return null;
+    }
+
+    private ShimReply? Fatal(string what, ShimProtocol.Answer a)
+    {
+        _log.Warning("a DRM file could not start: {0} failed: {1}", what, a.Message);
+        _connection.Close($"{what} failed: {a.Message}");
+        return null;
+    }
+
+    private void Start(Request request, bool toHost, Func<ShimProtocol.Answer, ShimReply?> then)
+    {
+        _pending = then;
+        if (toHost)
+        {
+            _upstream.Forward(request with { Context = 0 }, Self, request);
+            return;
+        }
+        var appRequest = request with { Context = ShimCalls.ContextId };
+        appRequest.ReplyTo = new ShimReplySink(Self);
+        _context.Tell(appRequest);
+    }
+
+    private void OnAnswer(ShimProtocol.Answer a)
+    {
+        var then = _pending;
+        _pending = null;
+        if (then == null)
+        {
+            a.Fd?.Dispose(); // nothing asked for it
+            return;
+        }
+        ShimReply? reply;
+        try
+        {
+            reply = then(a);
+        }
+        catch (ErrnoException e)
+        {
+            a.Fd?.Dispose();
+            reply = ShimReply.Fail(e.Errno, e.Message);
+        }
+        if (reply != null) Send(reply);
+        Next();
+    }
+
+    /// <summary>Serves the next queued call, unless one is in flight or the file is still opening.</summary>
+    private void Next()
+    {
+        while (_pending == null && _queue.TryDequeue(out var frame))
+        {
+            var request = ShimRequest.Parse(frame.Bytes, out string? error);
+            if (request == null)
+            {
+                frame.Fd?.Dispose();
+                _connection.Close($"malformed shim frame: {error}");
+                return;
+            }
+            var step = _calls.Translate(request, frame.Fd);
+            if (step is Answered answered) Send(answered.Reply);
+            else if (step is Ask ask) Start(ask.Request, ask.ToHost, a => ask.Then(a));
+        }
+        if (_paused && _queue.Count < PauseAt / 2)
+        {
+            _paused = false;
+            _connection.ResumeReceiving();
+        }
+    }
+
+    private void Send(ShimReply reply)
+    {
+        _connection.Send(reply.Encode(), reply.Fd);
+        reply.Fd?.Dispose();
+    }
+
+    protected override void PostStop()
+    {
+        _connection.Close("DRM file closed");
+        foreach (var frame in _queue) frame.Fd?.Dispose();
+    }
+}
+
+/// <summary>Logs each ioctl number outside the boundary once per proxy, however many programs try it.</summary>
+internal sealed class ShimUnknownIoctls(ILoggingAdapter log)
+{
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<uint, bool> _seen = new();
+
+    public void Report(uint number)
+    {
+        if (_seen.TryAdd(number, true))
+            log.Warning("a program called {0} on its DRM file: outside PvDrm's boundary, answered EINVAL (logged once)", Native.Drm.DrmIoctlNames.Of(number));
+    }
+}
