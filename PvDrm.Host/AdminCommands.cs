@@ -73,6 +73,42 @@ internal static class AdminCommands
         return command;
     }
 
+    public static Command Devices()
+    {
+        var config = ConfigOption();
+        var json = new Option<bool>("--json") { Description = "print the devices as JSON, for scripts" };
+        var command = new Command("devices", "Show the running host's devices: kind, memory, what lives on them, which guests are attached") { config, json };
+        command.SetAction(async (parse, ct) => await CommandErrors.Report("pvdrm-host devices", async () =>
+        {
+            var response = await ControlClient.SendAsync(ControlPath(parse.GetValue(config)), new Request("devices"), Timeout);
+            if (!response.Ok || response.Devices == null) return Failed(response);
+            if (parse.GetValue(json)) Console.WriteLine(JsonSerializer.Serialize(response.Devices, Json));
+            else AnsiConsole.Write(StatusView.Devices(response.Devices));
+            return 0;
+        }));
+        return command;
+    }
+
+    /// <summary>`attach --guest G --device D` (PVDRM's `tools/vdrm DEVICE DOMAIN`), and `detach --guest G`.</summary>
+    public static Command Attach(bool attach)
+    {
+        var config = ConfigOption();
+        var guest = new Option<string>("--guest") { Description = "the guest's name (as it says in HELLO)", Required = true };
+        var device = new Option<string>("--device") { Description = "the device's name (pvdrm-host devices)", Required = true };
+        var command = attach
+            ? new Command("attach", "Give a guest a device; its contexts on another device are closed first") { guest, device, config }
+            : new Command("detach", "Take a guest's device away: its contexts are closed and what they held released; it stays connected") { guest, config };
+        command.SetAction(async (parse, ct) => await CommandErrors.Report($"pvdrm-host {command.Name}", async () =>
+        {
+            var request = new Request(command.Name, parse.GetValue(guest), Value: attach ? parse.GetValue(device) : null);
+            var response = await ControlClient.SendAsync(ControlPath(parse.GetValue(config)), request, TimeSpan.FromSeconds(60));
+            if (!response.Ok) return Failed(response);
+            Console.WriteLine(response.Message);
+            return 0;
+        }));
+        return command;
+    }
+
     private static Option<string?> ConfigOption() =>
         new("--config") { Description = "the host's HOCON file, to find its control socket (pvdrm.host.control.unix)" };
 

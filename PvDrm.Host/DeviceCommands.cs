@@ -6,15 +6,15 @@ using Spectre.Console;
 
 namespace PvDrm.Host;
 
-/// <summary>`pvdrm-host devices`: the DRM nodes this machine has, and which `device = auto` would take.</summary>
+/// <summary>`pvdrm-host nodes`: the DRM nodes this machine has, and which `device = auto` would take.</summary>
 internal static class DeviceCommands
 {
-    public static Command Devices()
+    public static Command Nodes()
     {
         var json = new Option<bool>("--json") { Description = "print the nodes as JSON, for scripts" };
         var driver = new Option<string?>("--driver") { Description = "the driver device = auto would look for (pvdrm.host.device-driver)" };
-        var command = new Command("devices", "List the DRM nodes under /dev/dri and say which one device = auto would use") { json, driver };
-        command.SetAction(parse => CommandErrors.Report("pvdrm-host devices", () =>
+        var command = new Command("nodes", "List the DRM nodes of this machine (/dev/dri) and say which one device = auto would use") { json, driver };
+        command.SetAction(parse => CommandErrors.Report("pvdrm-host nodes", () =>
         {
             var scan = DrmDiscovery.Scan();
             var pick = scan.Pick(parse.GetValue(driver), null, out string? reason);

@@ -71,7 +71,7 @@ internal static class HostCommands
     public static IHost BuildHost(Config config, HostSettings settings, LogEventLevel? level = null)
     {
         var admission = Admission.Load(settings.Auth);
-        var device = DeviceFactory.Create(settings, line => Console.Error.WriteLine($"pvdrm-host: {line}"));
-        return PvDrmApplication.Build("pvdrm", config, akka => akka.WithPvDrmHost(settings, device, admission), level);
+        var devices = DeviceFactory.CreateAll(settings, line => Console.Error.WriteLine($"pvdrm-host: {line}"));
+        return PvDrmApplication.Build("pvdrm", config, akka => akka.WithPvDrmHost(settings, devices, admission), level);
     }
 }

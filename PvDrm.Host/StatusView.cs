@@ -5,30 +5,40 @@ using static PvDrm.Actors.Host.Control.ControlProtocol;
 
 namespace PvDrm.Host;
 
-/// <summary>`pvdrm-host status` for people: a header line and one row per guest, once or refreshed live.</summary>
+/// <summary>`pvdrm-host status` for people: a header line, the devices, and one row per guest, once or refreshed live.</summary>
 internal static class StatusView
 {
     private static readonly string[] Columns =
     [
-        "guest", "transport", "uptime", "contexts", "objects", "memory", "mapped", "channels", "queued", "in flight",
+        "guest", "device", "transport", "uptime", "contexts", "objects", "memory", "mapped", "channels", "queued", "in flight",
         "served", "p50", "p99", "errors",
     ];
 
     public static IRenderable Render(HostStatus status)
     {
-        var d = status.Device;
-        var header = new Markup($"[bold]PvDrm host[/]: [bold]{status.Mode}[/] mode, device {Markup.Escape(d.Name)} ({Markup.Escape(d.Driver)}): " +
-            $"{d.LiveBuffers} buffers, {Mib(d.LiveBytes)}, {d.LiveChannels} channels, {d.Running} pushbufs running, " +
-            $"{d.Completed}/{d.Submitted} completed; {status.Guests.Count} guests, {status.Totals.Served} requests served since start");
+        var header = new Markup($"[bold]PvDrm host[/]: [bold]{status.Mode}[/] mode, {status.Devices.Count} device(s), " +
+            $"{status.Guests.Count} guests, {status.Totals.Served} requests served since start");
         var table = new Table().Border(TableBorder.Rounded);
         foreach (var c in Columns) table.AddColumn(c);
         foreach (var g in status.Guests)
-            table.AddRow(Markup.Escape(g.Name), g.Transport, $"{TimeSpan.FromSeconds(g.UptimeSeconds):hh\\:mm\\:ss}", $"{g.Contexts}", $"{g.Objects}",
+            table.AddRow(Markup.Escape(g.Name), Markup.Escape(g.Device ?? "none"), g.Transport, $"{TimeSpan.FromSeconds(g.UptimeSeconds):hh\\:mm\\:ss}", $"{g.Contexts}", $"{g.Objects}",
                 Mib(g.Bytes), Mib(g.MappedBytes), $"{g.Channels}", $"{g.QueuedPushbufs}", $"{g.InFlight}", $"{g.Served}",
                 Micros(g.Latency.P50Us, g.Latency.Count), Micros(g.Latency.P99Us, g.Latency.Count),
                 g.Errors.Count == 0 ? "-" : string.Join(", ", g.Errors.Select(e => $"{e.Key} {e.Value}")));
         if (status.Guests.Count == 0) table.Caption("no guests connected");
-        return new Rows(header, table);
+        return new Rows(header, Devices(status.Devices), table);
+    }
+
+    /// <summary>One row per device: what it is, what lives on it, who is attached.</summary>
+    public static Table Devices(IReadOnlyList<DeviceStatus> devices)
+    {
+        var table = new Table().Border(TableBorder.Rounded)
+            .AddColumns("device", "kind", "driver", "memory", "buffers", "in use", "channels", "running", "completed", "guests");
+        foreach (var d in devices)
+            table.AddRow(Markup.Escape(d.Name) + (d.IsDefault ? " (default)" : ""), d.Kind, Markup.Escape(d.Driver),
+                d.MemoryBytes == 0 ? "?" : Mib(d.MemoryBytes), $"{d.LiveBuffers}", Mib(d.LiveBytes), $"{d.LiveChannels}", $"{d.Running}",
+                $"{d.Completed}/{d.Submitted}", d.Guests.Count == 0 ? "-" : Markup.Escape(string.Join(", ", d.Guests)));
+        return table;
     }
 
     /// <summary>

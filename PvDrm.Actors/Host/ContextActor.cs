@@ -20,6 +20,7 @@ internal sealed class ContextActor : ReceiveActor, IWithTimers
     private const int RememberedFailures = 256;
 
     private readonly GuestSession _session;
+    private readonly IGpuDevice _device;
     private readonly uint _id;
     private readonly Dictionary<uint, (IActorRef Actor, HostGem Gem)> _gems = new();
     private readonly Dictionary<uint, IActorRef> _channels = new();
@@ -30,9 +31,11 @@ internal sealed class ContextActor : ReceiveActor, IWithTimers
     private ulong _lastFence;
     private long _nextWaiter;
 
-    public ContextActor(GuestSession session, uint id)
+    /// <param name="device">The device the guest had when the context opened: all of the context's objects and channels live there.</param>
+    public ContextActor(GuestSession session, uint id, IGpuDevice device)
     {
         _session = session;
+        _device = device;
         _id = id;
         session.ContextOpened();
 
@@ -68,7 +71,7 @@ internal sealed class ContextActor : ReceiveActor, IWithTimers
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    public static Props Props(GuestSession session, uint id) => Akka.Actor.Props.Create(() => new ContextActor(session, id));
+    public static Props Props(GuestSession session, uint id, IGpuDevice device) => Akka.Actor.Props.Create(() => new ContextActor(session, id, device));
 
     /// <summary>Checks a guest-chosen handle for a new object: non-zero, unused, within the limit.</summary>
     private bool CheckNewHandle(Request r, uint handle)
@@ -94,7 +97,7 @@ internal sealed class ContextActor : ReceiveActor, IWithTimers
     /// <summary>Creates the actor of a new handle for <paramref name="gem"/> and answers with its info.</summary>
     private void Open(Request r, uint handle, HostGem gem)
     {
-        var props = _session.OnDeviceDispatcher(GemActor.Props(_session, handle, gem));
+        var props = GuestSession.OnDeviceDispatcher(GemActor.Props(_session, handle, gem), _device);
         _gems[handle] = (Context.ActorOf(props, ActorNames.Unique(Context, $"gem-{handle}")), gem);
         r.Reply(new Replies.GemInfo(handle, gem.Buffer.Domain, gem.Buffer.Size, MapOffset.Of(handle)));
     }
@@ -106,7 +109,7 @@ internal sealed class ContextActor : ReceiveActor, IWithTimers
         IGpuBuffer buffer;
         try
         {
-            buffer = _session.Device.CreateBuffer(r.Size, r.Domain, r.GemFlags);
+            buffer = _device.CreateBuffer(r.Size, r.Domain, r.GemFlags);
         }
         catch (ErrnoException e)
         {
@@ -114,7 +117,15 @@ internal sealed class ContextActor : ReceiveActor, IWithTimers
             r.Fail(e.Errno, $"GEM_NEW: {e.Message}");
             return;
         }
-        Open(r, r.Handle, new HostGem(buffer, _session, charge, _session.Gems));
+        Open(r, r.Handle, new HostGem(buffer, _device, _session, charge, _session.Gems));
+    }
+
+    /// <summary>Objects never move between devices: opening one that lives on another fails with EXDEV.</summary>
+    private bool OnThisDevice(Request r, HostGem gem)
+    {
+        if (gem.Device == _device) return true;
+        r.Fail(Errno.EXDEV, $"{OpTable.NameOf(r.Op)}: the buffer lives on device {gem.Device.Name} and context {_id} of guest {_session.Name} is on device {_device.Name}; buffers are shared only between guests of the same device");
+        return false;
     }
 
     private void GemImport(GemImport r)
@@ -127,6 +138,7 @@ internal sealed class ContextActor : ReceiveActor, IWithTimers
             r.Fail(Errno.ENOENT, $"GEM_IMPORT: no GEM object has the global name {r.Name} for guest {_session.Name}");
             return;
         }
+        if (!OnThisDevice(r, gem)) return;
         gem.AddHandle();
         if ((r.ImportFlags & GemImportFlags.Scrub) != 0) Scrub(gem.Buffer);
         Open(r, r.Handle, gem);
@@ -161,6 +173,7 @@ internal sealed class ContextActor : ReceiveActor, IWithTimers
                 r.Fail(Errno.EACCES, $"PRIME_IMPORT: the buffer belongs to guest {gem.Owner.Name}, and sharing between {gem.Owner.Name} and {_session.Name} is not allowed (pvdrm.host.sharing.groups)");
                 return;
             }
+            if (!OnThisDevice(r, gem)) return;
             gem.AddHandle();
             Open(r, r.Handle, gem);
             return;
@@ -180,7 +193,7 @@ internal sealed class ContextActor : ReceiveActor, IWithTimers
         IGpuBuffer buffer;
         try
         {
-            buffer = _session.Device.ImportBuffer(fd.Duplicate(), GemDomain.Gart);
+            buffer = _device.ImportBuffer(fd.Duplicate(), GemDomain.Gart);
         }
         catch (ErrnoException e)
         {
@@ -188,7 +201,7 @@ internal sealed class ContextActor : ReceiveActor, IWithTimers
             r.Fail(e.Errno, $"PRIME_IMPORT: {e.Message}");
             return;
         }
-        Open(r, r.Handle, new HostGem(buffer, _session, charge, _session.Gems));
+        Open(r, r.Handle, new HostGem(buffer, _device, _session, charge, _session.Gems));
     }
 
     private void GemClose(GemClose r)
@@ -226,7 +239,7 @@ internal sealed class ContextActor : ReceiveActor, IWithTimers
         IGpuChannel channel;
         try
         {
-            channel = _session.Device.CreateChannel(_session.Name);
+            channel = _device.CreateChannel(_session.Name);
         }
         catch (ErrnoException e)
         {
@@ -234,7 +247,7 @@ internal sealed class ContextActor : ReceiveActor, IWithTimers
             r.Fail(e.Errno, $"CHANNEL_ALLOC: {e.Message}");
             return;
         }
-        var props = _session.OnDeviceDispatcher(ChannelActor.Props(_session, channel));
+        var props = GuestSession.OnDeviceDispatcher(ChannelActor.Props(_session, channel), _device);
         _channels[r.Channel] = Context.ActorOf(props, ActorNames.Unique(Context, $"chan-{r.Channel}"));
         r.Reply();
     }

@@ -7,42 +7,88 @@ using PvDrm.Native.Interop;
 namespace PvDrm.Actors.Host;
 
 /// <summary>
-/// Creates the configured device before any actor starts, so a device that cannot open stops
-/// start-up with a message naming the key.
+/// Opens the configured devices before any actor starts, so a device that cannot open, or a
+/// guest or default naming a device that does not exist, stops start-up with a message naming
+/// the key.
 /// </summary>
 public static class DeviceFactory
 {
-    /// <param name="note">Called with a line for the log when <c>device = auto</c> settles on something, and why.</param>
-    public static IGpuDevice Create(HostSettings settings, Action<string>? note = null)
+    /// <param name="note">Called with a line for the log when <c>auto</c> settles on something, and why.</param>
+    public static HostDevices CreateAll(HostSettings settings, Action<string>? note = null)
     {
-        const string key = HostSettings.Root + ".device";
-        switch (settings.Device)
+        var opened = new List<IGpuDevice>();
+        try
         {
-            case "soft":
-                return new SoftGpu("soft0", settings.SoftGpu);
-            case "auto":
-                var node = DrmDiscovery.Pick(settings.DeviceDriver, null, out string? reason);
-                if (node == null)
-                {
-                    note?.Invoke($"device = auto: using the embedded SoftGpu, because {reason}");
-                    return new SoftGpu("soft0", settings.SoftGpu);
-                }
-                note?.Invoke($"device = auto: using {node}");
-                return Open(node.Path, key);
-            default:
-                return Open(settings.Device, key);
+            if (settings.Devices.Count == 0)
+                opened.Add(CreateSingle(settings, note));
+            else
+                foreach (var entry in settings.Devices)
+                    opened.Add(Create(entry, $"{HostSettings.Root}.devices.{entry.Name}", note));
+            return Check(settings, opened);
+        }
+        catch
+        {
+            foreach (var device in opened) device.Dispose();
+            throw;
         }
     }
 
-    private static IGpuDevice Open(string path, string key)
+    /// <summary>The one device of <c>pvdrm.host.device</c> (no <c>devices</c> block).</summary>
+    public static IGpuDevice CreateSingle(HostSettings settings, Action<string>? note = null)
+    {
+        const string key = HostSettings.Root + ".device";
+        return settings.Device switch
+        {
+            "soft" => new SoftGpu(DeviceSettings.DefaultName, settings.SoftGpu),
+            "auto" => Auto(DeviceSettings.DefaultName, settings.DeviceDriver, settings.SoftGpu, key, note),
+            var path => Open(Path.GetFileName(path), path, key),
+        };
+    }
+
+    private static IGpuDevice Create(DeviceSettings entry, string key, Action<string>? note) => entry switch
+    {
+        { Kind: DeviceKind.Soft } => new SoftGpu(entry.Name, entry.SoftGpu),
+        { Path: "auto" } => Auto(entry.Name, entry.Driver, entry.SoftGpu, $"{key}.path", note),
+        _ => Open(entry.Name, entry.Path!, $"{key}.path"),
+    };
+
+    private static IGpuDevice Auto(string name, string? driver, SoftGpuOptions fallback, string key, Action<string>? note)
+    {
+        var node = DrmDiscovery.Pick(driver, null, out string? reason);
+        if (node == null)
+        {
+            note?.Invoke($"{key} = auto: using the embedded SoftGpu, because {reason}");
+            return new SoftGpu(name, fallback);
+        }
+        note?.Invoke($"{key} = auto: using {node}");
+        return Open(name, node.Path, key);
+    }
+
+    private static IGpuDevice Open(string name, string path, string key)
     {
         try
         {
-            return DrmGpuDevice.Open(Path.GetFileName(path), path);
+            return DrmGpuDevice.Open(name, path);
         }
         catch (ErrnoException e)
         {
             throw new ConfigurationException($"{key}: cannot open {path}: {e.Message}");
         }
+    }
+
+    /// <summary>Every device name the configuration uses must exist.</summary>
+    private static HostDevices Check(HostSettings settings, List<IGpuDevice> devices)
+    {
+        var names = devices.Select(d => d.Name).ToHashSet(StringComparer.Ordinal);
+        string known = string.Join(", ", names);
+        string? defaultDevice = settings.DefaultDevice;
+        // A single device from `device` is the default under the default name, whatever it is called.
+        if (settings.Devices.Count == 0 && defaultDevice == DeviceSettings.DefaultName) defaultDevice = devices[0].Name;
+        if (defaultDevice != null && !names.Contains(defaultDevice))
+            throw new ConfigurationException($"{HostSettings.Root}.default-device: '{defaultDevice}' is not a device of this host ({known}), nor none");
+        foreach (var (guest, device) in settings.GuestDevices)
+            if (device != null && !names.Contains(device))
+                throw new ConfigurationException($"{HostSettings.Root}.guests.{guest}.device: '{device}' is not a device of this host ({known}), nor none");
+        return new HostDevices(devices, defaultDevice);
     }
 }

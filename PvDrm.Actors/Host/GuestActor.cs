@@ -23,18 +23,24 @@ internal sealed class GuestActor : ReceiveActor
 
         Receive<OpenContext>(Open);
         Receive<CloseContext>(Close);
-        Receive<GetVersion>(r => r.Reply(Replies.Version.From(_session.Device.Info)));
+        Receive<GetVersion>(r =>
+        {
+            if (DeviceFor(r) is { } device) r.Reply(Replies.Version.From(device.Info));
+        });
         Receive<GetParam>(r =>
         {
-            if (_session.Device.TryGetParam(r.Param, out ulong value)) r.Reply(new Replies.Value(value));
-            else r.Fail(Errno.EINVAL, $"GET_PARAM: parameter {r.Param} is not known to {_session.Device.Info.Driver}");
+            if (DeviceFor(r) is not { } device) return;
+            if (device.TryGetParam(r.Param, out ulong value)) r.Reply(new Replies.Value(value));
+            else r.Fail(Errno.EINVAL, $"GET_PARAM: parameter {r.Param} is not known to {device.Info.Driver}");
         });
         Receive<GetCap>(r =>
         {
-            if (_session.Device.TryGetCap(r.Cap, out ulong value)) r.Reply(new Replies.Value(value));
-            else r.Fail(Errno.EINVAL, $"GET_CAP: capability {r.Cap} is not known to {_session.Device.Info.Driver}");
+            if (DeviceFor(r) is not { } device) return;
+            if (device.TryGetCap(r.Cap, out ulong value)) r.Reply(new Replies.Value(value));
+            else r.Fail(Errno.EINVAL, $"GET_CAP: capability {r.Cap} is not known to {device.Info.Driver}");
         });
         Receive<Request>(Route);
+        Receive<GuestProtocol.Attach>(Attach);
         Receive<GuestProtocol.Evict>(evict =>
         {
             _session.Log.Warning("guest {Guest} {Reason}; releasing {Contexts} context(s)", _session.Name, evict.Reason, _contexts.Count);
@@ -65,8 +71,17 @@ internal sealed class GuestActor : ReceiveActor
         }
     }
 
+    /// <summary>The guest's device, or null after answering ENODEV.</summary>
+    private Native.Gpu.IGpuDevice? DeviceFor(Request request)
+    {
+        if (_session.Device is { } device) return device;
+        request.Fail(Errno.ENODEV, _session.NoDevice(OpTable.NameOf(request.Op)));
+        return null;
+    }
+
     private void Open(OpenContext request)
     {
+        if (DeviceFor(request) is not { } device) return;
         if (_contexts.ContainsKey(request.Context))
         {
             request.Fail(Errno.EEXIST, $"OPEN_CONTEXT: context {request.Context} is already open");
@@ -77,15 +92,57 @@ internal sealed class GuestActor : ReceiveActor
             request.Fail(Errno.EMFILE, $"OPEN_CONTEXT: guest {_session.Name} already has {_contexts.Count} contexts open (limits.contexts-per-guest)");
             return;
         }
-        var props = _session.OnDeviceDispatcher(ContextActor.Props(_session, request.Context));
+        var props = GuestSession.OnDeviceDispatcher(ContextActor.Props(_session, request.Context, device), device);
         _contexts[request.Context] = Context.ActorOf(props, ActorNames.Unique(Context, $"ctx-{request.Context}"));
+        _session.Link.ContextReopened(request.Context);
         request.Reply();
+    }
+
+    /// <summary>
+    /// A new device, or none: the contexts of the old one close as on disconnect (objects,
+    /// mappings, channels, names and quota released), and whatever they still had in flight is
+    /// answered ENODEV. The guest stays connected; new contexts open on the new device.
+    /// </summary>
+    private void Attach(GuestProtocol.Attach attach)
+    {
+        var old = _session.Device;
+        if (old == attach.Device)
+        {
+            Sender.Tell(new Control.ControlProtocol.Response(true, attach.Device == null
+                ? $"guest {_session.Name} has no device attached"
+                : $"guest {_session.Name} is already attached to {attach.Device.Name}"));
+            return;
+        }
+        if (old != null && _contexts.Count > 0)
+        {
+            string why = $"context closed: device {old.Name} was detached from guest {_session.Name} ({attach.Reason})";
+            _session.Link.ContextsDetached(_contexts.Keys, why);
+            foreach (var context in _contexts.Values) Context.Stop(context);
+            _session.Log.Warning("guest {Guest}: device {Device} detached ({Reason}); closing {Contexts} context(s)",
+                _session.Name, old.Name, attach.Reason, _contexts.Count);
+            _contexts.Clear();
+        }
+        _session.Device = attach.Device;
+        if (attach.Device != null)
+            _session.Log.Info("guest {Guest} attached to device {Device} ({Reason})", _session.Name, attach.Device.Name, attach.Reason);
+        Sender.Tell(new Control.ControlProtocol.Response(true, attach.Device == null
+            ? $"guest {_session.Name} detached from {old!.Name}: its contexts are closed and everything they held is released"
+            : old == null
+                ? $"guest {_session.Name} attached to {attach.Device.Name}"
+                : $"guest {_session.Name} moved from {old.Name} to {attach.Device.Name}: its contexts on {old.Name} are closed"));
     }
 
     private void Close(CloseContext request)
     {
         if (!_contexts.Remove(request.Context, out var context))
         {
+            // Already closed by a detach: closing it is what the guest wanted.
+            if (_session.Link.DetachedReason(request.Context) != null)
+            {
+                _session.Link.ContextReopened(request.Context);
+                request.Reply();
+                return;
+            }
             request.Fail(Errno.ENOENT, $"CLOSE_CONTEXT: context {request.Context} is not open");
             return;
         }
@@ -96,6 +153,7 @@ internal sealed class GuestActor : ReceiveActor
     private void Route(Request request)
     {
         if (_contexts.TryGetValue(request.Context, out var context)) context.Tell(request);
+        else if (_session.Link.DetachedReason(request.Context) is { } why) request.Fail(Errno.ENODEV, $"{OpTable.NameOf(request.Op)}: {why}");
         else request.Fail(Errno.ENOENT, $"{OpTable.NameOf(request.Op)}: context {request.Context} is not open");
     }
 

@@ -77,5 +77,26 @@ internal sealed class GuestLink : ServerLink
         else _mode.DirectDone();
     }
 
+    // Contexts closed by a detach, and why: their requests still in flight, and later ones, hear ENODEV.
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<uint, string> _detached = new();
+
+    /// <summary>The guest's actor closed these contexts because their device was detached.</summary>
+    public void ContextsDetached(IEnumerable<uint> contexts, string reason)
+    {
+        foreach (uint context in contexts) _detached[context] = reason;
+    }
+
+    /// <summary>The context number is in use again (or closed by the guest): forget its detach.</summary>
+    public void ContextReopened(uint context)
+    {
+        if (!_detached.IsEmpty) _detached.TryRemove(context, out _);
+    }
+
+    /// <summary>Why the context was closed by a detach, or null.</summary>
+    public string? DetachedReason(uint context) => _detached.IsEmpty ? null : _detached.GetValueOrDefault(context);
+
+    protected override (int Errno, string Message)? CancelledBecause(Request request) =>
+        DetachedReason(request.Context) is { } why ? (Native.Interop.Errno.ENODEV, $"{OpTable.NameOf(request.Op)}: {why}") : null;
+
     public override void OnClosed(string reason) => _guest?.Tell(new GuestProtocol.LinkClosed(reason));
 }

@@ -1,4 +1,3 @@
-using System.Text.RegularExpressions;
 using Akka.Actor;
 using Akka.Event;
 using PvDrm.Actors.Host.Control;
@@ -13,10 +12,10 @@ namespace PvDrm.Actors.Host;
 /// connected guest. A guest whose actor fails is stopped, never restarted with lost state; the
 /// failure is logged with its name and nobody else is affected.
 /// </summary>
-internal sealed partial class GuestRegistry : ReceiveActor
+internal sealed class GuestRegistry : ReceiveActor
 {
     private readonly HostSettings _settings;
-    private readonly IGpuDevice _device;
+    private readonly HostDevices _devices;
     private readonly HostMode _mode;
     private readonly Admission _admission;
     private readonly GemTable _gems;
@@ -27,12 +26,14 @@ internal sealed partial class GuestRegistry : ReceiveActor
     private ulong _nextSession;
     private long _departedServed;
     private readonly Dictionary<string, long> _departedErrors = new(StringComparer.Ordinal);
+    // attach/detach of the operator, which outlive a guest's connection; null: detached.
+    private readonly Dictionary<string, string?> _attached = new(StringComparer.Ordinal);
 
-    public GuestRegistry(HostSettings settings, IGpuDevice device, HostMode mode, Admission admission, Metrics.HostMetrics? metrics)
+    public GuestRegistry(HostSettings settings, HostDevices devices, HostMode mode, Admission admission, Metrics.HostMetrics? metrics)
     {
         _metrics = metrics;
         _settings = settings;
-        _device = device;
+        _devices = devices;
         _mode = mode;
         _admission = admission;
         _gems = new GemTable(settings.SharingGroups);
@@ -41,13 +42,19 @@ internal sealed partial class GuestRegistry : ReceiveActor
             new GuestLink(a.Connection, _settings, Self, _mode, _log).Start());
         Receive<GuestProtocol.Admit>(Admit);
         Receive<ControlProtocol.Request>(r => r.Command == "set", Set);
-        Receive<ControlProtocol.Request>(r => Sender.Tell(r.Command switch
+        Receive<ControlProtocol.Request>(r =>
         {
-            "status" => new ControlProtocol.Response(true, "ok", Status()),
-            "evict" when r.Guest != null => Evict(r.Guest),
-            "evict" => new ControlProtocol.Response(false, "evict needs a guest name"),
-            _ => new ControlProtocol.Response(false, $"unknown command '{r.Command}'"),
-        }));
+            var response = r.Command switch
+            {
+                "status" => new ControlProtocol.Response(true, "ok", Status()),
+                "evict" when r.Guest != null => Evict(r.Guest),
+                "evict" => new ControlProtocol.Response(false, "evict needs a guest name"),
+                "devices" => new ControlProtocol.Response(true, "ok", Devices: DeviceStatuses()),
+                "attach" or "detach" => Attach(r), // null: the guest's actor answers
+                _ => new ControlProtocol.Response(false, $"unknown command '{r.Command}'"),
+            };
+            if (response != null) Sender.Tell(response);
+        });
         Receive<Terminated>(t =>
         {
             if (!_names.Remove(t.ActorRef, out var name) || !_guests.Remove(name, out var gone)) return;
@@ -59,11 +66,49 @@ internal sealed partial class GuestRegistry : ReceiveActor
         });
     }
 
-    public static Props Props(HostSettings settings, IGpuDevice device, HostMode mode, Admission admission, Metrics.HostMetrics? metrics = null) =>
-        Akka.Actor.Props.Create(() => new GuestRegistry(settings, device, mode, admission, metrics));
+    public static Props Props(HostSettings settings, HostDevices devices, HostMode mode, Admission admission, Metrics.HostMetrics? metrics = null) =>
+        Akka.Actor.Props.Create(() => new GuestRegistry(settings, devices, mode, admission, metrics));
 
-    [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
-    private static partial Regex GuestName();
+    /// <summary>The device a guest gets: the operator's last attach or detach, else its configured one, else the default.</summary>
+    private string? DeviceNameFor(string guest) =>
+        _attached.TryGetValue(guest, out var attached) ? attached
+        : _settings.GuestDevices.TryGetValue(guest, out var configured) ? configured
+        : _devices.Default;
+
+    /// <summary>
+    /// `attach --guest G --device D` and `detach --guest G`: remembered for the guest's later
+    /// connections too; a connected guest's actor makes the change and answers.
+    /// </summary>
+    private ControlProtocol.Response? Attach(ControlProtocol.Request r)
+    {
+        bool attach = r.Command == "attach";
+        if (string.IsNullOrEmpty(r.Guest)) return new ControlProtocol.Response(false, $"{r.Command} needs a guest name (--guest)");
+        var device = attach ? _devices.Find(r.Value ?? "") : null;
+        if (attach && device == null)
+            return new ControlProtocol.Response(false, $"no device named '{r.Value}' on this host (devices: {string.Join(", ", _devices.All.Select(d => d.Name))})");
+        bool connected = _guests.TryGetValue(r.Guest, out var guest);
+        if (!connected && !_settings.GuestDevices.ContainsKey(r.Guest) && !_attached.ContainsKey(r.Guest))
+            return new ControlProtocol.Response(false, $"no guest named '{r.Guest}' is connected or listed in {HostSettings.Root}.guests");
+        _attached[r.Guest] = device?.Name;
+        string reason = attach ? $"attached to {device!.Name} by the operator" : "detached by the operator";
+        if (connected)
+        {
+            guest.Actor.Forward(new GuestProtocol.Attach(device, reason));
+            return null;
+        }
+        return new ControlProtocol.Response(true, attach
+            ? $"guest {r.Guest} is not connected; it gets device {device!.Name} when it connects"
+            : $"guest {r.Guest} is not connected; it gets no device when it connects, until attached");
+    }
+
+    private IReadOnlyList<ControlProtocol.DeviceStatus> DeviceStatuses() => _devices.All.Select(device =>
+    {
+        var d = device.GetStats();
+        var guests = _guests.Values.Where(g => g.Session.Device == device).Select(g => g.Session.Name).Order(StringComparer.Ordinal).ToList();
+        ulong memory = device.TryGetParam(Native.Gpu.DeviceParam.FbSize, out ulong fb) ? fb : 0;
+        return new ControlProtocol.DeviceStatus(device.Name, HostDevices.KindOf(device), device.Info.Driver, (long)memory,
+            device.Name == _devices.Default, d.LiveBuffers, d.LiveBytes, d.LiveChannels, d.Submitted, d.Completed, d.Running, guests);
+    }).ToList();
 
     private void Admit(GuestProtocol.Admit admit)
     {
@@ -73,7 +118,7 @@ internal sealed partial class GuestRegistry : ReceiveActor
             link.Refuse(hello, Errno.EPROTO, $"protocol version {hello.Version} is not supported; this host speaks version {ProtocolLimits.Version}");
             return;
         }
-        if (!GuestName().IsMatch(hello.Name))
+        if (!DeviceSettings.ValidName().IsMatch(hello.Name))
         {
             link.Refuse(hello, Errno.EINVAL, $"guest name '{hello.Name}' is not valid: 1-64 characters of A-Z a-z 0-9 . _ -, starting with a letter or digit");
             return;
@@ -90,12 +135,14 @@ internal sealed partial class GuestRegistry : ReceiveActor
         }
 
         link.Metrics = _metrics?.ForGuest(hello.Name);
-        var session = new GuestSession(hello.Name, link, _device, _gems, _settings, _log);
+        var session = new GuestSession(hello.Name, link, _gems, _settings, _log);
+        if (DeviceNameFor(hello.Name) is { } deviceName) session.Device = _devices.Find(deviceName);
         var guest = Context.ActorOf(GuestActor.Props(session), hello.Name);
         Context.Watch(guest);
         _guests[hello.Name] = (guest, session);
         _names[guest] = hello.Name;
-        _log.Info("guest {Guest} admitted over {Transport} (session {Session})", hello.Name, link.Connection.Transport, _nextSession + 1);
+        _log.Info("guest {Guest} admitted over {Transport} (session {Session}) on device {Device}",
+            hello.Name, link.Connection.Transport, _nextSession + 1, session.Device?.Name ?? "none");
         uint caps = link.Connection.CanPassFds ? ProtocolLimits.CapabilityMap : 0;
         link.Admitted(guest, hello, new Replies.Hello(ProtocolLimits.Version, caps, (uint)link.MaxFrame, ++_nextSession));
     }
@@ -124,17 +171,15 @@ internal sealed partial class GuestRegistry : ReceiveActor
 
     private ControlProtocol.HostStatus Status()
     {
-        var d = _device.GetStats();
-        var device = new ControlProtocol.DeviceStatus(_device.Name, _device.Info.Driver, d.LiveBuffers, d.LiveBytes, d.LiveChannels, d.Submitted, d.Completed, d.Running);
         var guests = _guests.Values.Select(g => g.Session).OrderBy(s => s.Name, StringComparer.Ordinal).Select(s => new ControlProtocol.GuestStatus(
-            s.Name, s.Link.Connection.Transport, s.Link.Connection.PeerName, (DateTime.UtcNow - s.ConnectedAt).TotalSeconds,
+            s.Name, s.Device?.Name, s.Link.Connection.Transport, s.Link.Connection.PeerName, (DateTime.UtcNow - s.ConnectedAt).TotalSeconds,
             s.Contexts, s.Objects, s.Memory, s.MappedBytes, s.Channels, s.QueuedPushbufs, s.Link.InFlight, s.Link.Served,
             s.Link.Latency.Summary(), s.Link.ErrorsByKind())).ToList();
         var errors = new SortedDictionary<string, long>(_departedErrors, StringComparer.Ordinal);
         foreach (var g in guests)
             foreach (var (kind, count) in g.Errors) errors[kind] = errors.GetValueOrDefault(kind) + count;
         var totals = new ControlProtocol.Totals((long)_nextSession, _departedServed + guests.Sum(g => g.Served), errors);
-        return new ControlProtocol.HostStatus(_mode.Sequential ? "sequential" : "concurrent", device, guests, totals, _metrics?.Url);
+        return new ControlProtocol.HostStatus(_mode.Sequential ? "sequential" : "concurrent", DeviceStatuses(), guests, totals, _metrics?.Url);
     }
 
     protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(e =>

@@ -13,11 +13,10 @@ internal sealed class GuestSession
     private int _channels, _contexts, _objects, _queuedPushbufs;
     private long _memory;
 
-    public GuestSession(string name, GuestLink link, IGpuDevice device, GemTable gems, HostSettings settings, ILoggingAdapter log)
+    public GuestSession(string name, GuestLink link, GemTable gems, HostSettings settings, ILoggingAdapter log)
     {
         Name = name;
         Link = link;
-        Device = device;
         Gems = gems;
         Settings = settings;
         Log = log;
@@ -44,7 +43,21 @@ internal sealed class GuestSession
 
     public GuestLink Link { get; }
 
-    public IGpuDevice Device { get; }
+    /// <summary>
+    /// The device new contexts open on; null: none attached (OPEN_CONTEXT answers ENODEV). Set
+    /// by the guest's actor only, after it closed the contexts of the previous device.
+    /// </summary>
+    public IGpuDevice? Device
+    {
+        get => Volatile.Read(ref _device);
+        set => Volatile.Write(ref _device, value);
+    }
+
+    private IGpuDevice? _device;
+
+    /// <summary>Why a guest without a device cannot do <paramref name="what"/>, as its requests are told.</summary>
+    public string NoDevice(string what) =>
+        $"{what}: guest {Name} has no device attached; an operator attaches one with `pvdrm-host attach --guest {Name} --device DEVICE`";
 
     public HostSettings Settings { get; }
 
@@ -111,7 +124,7 @@ internal sealed class GuestSession
         return false;
     }
 
-    /// <summary>Props for an actor that calls the device: on the dedicated dispatcher when calls may block.</summary>
-    public Akka.Actor.Props OnDeviceDispatcher(Akka.Actor.Props props) =>
-        Device.CallsMayBlock ? props.WithDispatcher("pvdrm-device-dispatcher") : props;
+    /// <summary>Props for an actor that calls <paramref name="device"/>: on the dedicated dispatcher when its calls may block.</summary>
+    public static Akka.Actor.Props OnDeviceDispatcher(Akka.Actor.Props props, IGpuDevice device) =>
+        device.CallsMayBlock ? props.WithDispatcher("pvdrm-device-dispatcher") : props;
 }

@@ -15,15 +15,19 @@ internal sealed class HostGem
 
     /// <param name="buffer">Its one reference becomes the creating handle's.</param>
     /// <param name="charged">Bytes charged to <paramref name="owner"/>'s quota, returned with the last handle.</param>
-    public HostGem(IGpuBuffer buffer, GuestSession owner, ulong charged, GemTable table)
+    public HostGem(IGpuBuffer buffer, IGpuDevice device, GuestSession owner, ulong charged, GemTable table)
     {
         Buffer = buffer;
+        Device = device;
         Owner = owner;
         Charged = charged;
         _table = table;
     }
 
     public IGpuBuffer Buffer { get; }
+
+    /// <summary>Where the object lives; it never moves, and only contexts on the same device may open it.</summary>
+    public IGpuDevice Device { get; }
 
     /// <summary>The guest that created (and pays for) the object.</summary>
     public GuestSession Owner { get; }

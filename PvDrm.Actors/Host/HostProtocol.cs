@@ -18,6 +18,13 @@ public static class GuestProtocol
 
     /// <summary>The operator removes the guest: it is told why, disconnected, and everything it held released.</summary>
     internal sealed record Evict(string Reason);
+
+    /// <summary>
+    /// The operator gives the guest <paramref name="Device"/> (null: takes its device away). The
+    /// guest's actor closes the contexts of the previous device first, then answers the sender
+    /// with a <see cref="Control.ControlProtocol.Response"/>.
+    /// </summary>
+    internal sealed record Attach(Native.Gpu.IGpuDevice? Device, string Reason);
 }
 
 /// <summary>The sequential gate's conversation.</summary>

@@ -22,7 +22,24 @@ public sealed record HostSettings
     /// <summary>With <c>device = auto</c>: prefer nodes of this driver ("nouveau", "i915"); empty: any.</summary>
     public string? DeviceDriver { get; init; }
 
+    /// <summary>The SoftGpu of <c>device = soft</c>, and what SoftGpu entries of <see cref="Devices"/> leave out.</summary>
     public SoftGpuOptions SoftGpu { get; init; } = new();
+
+    /// <summary>
+    /// <c>pvdrm.host.devices</c>, in file order. Empty: one device from <see cref="Device"/>
+    /// (<c>soft</c> is a SoftGpu named soft0), so single-device configurations keep working.
+    /// </summary>
+    public IReadOnlyList<DeviceSettings> Devices { get; init; } = [];
+
+    /// <summary>
+    /// The device of guests that <see cref="GuestDevices"/> does not list; null (<c>none</c>):
+    /// they wait for an operator's attach. With the single device of <see cref="Device"/>, the
+    /// default name soft0 means that device, whatever its name.
+    /// </summary>
+    public string? DefaultDevice { get; init; } = DeviceSettings.DefaultName;
+
+    /// <summary><c>pvdrm.host.guests.&lt;guest&gt;.device</c>; a null value: none until attached.</summary>
+    public IReadOnlyDictionary<string, string?> GuestDevices { get; init; } = new Dictionary<string, string?>();
 
     /// <summary>Path of the guest-facing Unix socket; null to not listen (tests wire links directly).</summary>
     public string? ListenUnix { get; init; }
@@ -80,10 +97,28 @@ public sealed record HostSettings
         }
     }
 
+    /// <summary>A SoftGpu block: <c>pvdrm.host.soft-gpu</c>, or a device entry falling back to it.</summary>
+    private static SoftGpuOptions ReadSoftGpu(SettingsReader c) => new()
+    {
+        Engines = c.Int("engines", 0, 1024) is var e && e > 0 ? e : Environment.ProcessorCount,
+        MemoryBytes = (ulong)c.Bytes("memory", 1 << 20, long.MaxValue),
+        MaxBufferBytes = (ulong)c.Bytes("max-buffer", 4096, int.MaxValue),
+        MaxCommandBytes = (int)c.Bytes("max-commands", 64, 64 << 20),
+        SemaphoreTimeout = c.Duration("semaphore-timeout"),
+        Personality = c.String("personality") switch
+        {
+            "pvdrm" => SoftGpuPersonality.PvDrm,
+            "nouveau" => SoftGpuPersonality.Nouveau,
+            var other => throw new ConfigurationException($"{c.Shown}.personality: '{other}' is not pvdrm or nouveau"),
+        },
+    };
+
     public static HostSettings Create(Config config)
     {
-        var c = new SettingsReader(config.WithFallback(PvDrmConfig.Reference), Root);
+        var merged = ReferenceEquals(config, PvDrmConfig.Reference) ? config : config.WithFallback(PvDrmConfig.Reference);
+        var c = new SettingsReader(merged, Root);
         string device = c.String("device");
+        string defaultDevice = c.String("default-device");
         if (device != "soft" && device != "auto" && !device.StartsWith('/'))
             throw new ConfigurationException($"{Root}.device: '{device}' is not soft, auto or the path of a DRM node such as /dev/dri/renderD128");
         string driver = c.String("device-driver");
@@ -100,20 +135,10 @@ public sealed record HostSettings
             Sequential = c.Bool("sequential"),
             Device = device,
             DeviceDriver = driver.Length == 0 ? null : driver,
-            SoftGpu = new SoftGpuOptions
-            {
-                Engines = c.Int("soft-gpu.engines", 0, 1024) is var e && e > 0 ? e : Environment.ProcessorCount,
-                MemoryBytes = (ulong)c.Bytes("soft-gpu.memory", 1 << 20, long.MaxValue),
-                MaxBufferBytes = (ulong)c.Bytes("soft-gpu.max-buffer", 4096, int.MaxValue),
-                MaxCommandBytes = (int)c.Bytes("soft-gpu.max-commands", 64, 64 << 20),
-                SemaphoreTimeout = c.Duration("soft-gpu.semaphore-timeout"),
-                Personality = c.String("soft-gpu.personality") switch
-                {
-                    "pvdrm" => SoftGpuPersonality.PvDrm,
-                    "nouveau" => SoftGpuPersonality.Nouveau,
-                    var other => throw new ConfigurationException($"{Root}.soft-gpu.personality: '{other}' is not pvdrm or nouveau"),
-                },
-            },
+            SoftGpu = ReadSoftGpu(new SettingsReader(merged, $"{Root}.soft-gpu")),
+            Devices = DeviceSettings.ReadAll(merged, ReadSoftGpu),
+            DefaultDevice = defaultDevice == "none" ? null : defaultDevice,
+            GuestDevices = DeviceSettings.ReadGuests(merged),
             ListenUnix = listen.Length == 0 ? null : listen,
             ControlUnix = control.Length == 0 ? null : control,
             MetricsListen = metrics.Length == 0 ? null : metrics,

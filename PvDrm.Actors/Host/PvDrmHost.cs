@@ -8,16 +8,16 @@ using PvDrm.Native.Io;
 namespace PvDrm.Actors.Host;
 
 /// <summary>
-/// <c>/user/pvdrm</c>: the host's root. Starts the device, the gate (sequential mode), the guest
+/// <c>/user/pvdrm</c>: the host's root. Starts the devices, the gate (sequential mode), the guest
 /// registry and the listener; on stop, the guests go first (each told why), then the socket file
-/// and the device.
+/// and the devices.
 /// </summary>
 public sealed class PvDrmHost : ReceiveActor
 {
     public const string Name = "pvdrm";
 
     private readonly HostSettings _settings;
-    private readonly IGpuDevice _device;
+    private readonly HostDevices _devices;
     private readonly Admission _admission;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private IActorRef _guests = ActorRefs.Nobody;
@@ -25,20 +25,21 @@ public sealed class PvDrmHost : ReceiveActor
     private readonly List<StreamListener> _streams = new();
     private Metrics.HostMetrics? _metrics;
 
-    public PvDrmHost(HostSettings settings, IGpuDevice device, Admission admission)
+    public PvDrmHost(HostSettings settings, HostDevices devices, Admission admission)
     {
         _settings = settings;
-        _device = device;
+        _devices = devices;
         _admission = admission;
         Receive<GuestProtocol.Accept>(a => _guests.Forward(a));
         // Admin requests go through here: unlike an actor selection, the mailbox only runs after PreStart made the registry.
         Receive<ControlProtocol.Request>(r => _guests.Forward(r));
-        Receive<GetDeviceStats>(_ => Sender.Tell(_device.GetStats()));
+        Receive<GetDeviceStats>(r => Sender.Tell(r.Device == null ? _devices.TotalStats()
+            : _devices.Find(r.Device)?.GetStats() ?? throw new ArgumentException($"no device named {r.Device}")));
         Receive<GetListening>(_ => Sender.Tell(Listening.ToArray()));
     }
 
-    /// <summary>Asks for the device's live objects and work (<see cref="DeviceStats"/>).</summary>
-    public sealed record GetDeviceStats
+    /// <summary>Asks for a device's live objects and work (<see cref="DeviceStats"/>); null: summed over every device.</summary>
+    public sealed record GetDeviceStats(string? Device = null)
     {
         public static GetDeviceStats Instance { get; } = new();
     }
@@ -49,24 +50,29 @@ public sealed class PvDrmHost : ReceiveActor
         public static GetListening Instance { get; } = new();
     }
 
-    /// <param name="device">Created (and checked) by the caller; the host disposes it when it stops.</param>
+    /// <param name="devices">Opened (and checked) by the caller; the host disposes them when it stops.</param>
     /// <param name="admission">Loaded by the caller (a bad tokens file stops start-up); by default from <paramref name="settings"/>.</param>
-    public static Props Props(HostSettings settings, IGpuDevice device, Admission? admission = null)
+    public static Props Props(HostSettings settings, HostDevices devices, Admission? admission = null)
     {
         admission ??= Admission.Load(settings.Auth);
-        return Akka.Actor.Props.Create(() => new PvDrmHost(settings, device, admission));
+        return Akka.Actor.Props.Create(() => new PvDrmHost(settings, devices, admission));
     }
+
+    /// <summary>A host of one device, every guest's (tests and tools).</summary>
+    public static Props Props(HostSettings settings, IGpuDevice device, Admission? admission = null) =>
+        Props(settings, HostDevices.Single(device), admission);
 
     protected override void PreStart()
     {
         Context.ActorOf(DeadRequests.Props(), "dead-requests");
-        Context.ActorOf(Devices.Props(new[] { _device }), "devices");
+        Context.ActorOf(Devices.Props(_devices.All), "devices");
         var gate = Context.ActorOf(SequentialGate.Props(_settings.RequestTimeout), "gate");
         var mode = new HostMode(_settings.Sequential, gate);
         gate.Tell(mode);
         if (_settings.MetricsListen != null) _metrics = new Metrics.HostMetrics();
-        _guests = Context.ActorOf(GuestRegistry.Props(_settings, _device, mode, _admission, _metrics), "guests");
-        if (_settings.ControlUnix is { } control) Context.ActorOf(ControlActor.Props(control, _guests, "status", "evict", "set"), "control");
+        _guests = Context.ActorOf(GuestRegistry.Props(_settings, _devices, mode, _admission, _metrics), "guests");
+        if (_settings.ControlUnix is { } control)
+            Context.ActorOf(ControlActor.Props(control, _guests, "status", "evict", "set", "devices", "attach", "detach"), "control");
         if (_settings.Auth.TokensFile is { } tokens && Admission.IsExposed(tokens))
             _log.Warning("{TokensFile} is readable by other users; tokens should be readable only by the host's user (chmod 600)", tokens);
 
@@ -91,8 +97,9 @@ public sealed class PvDrmHost : ReceiveActor
                 (await registry.Ask<ControlProtocol.Response>(new ControlProtocol.Request("status"), TimeSpan.FromSeconds(5), ct)).Status!);
             _log.Info("Prometheus metrics at {MetricsUrl}", _metrics.Url);
         }
-        _log.Info("PvDrm host ready: device {Device} ({Driver}), {Mode} mode, listening on {Listening}",
-            _device.Name, _device.Info.Driver, _settings.Sequential ? "sequential" : "concurrent", string.Join(", ", Listening));
+        _log.Info("PvDrm host ready: devices {Devices} (default {DefaultDevice}), {Mode} mode, listening on {Listening}",
+            string.Join(", ", _devices.All.Select(d => $"{d.Name} ({d.Info.Driver})")), _devices.Default ?? "none",
+            _settings.Sequential ? "sequential" : "concurrent", string.Join(", ", Listening));
     }
 
     /// <summary>Every address guests can reach this host on (with the port the kernel chose for port 0).</summary>
@@ -105,7 +112,7 @@ public sealed class PvDrmHost : ReceiveActor
         _listener?.Dispose();
         foreach (var l in _streams) l.Dispose();
         _metrics?.Dispose();
-        _device.Dispose();
+        _devices.Dispose();
         _log.Info("PvDrm host stopped");
     }
 }

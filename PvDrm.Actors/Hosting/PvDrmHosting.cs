@@ -1,17 +1,16 @@
 using Akka.Hosting;
 using PvDrm.Actors.Guest;
 using PvDrm.Actors.Host;
-using PvDrm.Native.Gpu;
 
 namespace PvDrm.Actors;
 
 /// <summary>Akka.Hosting composition of the two processes; tests boot the same pieces.</summary>
 public static class PvDrmHosting
 {
-    /// <summary>The host daemon: <c>/user/pvdrm</c> on <paramref name="device"/>, registered as <see cref="PvDrmHost"/>.</summary>
-    public static AkkaConfigurationBuilder WithPvDrmHost(this AkkaConfigurationBuilder builder, HostSettings settings, IGpuDevice device, Admission? admission = null) =>
+    /// <summary>The host daemon: <c>/user/pvdrm</c> on <paramref name="devices"/>, registered as <see cref="PvDrmHost"/>.</summary>
+    public static AkkaConfigurationBuilder WithPvDrmHost(this AkkaConfigurationBuilder builder, HostSettings settings, HostDevices devices, Admission? admission = null) =>
         builder.WithActors((system, registry) =>
-            registry.Register<PvDrmHost>(system.ActorOf(PvDrmHost.Props(settings, device, admission), PvDrmHost.Name)));
+            registry.Register<PvDrmHost>(system.ActorOf(PvDrmHost.Props(settings, devices, admission), PvDrmHost.Name)));
 
     /// <summary>The guest proxy: <c>/user/proxy</c> over an established host link, registered as <see cref="GuestProxy"/>.</summary>
     public static AkkaConfigurationBuilder WithPvDrmGuest(this AkkaConfigurationBuilder builder, ProxySettings settings, UpstreamLink upstream, Action<string> onUpstreamLost) =>

@@ -10,12 +10,20 @@ public sealed class SettingsReader
 {
     private readonly Config _config;
     private readonly string _root;
+    private readonly string _shown;
 
-    public SettingsReader(Config config, string root)
+    /// <param name="shownAs">The path messages name, when <paramref name="config"/> was merged from several places (default: <paramref name="root"/>).</param>
+    public SettingsReader(Config config, string root, string? shownAs = null)
     {
         _config = config;
         _root = root;
+        _shown = shownAs ?? root;
     }
+
+    /// <summary>The path messages name for this reader's root.</summary>
+    public string Shown => _shown;
+
+    public bool Has(string key) => _config.HasPath(Path(key));
 
     public bool Bool(string key) => Read(key, "on or off", p => _config.GetBoolean(p));
 
@@ -62,17 +70,19 @@ public sealed class SettingsReader
 
     private T Read<T>(string key, string expected, Func<string, T> read)
     {
-        string path = $"{_root}.{key}";
-        if (!_config.HasPath(path)) throw new ConfigurationException($"{path}: missing (expected {expected})");
+        string path = Path(key), shown = $"{_shown}.{key}";
+        if (!_config.HasPath(path)) throw new ConfigurationException($"{shown}: missing (expected {expected})");
         try
         {
             return read(path);
         }
-        catch (Exception e) when (e is not ConfigurationException || !e.Message.StartsWith(path, StringComparison.Ordinal))
+        catch (Exception e) when (e is not ConfigurationException || !e.Message.StartsWith(shown, StringComparison.Ordinal))
         {
-            throw new ConfigurationException($"{path}: expected {expected} ({e.Message})");
+            throw new ConfigurationException($"{shown}: expected {expected} ({e.Message})");
         }
     }
 
-    private ConfigurationException Bad(string key, string why) => new($"{_root}.{key}: {why}");
+    private string Path(string key) => _root.Length == 0 ? key : $"{_root}.{key}";
+
+    private ConfigurationException Bad(string key, string why) => new($"{_shown}.{key}: {why}");
 }

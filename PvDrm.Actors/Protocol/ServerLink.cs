@@ -187,6 +187,7 @@ public abstract class ServerLink : IFrameHandler, IReplySink
     public void Complete(Request request, int status, ReadOnlySpan<byte> payload, string? message, FileDescriptor? fd, GpuFence? work)
     {
         if (Interlocked.Decrement(ref _inFlight) < _maxInFlight) Connection.ResumeReceiving();
+        if (status == -Errno.ECANCELED && CancelledBecause(request) is { } cause) (status, message) = (-cause.Errno, cause.Message);
         Count(request.Op, request.Context, status, message);
         request.TakeFd()?.Dispose(); // a descriptor the handler did not keep
         // Reply-less requests are answered only when they fail; either way they are done.
@@ -210,6 +211,12 @@ public abstract class ServerLink : IFrameHandler, IReplySink
     /// GPU work it still runs). <paramref name="status"/> is 0 or a negative errno.
     /// </summary>
     protected virtual void OnAnswered(Request request, int status, GpuFence? work) { }
+
+    /// <summary>
+    /// A request was cancelled because what it addressed was closed: the reason the guest should
+    /// hear instead of ECANCELED (a detached device: ENODEV), or null.
+    /// </summary>
+    protected virtual (int Errno, string Message)? CancelledBecause(Request request) => null;
 
     private void SendReply(Op op, uint requestId, uint context, int status, ReadOnlySpan<byte> payload, string? message, FileDescriptor? fd)
     {

@@ -116,7 +116,7 @@ internal sealed class SoakRunner
         while (true)
         {
             var status = (await ControlClient.SendAsync(control, new ControlProtocol.Request("status"), TimeSpan.FromSeconds(10))).Status!;
-            if (status.Guests.Count == 0 && status.Device.LiveBuffers == 0 && status.Device.LiveChannels == 0 || DateTime.UtcNow > deadline)
+            if (status.Guests.Count == 0 && status.Devices.All(d => d.LiveBuffers == 0 && d.LiveChannels == 0) || DateTime.UtcNow > deadline)
                 return status;
             await Task.Delay(50);
         }
@@ -124,15 +124,15 @@ internal sealed class SoakRunner
 
     private int Report(ControlProtocol.HostStatus status, int leakedFds)
     {
-        var d = status.Device;
-        bool leaked = d.LiveBuffers != 0 || d.LiveChannels != 0 || leakedFds != 0 || status.Guests.Count != 0;
+        long buffers = status.Devices.Sum(d => d.LiveBuffers), channels = status.Devices.Sum(d => d.LiveChannels);
+        bool leaked = buffers != 0 || channels != 0 || leakedFds != 0 || status.Guests.Count != 0;
         var table = new Table().Border(TableBorder.Rounded).Title("[bold]PvDrm soak[/]").AddColumn("").AddColumn(new TableColumn("").RightAligned()).HideHeaders();
         table.AddRow("duration", $"{_duration.TotalSeconds:F0} s, {_guests} guests at a time, one SIGKILL every {_killEvery.TotalMilliseconds:F0} ms");
         table.AddRow("guests started / killed", $"{_started} / {_killed}");
         table.AddRow("guests that ran to the end: verified / failed", $"{_verified} / {_failed}");
         table.AddRow("requests served", $"{status.Totals.Served}");
         table.AddRow("errors by kind", status.Totals.Errors.Count == 0 ? "none" : string.Join(", ", status.Totals.Errors.Select(e => $"{e.Key} {e.Value}")));
-        table.AddRow("leaked: buffers / channels / memfds / guests", $"{d.LiveBuffers} / {d.LiveChannels} / {leakedFds} / {status.Guests.Count}");
+        table.AddRow("leaked: buffers / channels / memfds / guests", $"{buffers} / {channels} / {leakedFds} / {status.Guests.Count}");
         table.AddRow("result", leaked || _failed > 0 ? "[red]FAILED[/]" : "[green]nothing leaked, every surviving guest verified[/]");
         AnsiConsole.Write(table);
         return leaked || _failed > 0 ? 1 : 0;

@@ -17,26 +17,35 @@ public static class ControlProtocol
 
     /// <summary>
     /// <c>{"command": "status"}</c>, <c>{"command": "evict", "guest": "vm1"}</c>,
-    /// <c>{"command": "set", "key": "sequential", "value": "on"}</c>.
+    /// <c>{"command": "set", "key": "sequential", "value": "on"}</c>, <c>{"command": "devices"}</c>,
+    /// <c>{"command": "attach", "guest": "vm1", "value": "soft1"}</c>, <c>{"command": "detach", "guest": "vm1"}</c>.
     /// </summary>
     public sealed record Request(string Command, string? Guest = null, string? Key = null, string? Value = null);
 
-    public sealed record Response(bool Ok, string Message, HostStatus? Status = null, ProxyStatus? Proxy = null);
+    public sealed record Response(bool Ok, string Message, HostStatus? Status = null, ProxyStatus? Proxy = null, IReadOnlyList<DeviceStatus>? Devices = null);
 
     /// <summary>A guest proxy's status: its applications and its GEM cache.</summary>
     public sealed record ProxyStatus(string Name, string Host, int Applications, Guest.GemCacheStats Cache, int CachedWithName);
 
     /// <param name="MetricsUrl">Where Prometheus scrapes this host; null when metrics are off.</param>
-    public sealed record HostStatus(string Mode, DeviceStatus Device, IReadOnlyList<GuestStatus> Guests, Totals Totals, string? MetricsUrl = null);
+    public sealed record HostStatus(string Mode, IReadOnlyList<DeviceStatus> Devices, IReadOnlyList<GuestStatus> Guests, Totals Totals, string? MetricsUrl = null);
 
     /// <summary>Since the host started, departed guests included.</summary>
     public sealed record Totals(long GuestsAdmitted, long Served, IReadOnlyDictionary<string, long> Errors);
 
+    /// <param name="Kind">soft or drm.</param>
+    /// <param name="MemoryBytes">The device's memory as it reports it (0: it does not say).</param>
+    /// <param name="IsDefault">Guests without a device of their own get this one.</param>
+    /// <param name="Guests">The connected guests attached to it.</param>
     public sealed record DeviceStatus(
-        string Name, string Driver, long LiveBuffers, long LiveBytes, long LiveChannels, long Submitted, long Completed, int Running);
+        string Name, string Kind, string Driver, long MemoryBytes, bool IsDefault,
+        long LiveBuffers, long LiveBytes, long LiveChannels, long Submitted, long Completed, int Running,
+        IReadOnlyList<string> Guests);
 
+    /// <param name="Device">The attached device; null: none.</param>
     public sealed record GuestStatus(
         string Name,
+        string? Device,
         string Transport,
         string? Peer,
         double UptimeSeconds,

@@ -16,6 +16,7 @@ public sealed class HostMetrics : IDisposable
 {
     private readonly CollectorRegistry _registry = Prometheus.Metrics.NewCustomRegistry();
     private readonly HashSet<string> _guestsShown = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, string> _deviceShown = new(StringComparer.Ordinal); // guest -> device label shown
     private readonly object _scrapeLock = new();
     private IMetricServer? _server;
 
@@ -30,7 +31,8 @@ public sealed class HostMetrics : IDisposable
         Mode = factory.CreateGauge("pvdrm_sequential", "1 when every request passes through the sequential gate.");
         Guests = factory.CreateGauge("pvdrm_guests", "Guests connected.");
         Admitted = factory.CreateGauge("pvdrm_guests_admitted", "Guests admitted since the host started (a counter).");
-        Device = factory.CreateGauge("pvdrm_device", "The device: live buffers, bytes and channels, pushbufs running.", ["what"]);
+        Device = factory.CreateGauge("pvdrm_device", "Per device: live buffers, bytes and channels, pushbufs running, memory_bytes, guests.", ["device", "what"]);
+        GuestDevice = factory.CreateGauge("pvdrm_guest_device", "1 for the device each guest is attached to (none: no device).", ["guest", "device"]);
         Guest = factory.CreateGauge("pvdrm_guest",
             "Per guest: contexts, objects, memory_bytes, mapped_bytes, channels, queued_pushbufs, in_flight.", ["guest", "what"]);
         Limit = factory.CreateGauge("pvdrm_limit", "Per-guest limits (pvdrm.host.limits), for quota use ratios.", ["limit"]);
@@ -49,6 +51,8 @@ public sealed class HostMetrics : IDisposable
     private Gauge Device { get; }
 
     private Gauge Guest { get; }
+
+    private Gauge GuestDevice { get; }
 
     private Gauge Limit { get; }
 
@@ -90,11 +94,15 @@ public sealed class HostMetrics : IDisposable
             Mode.Set(status.Mode == "sequential" ? 1 : 0);
             Guests.Set(status.Guests.Count);
             Admitted.Set(status.Totals.GuestsAdmitted);
-            var d = status.Device;
-            Device.WithLabels("buffers").Set(d.LiveBuffers);
-            Device.WithLabels("bytes").Set(d.LiveBytes);
-            Device.WithLabels("channels").Set(d.LiveChannels);
-            Device.WithLabels("running").Set(d.Running);
+            foreach (var d in status.Devices)
+            {
+                Device.WithLabels(d.Name, "buffers").Set(d.LiveBuffers);
+                Device.WithLabels(d.Name, "bytes").Set(d.LiveBytes);
+                Device.WithLabels(d.Name, "channels").Set(d.LiveChannels);
+                Device.WithLabels(d.Name, "running").Set(d.Running);
+                Device.WithLabels(d.Name, "memory_bytes").Set(d.MemoryBytes);
+                Device.WithLabels(d.Name, "guests").Set(d.Guests.Count);
+            }
             var present = new HashSet<string>(StringComparer.Ordinal);
             foreach (var g in status.Guests)
             {
@@ -106,10 +114,15 @@ public sealed class HostMetrics : IDisposable
                 Guest.WithLabels(g.Name, "channels").Set(g.Channels);
                 Guest.WithLabels(g.Name, "queued_pushbufs").Set(g.QueuedPushbufs);
                 Guest.WithLabels(g.Name, "in_flight").Set(g.InFlight);
+                string device = g.Device ?? "none";
+                if (_deviceShown.TryGetValue(g.Name, out var was) && was != device) GuestDevice.RemoveLabelled(g.Name, was);
+                GuestDevice.WithLabels(g.Name, device).Set(1);
+                _deviceShown[g.Name] = device;
             }
             foreach (var gone in _guestsShown.Where(n => !present.Contains(n)).ToList())
             {
                 foreach (var what in GuestSeries) Guest.RemoveLabelled(gone, what);
+                if (_deviceShown.Remove(gone, out var device)) GuestDevice.RemoveLabelled(gone, device);
                 _guestsShown.Remove(gone);
             }
             _guestsShown.UnionWith(present);

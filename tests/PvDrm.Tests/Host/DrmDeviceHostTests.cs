@@ -52,16 +52,17 @@ public class DrmDeviceHostTests : TestKit
             HostSettings.Create(Actors.PvDrmConfig.Load(null, "pvdrm.host.device = gpu0")));
         Assert.Contains("pvdrm.host.device", error.Message);
         var missing = Assert.Throws<Akka.Configuration.ConfigurationException>(() =>
-            DeviceFactory.Create(HostSettings.Create(Actors.PvDrmConfig.Load(null, "pvdrm.host.device = \"/nonexistent/renderD128\""))));
+            DeviceFactory.CreateAll(HostSettings.Create(Actors.PvDrmConfig.Load(null, "pvdrm.host.device = \"/nonexistent/renderD128\""))));
         Assert.Contains("cannot open /nonexistent/renderD128", missing.Message);
     }
 
     [Fact]
     public void Auto_falls_back_to_SoftGpu_and_says_why_when_there_is_no_drm_node()
     {
-        if (Directory.Exists("/dev/dri")) return; // a machine with a GPU: covered by `pvdrm-host devices` there
+        if (Directory.Exists("/dev/dri")) return; // a machine with a GPU: covered by `pvdrm-host nodes` there
         string? note = null;
-        using var device = DeviceFactory.Create(HostSettings.Create(Actors.PvDrmConfig.Load(null, "pvdrm.host.device = auto")), n => note = n);
+        using var devices = DeviceFactory.CreateAll(HostSettings.Create(Actors.PvDrmConfig.Load(null, "pvdrm.host.device = auto")), n => note = n);
+        var device = Assert.Single(devices.All);
 
         Assert.Equal("softgpu", device.Info.Driver);
         Assert.Contains("no /dev/dri", note);

@@ -67,7 +67,8 @@ public class StatusAndMetricsTests : TestKit
         Assert.Equal(host.Settings.MemoryPerGuest, metrics["pvdrm_limit{limit=\"memory-per-guest\"}"]);
         Assert.Equal(1, metrics["pvdrm_guests"]);
         Assert.Equal(0, metrics["pvdrm_sequential"]);
-        Assert.Equal(3, metrics["pvdrm_device{what=\"buffers\"}"]);
+        Assert.Equal(3, metrics[$"pvdrm_device{{device=\"{host.Device.Name}\",what=\"buffers\"}}"]);
+        Assert.Equal(1, metrics[$"pvdrm_guest_device{{guest=\"m1\",device=\"{host.Device.Name}\"}}"]);
 
         await guest.DisposeAsync();
         await AwaitAssertAsync(async () =>

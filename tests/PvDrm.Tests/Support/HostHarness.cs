@@ -25,13 +25,23 @@ internal sealed class HostHarness
     private int _guests;
 
     /// <param name="device">The device to run on; by default a SoftGpu with <paramref name="gpu"/>'s options.</param>
-    public HostHarness(TestKitBase kit, HostSettings? settings = null, SoftGpuOptions? gpu = null, IGpuDevice? device = null)
+    /// <param name="devices">Several devices instead (<see cref="Device"/> is then the first).</param>
+    public HostHarness(TestKitBase kit, HostSettings? settings = null, SoftGpuOptions? gpu = null, IGpuDevice? device = null, HostDevices? devices = null)
     {
         _kit = kit;
         Settings = settings ?? new HostSettings { ListenUnix = null };
-        Device = device ?? new SoftGpu($"test{Interlocked.Increment(ref s_devices)}", gpu ?? new SoftGpuOptions { Engines = 2, SemaphoreTimeout = TimeSpan.FromSeconds(20) });
-        Host = kit.Sys.ActorOf(PvDrmHost.Props(Settings, Device));
+        devices ??= HostDevices.Single(device ?? NewSoftGpu(gpu));
+        Device = devices.All[0];
+        Host = kit.Sys.ActorOf(PvDrmHost.Props(Settings, devices));
     }
+
+    /// <summary>A SoftGpu with a name unique in the test run.</summary>
+    public static SoftGpu NewSoftGpu(SoftGpuOptions? gpu = null) =>
+        new($"test{Interlocked.Increment(ref s_devices)}", gpu ?? new SoftGpuOptions { Engines = 2, SemaphoreTimeout = TimeSpan.FromSeconds(20) });
+
+    /// <summary>An admin request, as the control socket sends it.</summary>
+    public ControlProtocol.Response Admin(ControlProtocol.Request request) =>
+        Registry.Ask<ControlProtocol.Response>(request, Timeout).GetAwaiter().GetResult();
 
     private static int s_devices;
 
