@@ -28,6 +28,8 @@ internal sealed class GuestRegistry : ReceiveActor
     private readonly Dictionary<string, long> _departedErrors = new(StringComparer.Ordinal);
     // attach/detach of the operator, which outlive a guest's connection; null: detached.
     private readonly Dictionary<string, string?> _attached = new(StringComparer.Ordinal);
+    // Every guest admitted since the host started: the names attach and detach accept besides configured ones.
+    private readonly HashSet<string> _seen = new(StringComparer.Ordinal);
 
     public GuestRegistry(HostSettings settings, HostDevices devices, HostMode mode, Admission admission, Metrics.HostMetrics? metrics)
     {
@@ -87,8 +89,8 @@ internal sealed class GuestRegistry : ReceiveActor
         if (attach && device == null)
             return new ControlProtocol.Response(false, $"no device named '{r.Value}' on this host (devices: {string.Join(", ", _devices.All.Select(d => d.Name))})");
         bool connected = _guests.TryGetValue(r.Guest, out var guest);
-        if (!connected && !_settings.GuestDevices.ContainsKey(r.Guest) && !_attached.ContainsKey(r.Guest))
-            return new ControlProtocol.Response(false, $"no guest named '{r.Guest}' is connected or listed in {HostSettings.Root}.guests");
+        if (!connected && !_seen.Contains(r.Guest) && !_settings.GuestDevices.ContainsKey(r.Guest))
+            return new ControlProtocol.Response(false, $"no guest named '{r.Guest}' has connected to this host, and {HostSettings.Root}.guests does not list it");
         _attached[r.Guest] = device?.Name;
         string reason = attach ? $"attached to {device!.Name} by the operator" : "detached by the operator";
         if (connected)
@@ -135,6 +137,7 @@ internal sealed class GuestRegistry : ReceiveActor
         }
 
         link.Metrics = _metrics?.ForGuest(hello.Name);
+        _seen.Add(hello.Name);
         var session = new GuestSession(hello.Name, link, _gems, _settings, _log);
         if (DeviceNameFor(hello.Name) is { } deviceName) session.Device = _devices.Find(deviceName);
         var guest = Context.ActorOf(GuestActor.Props(session), hello.Name);
