@@ -33,12 +33,13 @@ public class ShimTests(ShimHostFixture live) : IClassFixture<ShimHostFixture>
     }
 
     [ShimFact]
-    public async Task Libdrm_nouveau_maps_buffers_and_runs_a_verified_fill_and_gemm()
+    public async Task Libdrm_nouveau_maps_and_shares_buffers_and_runs_a_verified_fill_and_gemm()
     {
         string output = await RunAsync(ShimPrograms.Nouveau, "96");
 
         Assert.Contains("ok device: chipset 0xc0", output);
         Assert.Contains("ok map, write, read back", output);
+        Assert.Contains("ok shared by name and PRIME with a second file", output);
         Assert.Contains("ok pushbuf: FILL and GEMM 96x96x96 verified", output);
         Assert.Contains("ok nouveau", output);
     }

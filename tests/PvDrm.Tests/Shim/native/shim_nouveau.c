@@ -1,7 +1,8 @@
 /*
  * An unmodified libdrm_nouveau program: device and client, buffer objects mapped, written and
- * read back, a channel and a pushbuf whose words are SoftGpu commands (FILL, then GEMM), waited
- * for with nouveau_bo_wait (CPU_PREP) and checked against a CPU reference.
+ * read back, shared with a second DRM file by name (FLINK/OPEN) and by PRIME, a channel and a
+ * pushbuf whose words are SoftGpu commands (FILL, then GEMM), waited for with nouveau_bo_wait
+ * (CPU_PREP) and checked against a CPU reference.
  * Usage: shim_nouveau [N]   (GEMM size, default 64)
  */
 #include <fcntl.h>
@@ -47,6 +48,35 @@ static struct nouveau_bo *new_bo(struct nouveau_device *dev, uint64_t size, stru
 	return bo;
 }
 
+/* The object seen from a second DRM file, opened the older way (nouveau_device_wrap): by its
+ * global name (GEM_FLINK, GEM_OPEN) and by a PRIME descriptor; both show the same words. */
+static void share(struct nouveau_bo *bo, int words)
+{
+	int fd = open(render_node(), O_RDWR | O_CLOEXEC);
+	CHECK(fd >= 0, "open %s again", render_node());
+	struct nouveau_device *dev = NULL;
+	struct nouveau_client *client = NULL;
+	CHECK(nouveau_device_wrap(fd, 0, &dev) == 0 && dev->chipset == 0xc0 && dev->drm_version == 0x01000300, "nouveau_device_wrap");
+	CHECK(nouveau_client_new(dev, &client) == 0, "nouveau_client_new on the second file");
+	uint32_t name = 0;
+	CHECK(nouveau_bo_name_get(bo, &name) == 0 && name != 0, "nouveau_bo_name_get");
+	struct nouveau_bo *named = NULL, *primed = NULL;
+	CHECK(nouveau_bo_name_ref(dev, name, &named) == 0 && named->size == bo->size, "nouveau_bo_name_ref(%u)", name);
+	int prime = -1;
+	CHECK(nouveau_bo_set_prime(bo, &prime) == 0 && prime >= 0, "nouveau_bo_set_prime");
+	CHECK(nouveau_bo_prime_handle_ref(dev, prime, &primed) == 0 && primed->size == bo->size, "nouveau_bo_prime_handle_ref");
+	CHECK(nouveau_bo_map(named, NOUVEAU_BO_RD, client) == 0 && nouveau_bo_map(primed, NOUVEAU_BO_RD, client) == 0, "nouveau_bo_map");
+	for (int i = 0; i < words; i++)
+		CHECK(((uint32_t *)named->map)[i] == ((uint32_t *)bo->map)[i] && ((uint32_t *)primed->map)[i] == ((uint32_t *)bo->map)[i],
+		      "shared word %d", i);
+	close(prime);
+	nouveau_bo_ref(NULL, &primed);
+	nouveau_bo_ref(NULL, &named);
+	nouveau_client_del(&client);
+	nouveau_device_del(&dev);
+	CHECK(close(fd) == 0, "close of the second file");
+}
+
 int main(int argc, char **argv)
 {
 	int n = argc > 1 ? atoi(argv[1]) : 64;
@@ -79,6 +109,8 @@ int main(int argc, char **argv)
 	munmap(again, 8192);
 	CHECK(nouveau_bo_wait(scratch, NOUVEAU_BO_RDWR, client) == 0, "nouveau_bo_wait on an idle object");
 	printf("ok map, write, read back\n");
+	share(scratch, 2048);
+	printf("ok shared by name and PRIME with a second file\n");
 
 	size_t bytes = (size_t)n * n * 4;
 	struct nouveau_bo *a = new_bo(dev, bytes, client), *b = new_bo(dev, bytes, client), *c = new_bo(dev, bytes, client);
