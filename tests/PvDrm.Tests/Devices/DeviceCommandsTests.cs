@@ -13,30 +13,23 @@ namespace PvDrm.Tests.Devices;
 /// </summary>
 public class DeviceCommandsTests : IDisposable
 {
-    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
-    private readonly TempDir _dir = new();
-    private readonly List<ChildProcess> _processes = new();
+    private static readonly TimeSpan Timeout = Processes.Timeout;
+    private readonly Processes _run = new();
 
-    private async Task<ChildProcess> Run(string program, params string[] args)
-    {
-        var p = ChildProcess.Start(program, args);
-        _processes.Add(p);
-        await p.WaitAsync(Timeout);
-        return p;
-    }
+    private Task<ChildProcess> Run(string program, params string[] args) => _run.Run(program, args);
 
-    private Task<ChildProcess> Admin(params string[] args) => Run("pvdrm-host", [.. args, "--config", _dir["host.hocon"]]);
+    private Task<ChildProcess> Admin(params string[] args) => Run("pvdrm-host", [.. args, "--config", _run["host.hocon"]]);
 
     private Task<ChildProcess> Gemm(string guest) =>
-        Run("pvdrm-guest", "run", "gemm", "--host", $"unix:{_dir["host.sock"]}", "--name", guest, "--size", "64", "--iterations", "2");
+        Run("pvdrm-guest", "run", "gemm", "--host", $"unix:{_run["host.sock"]}", "--name", guest, "--size", "64", "--iterations", "2");
 
     [Fact]
     public async Task An_operator_attaches_and_detaches_guests_on_a_host_with_two_devices()
     {
-        File.WriteAllText(_dir["host.hocon"], $$"""
+        File.WriteAllText(_run["host.hocon"], $$"""
             pvdrm.host {
-              listen.unix = "{{_dir["host.sock"]}}"
-              control.unix = "{{_dir["control.sock"]}}"
+              listen.unix = "{{_run["host.sock"]}}"
+              control.unix = "{{_run["control.sock"]}}"
               soft-gpu.engines = 1
               devices {
                 soft0 { type = soft, memory = 256 MiB }
@@ -48,9 +41,8 @@ public class DeviceCommandsTests : IDisposable
               }
             }
             """);
-        var host = ChildProcess.Start("pvdrm-host", "serve", "--config", _dir["host.hocon"]);
-        _processes.Add(host);
-        await host.WaitForFileAsync(_dir["control.sock"], Timeout);
+        var host = _run.Start("pvdrm-host", "serve", "--config", _run["host.hocon"]);
+        await host.WaitForFileAsync(_run["control.sock"], Timeout);
 
         var vm1 = await Gemm("vm1");
         Assert.True(vm1.ExitCode == 0 && vm1.Stdout.Contains("verified"), vm1.Stdout + vm1.Stderr);
@@ -64,7 +56,7 @@ public class DeviceCommandsTests : IDisposable
         var later = await Gemm("vm3");
         Assert.True(later.ExitCode == 0 && later.Stdout.Contains("verified"), later.Stdout + later.Stderr);
 
-        await using var vm2 = await DrmClient.ConnectAsync($"unix:{_dir["host.sock"]}", new DrmClientOptions { Name = "vm2" });
+        await using var vm2 = await DrmClient.ConnectAsync($"unix:{_run["host.sock"]}", new DrmClientOptions { Name = "vm2" });
         Assert.Equal(Errno.ENODEV, (await Assert.ThrowsAsync<DrmException>(() => vm2.OpenContextAsync())).Errno);
         var attach = await Admin("attach", "--guest", "vm2", "--device", "soft1");
         Assert.True(attach.ExitCode == 0, attach.Stderr);
@@ -100,22 +92,18 @@ public class DeviceCommandsTests : IDisposable
     [Fact]
     public async Task Admin_commands_without_a_running_host_and_hosts_with_bad_device_settings_fail_with_a_message()
     {
-        File.WriteAllText(_dir["host.hocon"], $$"""
-            pvdrm.host.control.unix = "{{_dir["control.sock"]}}"
+        File.WriteAllText(_run["host.hocon"], $$"""
+            pvdrm.host.control.unix = "{{_run["control.sock"]}}"
             pvdrm.host.guests.vm9.device = gpu9
             """);
         var nobody = await Admin("devices");
         Assert.Equal(1, nobody.ExitCode);
         Assert.Contains("no PvDrm host answers on", nobody.Stderr);
 
-        var bad = await Run("pvdrm-host", "serve", "--config", _dir["host.hocon"], "--listen", $"unix:{_dir["host.sock"]}");
+        var bad = await Run("pvdrm-host", "serve", "--config", _run["host.hocon"], "--listen", $"unix:{_run["host.sock"]}");
         Assert.Equal(2, bad.ExitCode);
         Assert.Contains("pvdrm.host.guests.vm9.device: 'gpu9' is not a device of this host (soft0)", bad.Stderr);
     }
 
-    public void Dispose()
-    {
-        foreach (var p in _processes) p.Dispose();
-        _dir.Dispose();
-    }
+    public void Dispose() => _run.Dispose();
 }

@@ -13,24 +13,13 @@ namespace PvDrm.Tests.Operations;
 /// </summary>
 public class OperatorCommandsTests : IDisposable
 {
-    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
-    private readonly TempDir _dir = new();
-    private readonly List<ChildProcess> _processes = new();
+    private static readonly TimeSpan Timeout = Processes.Timeout;
+    private readonly Processes _run = new();
 
-    private ChildProcess Start(string program, params string[] args)
-    {
-        var p = ChildProcess.Start(program, args);
-        _processes.Add(p);
-        return p;
-    }
+    private ChildProcess Start(string program, params string[] args) => _run.Start(program, args);
 
     /// <summary>Runs an admin command against the host of this test and returns it when it has exited.</summary>
-    private async Task<ChildProcess> Admin(params string[] args)
-    {
-        var p = Start("pvdrm-host", [.. args, "--config", _dir["host.hocon"]]);
-        await p.WaitAsync(Timeout);
-        return p;
-    }
+    private Task<ChildProcess> Admin(params string[] args) => _run.Run("pvdrm-host", [.. args, "--config", _run["host.hocon"]]);
 
     private async Task<ControlProtocol.HostStatus> StatusJson()
     {
@@ -42,17 +31,17 @@ public class OperatorCommandsTests : IDisposable
     [Fact]
     public async Task An_operator_can_watch_switch_mode_find_metrics_and_evict_on_a_running_host()
     {
-        File.WriteAllText(_dir["host.hocon"], $$"""
+        File.WriteAllText(_run["host.hocon"], $$"""
             pvdrm.host {
-              listen.unix = "{{_dir["host.sock"]}}"
-              control.unix = "{{_dir["control.sock"]}}"
+              listen.unix = "{{_run["host.sock"]}}"
+              control.unix = "{{_run["control.sock"]}}"
               metrics.listen = "127.0.0.1:0"
             }
             """);
-        var host = Start("pvdrm-host", "serve", "--config", _dir["host.hocon"], "--log-format", "json");
-        await host.WaitForFileAsync(_dir["control.sock"], Timeout);
+        var host = Start("pvdrm-host", "serve", "--config", _run["host.hocon"], "--log-format", "json");
+        await host.WaitForFileAsync(_run["control.sock"], Timeout);
         // The guest: a client over the real socket that keeps working until it is evicted.
-        await using var guest = await DrmClient.ConnectAsync($"unix:{_dir["host.sock"]}", new DrmClientOptions { Name = "vm1" });
+        await using var guest = await DrmClient.ConnectAsync($"unix:{_run["host.sock"]}", new DrmClientOptions { Name = "vm1" });
         var work = Task.Run(async () =>
         {
             var ctx = await guest.OpenContextAsync();
@@ -100,9 +89,5 @@ public class OperatorCommandsTests : IDisposable
             && e.GetProperty("RenderedMessage").GetString()!.Contains("evicted"));
     }
 
-    public void Dispose()
-    {
-        foreach (var p in _processes) p.Dispose();
-        _dir.Dispose();
-    }
+    public void Dispose() => _run.Dispose();
 }

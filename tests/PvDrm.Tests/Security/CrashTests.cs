@@ -12,21 +12,15 @@ namespace PvDrm.Tests.Security;
 /// </summary>
 public class CrashTests : TestKit, IDisposable
 {
-    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
-    private readonly TempDir _dir = new();
-    private readonly List<ChildProcess> _processes = new();
+    private static readonly TimeSpan Timeout = Processes.Timeout;
+    private readonly Processes _run = new();
 
-    private ChildProcess Guest(params string[] args)
-    {
-        var p = ChildProcess.Start("pvdrm-guest", args);
-        _processes.Add(p);
-        return p;
-    }
+    private ChildProcess Guest(params string[] args) => _run.Start("pvdrm-guest", args);
 
     [Fact]
     public async Task Guests_killed_mid_workload_leave_nothing_behind()
     {
-        string socket = _dir["host.sock"];
+        string socket = _run["host.sock"];
         var host = new HostHarness(this, new HostSettings { ListenUnix = socket });
         AwaitCondition(() => File.Exists(socket), HostHarness.Timeout, HostHarness.Poll);
         var random = new Random(20261125);
@@ -53,7 +47,7 @@ public class CrashTests : TestKit, IDisposable
     [Fact]
     public async Task A_proxy_killed_with_its_applications_mid_workload_leaves_nothing_behind()
     {
-        string socket = _dir["host.sock"], proxySocket = _dir["vm.sock"];
+        string socket = _run["host.sock"], proxySocket = _run["vm.sock"];
         var host = new HostHarness(this, new HostSettings { ListenUnix = socket });
         AwaitCondition(() => File.Exists(socket), HostHarness.Timeout, HostHarness.Poll);
         var proxy = Guest("serve", "--host", $"unix:{socket}", "--listen", $"unix:{proxySocket}", "--name", "vm");
@@ -71,8 +65,7 @@ public class CrashTests : TestKit, IDisposable
 
     public new void Dispose()
     {
-        foreach (var p in _processes) p.Dispose();
+        _run.Dispose();
         base.Dispose();
-        _dir.Dispose();
     }
 }
