@@ -35,6 +35,7 @@ internal sealed class ContextActor : ReceiveActor, IWithTimers
         _session = session;
         _id = id;
         session.ContextOpened();
+        GemMailbox.EnsureConfigured(Context.System);
 
         Receive<GemNew>(GemNew);
         Receive<GemClose>(GemClose);
