@@ -60,10 +60,13 @@ internal sealed class GuestLink : ServerLink
         return _gatedSink;
     }
 
+    /// <summary>The admitted guest's session, set as it is created (before any request is delivered).</summary>
+    internal GuestSession? Session { get; set; }
+
     protected override void Deliver(Request request)
     {
         if (request.Gated) _mode.Gate.Tell(new GateProtocol.Gated(request, _guest!));
-        else _guest!.Tell(request);
+        else if (Session is not { } session || !DeviceQueries.TryAnswer(request, session.Device)) _guest!.Tell(request);
     }
 
     /// <summary>This guest's Prometheus series; null when metrics are off (set at admission).</summary>
