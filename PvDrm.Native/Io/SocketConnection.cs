@@ -23,6 +23,7 @@ public abstract class SocketConnection : Connection, IReadinessHandler
     private ulong _registration;
     private volatile bool _paused;
     private volatile int _state;
+    private long _readBatch;
     private string _closeReason = "";
 
     protected SocketConnection(FileDescriptor socket, ConnectionOptions options, EventLoop? loop)
@@ -45,6 +46,8 @@ public abstract class SocketConnection : Connection, IReadinessHandler
     protected bool Paused => _paused;
 
     public override bool IsOpen => _state == Open;
+
+    public override long ReadBatch => _readBatch;
 
     public override void Start(IFrameHandler handler)
     {
@@ -123,6 +126,7 @@ public abstract class SocketConnection : Connection, IReadinessHandler
 
     private void Drain()
     {
+        _readBatch++;
         int budget = Options.FramesPerWake;
         while (_state == Open && !_paused)
         {
