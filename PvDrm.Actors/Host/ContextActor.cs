@@ -38,6 +38,7 @@ internal sealed class ContextActor : ReceiveActor, IWithTimers
         _device = device;
         _id = id;
         session.ContextOpened();
+        GemMailbox.EnsureConfigured(Context.System);
 
         Receive<GemNew>(GemNew);
         Receive<GemClose>(GemClose);

@@ -10,19 +10,30 @@ namespace PvDrm.Actors.Host;
 /// <summary>
 /// <c>ctx-&lt;id&gt;/gem-&lt;h&gt;</c>: one GEM object. Holds one reference on the device buffer,
 /// the fences of submissions that use it, and the CPU_PREP waiters. Waiting never blocks a
-/// thread: fences tell this actor when they signal, and a timer bounds every wait. An untyped
-/// actor with few fields, since a guest may hold many thousands of these.
+/// thread: fences tell this actor when they signal, and a timer bounds every wait.
+/// A guest may hold 100k of these, so an idle one costs little: an untyped actor with few
+/// fields, props that are one small object (<see cref="GemProps"/>), a mailbox with no storage
+/// until used (<see cref="GemMailbox"/>), and no timer scheduler (waits are rare and schedule
+/// their own timeout).
 /// </summary>
-internal sealed class GemActor : UntypedActor, IWithTimers
+internal sealed class GemActor : UntypedActor
 {
     private readonly GuestSession _session;
-    private readonly uint _handle;
     private readonly HostGem _gem;
-    private readonly IGpuBuffer _buffer;
-    private List<GpuFence>? _busy;
-    private List<(long Id, CpuPrep Request, GpuFence[] Fences)>? _waiters;
-    private long _nextWaiter;
+    private readonly uint _handle;
     private bool _released, _handedOut;
+    private List<GpuFence>? _busy;
+    private List<Waiter>? _waiters;
+
+    /// <summary>A CPU_PREP waiting for the fences that were pending when it came.</summary>
+    private sealed class Waiter(CpuPrep request, GpuFence[] fences)
+    {
+        public CpuPrep Request { get; } = request;
+
+        public GpuFence[] Fences { get; } = fences;
+
+        public ICancelable? Timeout { get; set; }
+    }
 
     /// <param name="gem">The object this handle names; this actor owns one of its handles.</param>
     public GemActor(GuestSession session, uint handle, HostGem gem)
@@ -30,20 +41,43 @@ internal sealed class GemActor : UntypedActor, IWithTimers
         _session = session;
         _handle = handle;
         _gem = gem;
-        _buffer = gem.Buffer;
     }
 
-    public ITimerScheduler Timers { get; set; } = null!;
+    /// <summary>The parent must have called <see cref="GemMailbox.EnsureConfigured"/> on its actor system.</summary>
+    public static Props Props(GuestSession session, uint handle, HostGem gem) => new GemProps(s_template, session, handle, gem);
 
-    public static Props Props(GuestSession session, uint handle, HostGem gem) =>
-        Akka.Actor.Props.Create(() => new GemActor(session, handle, gem));
+    private static readonly Props s_template = Akka.Actor.Props.Create(typeof(GemActor)).WithMailbox(GemMailbox.Id);
+
+    /// <summary>
+    /// Props that make a GEM actor from three fields. The cell keeps its props for the actor's
+    /// life; Akka's own would keep an argument array, a boxed handle and a producer per object.
+    /// </summary>
+    private sealed class GemProps : Props
+    {
+        private readonly GuestSession _session;
+        private readonly HostGem _gem;
+        private readonly uint _handle;
+
+        public GemProps(Props template, GuestSession session, uint handle, HostGem gem) : base(template)
+        {
+            (_session, _handle, _gem) = (session, handle, gem);
+        }
+
+#pragma warning disable AK1000 // this is the Props that Akka asks for the instance
+        public override ActorBase NewActor() => new GemActor(_session, _handle, _gem);
+#pragma warning restore AK1000
+
+        protected override Props Copy() => new GemProps(this, _session, _handle, _gem);
+    }
+
+    private IGpuBuffer Buffer => _gem.Buffer;
 
     protected override void OnReceive(object message)
     {
         switch (message)
         {
             case GemInfo r:
-                r.Reply(new Replies.GemInfo(_handle, _buffer.Domain, _buffer.Size, MapOffset.Of(_handle)));
+                r.Reply(new Replies.GemInfo(_handle, Buffer.Domain, Buffer.Size, MapOffset.Of(_handle)));
                 break;
             case GemMap or PrimeExport:
                 HandOut((Request)message);
@@ -57,7 +91,7 @@ internal sealed class GemActor : UntypedActor, IWithTimers
             case GemWrite r:
                 if (CheckRange(r, r.Offset, (ulong)r.Data.Length))
                 {
-                    _buffer.Write(r.Offset, r.Data.Span);
+                    Buffer.Write(r.Offset, r.Data.Span);
                     r.Reply();
                 }
                 break;
@@ -77,14 +111,9 @@ internal sealed class GemActor : UntypedActor, IWithTimers
                 _busy?.Remove(f.Fence);
                 WakeWaiters();
                 break;
-            case GemProtocol.PrepTimedOut t:
-                int index = _waiters?.FindIndex(w => w.Id == t.Waiter) ?? -1;
-                if (index >= 0)
-                {
-                    var w = _waiters![index];
-                    _waiters.RemoveAt(index);
+            case GemProtocol.PrepTimedOut { Waiter: Waiter w }:
+                if (_waiters?.Remove(w) == true)
                     w.Request.Fail(Errno.ETIMEDOUT, $"CPU_PREP: handle {_handle} is still in use by the GPU");
-                }
                 break;
             case GemProtocol.Close c:
                 // Release before answering: once GEM_CLOSE returns, the guest may use the quota again.
@@ -110,14 +139,14 @@ internal sealed class GemActor : UntypedActor, IWithTimers
     {
         try
         {
-            var fd = _buffer.Fd;
+            var fd = Buffer.Fd;
             _session.Gems.Remember(_gem);
             if (!_handedOut)
             {
                 _handedOut = true;
-                _session.Mapped(_buffer.Size);
+                _session.Mapped(Buffer.Size);
             }
-            r.Reply(new Replies.GemMap(_buffer.Size, MapOffset.Of(_handle)), fd);
+            r.Reply(new Replies.GemMap(Buffer.Size, MapOffset.Of(_handle)), fd);
         }
         catch (ErrnoException e)
         {
@@ -137,7 +166,7 @@ internal sealed class GemActor : UntypedActor, IWithTimers
         byte[] data = ArrayPool<byte>.Shared.Rent((int)r.Length);
         try
         {
-            _buffer.Read(r.Offset, data.AsSpan(0, (int)r.Length));
+            Buffer.Read(r.Offset, data.AsSpan(0, (int)r.Length));
             r.ReplyBytes(data.AsSpan(0, (int)r.Length));
         }
         finally
@@ -148,8 +177,8 @@ internal sealed class GemActor : UntypedActor, IWithTimers
 
     private bool CheckRange(Request r, ulong offset, ulong length)
     {
-        if (offset <= _buffer.Size && length <= _buffer.Size - offset) return true;
-        r.Fail(Errno.EINVAL, $"{OpTable.NameOf(r.Op)}: range [{offset}, +{length}) is outside handle {_handle} ({_buffer.Size} bytes)");
+        if (offset <= Buffer.Size && length <= Buffer.Size - offset) return true;
+        r.Fail(Errno.EINVAL, $"{OpTable.NameOf(r.Op)}: range [{offset}, +{length}) is outside handle {_handle} ({Buffer.Size} bytes)");
         return false;
     }
 
@@ -167,9 +196,10 @@ internal sealed class GemActor : UntypedActor, IWithTimers
             return;
         }
         // Wait for the work submitted so far, not for work submitted after this request.
-        long id = ++_nextWaiter;
-        (_waiters ??= new()).Add((id, r, _busy.ToArray()));
-        Timers.StartSingleTimer(id, new GemProtocol.PrepTimedOut(id), Timeouts.For(r.TimeoutNs, _session.Settings));
+        var waiter = new Waiter(r, _busy.ToArray());
+        (_waiters ??= new()).Add(waiter);
+        waiter.Timeout = Context.System.Scheduler.ScheduleTellOnceCancelable(
+            Timeouts.For(r.TimeoutNs, _session.Settings), Self, new GemProtocol.PrepTimedOut(waiter), Self);
     }
 
     private void WakeWaiters()
@@ -180,7 +210,7 @@ internal sealed class GemActor : UntypedActor, IWithTimers
             var w = _waiters[i];
             if (!Array.TrueForAll(w.Fences, f => f.IsSignaled)) continue;
             _waiters.RemoveAt(i);
-            Timers.Cancel(w.Id);
+            w.Timeout?.Cancel();
             w.Request.Reply();
         }
     }
@@ -189,7 +219,10 @@ internal sealed class GemActor : UntypedActor, IWithTimers
     {
         if (_waiters != null)
             foreach (var w in _waiters)
+            {
+                w.Timeout?.Cancel();
                 w.Request.Fail(Errno.ECANCELED, $"CPU_PREP: handle {_handle} was closed while waiting");
+            }
         Release();
     }
 
@@ -201,7 +234,7 @@ internal sealed class GemActor : UntypedActor, IWithTimers
     {
         if (_released) return;
         _released = true;
-        if (_handedOut) _session.Unmapped(_buffer.Size);
+        if (_handedOut) _session.Unmapped(Buffer.Size);
         _gem.ReleaseHandle();
     }
 }

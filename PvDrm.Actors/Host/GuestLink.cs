@@ -60,10 +60,30 @@ internal sealed class GuestLink : ServerLink
         return _gatedSink;
     }
 
+    /// <summary>The admitted guest's session, set as it is created (before any request is delivered).</summary>
+    internal GuestSession? Session { get; set; }
+
+    private long _answeredInBatch = -1;
+
     protected override void Deliver(Request request)
     {
         if (request.Gated) _mode.Gate.Tell(new GateProtocol.Gated(request, _guest!));
-        else _guest!.Tell(request);
+        else if (!AnsweredHere(request)) _guest!.Tell(request);
+    }
+
+    /// <summary>
+    /// Answers a device query on the I/O loop, sparing the hop to the guest actor, for at most one
+    /// request per batch read: a guest waiting on each answer gets it at once, while one that
+    /// floods goes through its actor and in-flight limit like any request, so it cannot take more
+    /// than its share of the loop (and of its peers' replies) from other guests.
+    /// </summary>
+    private bool AnsweredHere(Request request)
+    {
+        long batch = Connection.ReadBatch;
+        // No device attached: the guest actor answers ENODEV.
+        if (batch == _answeredInBatch || Session?.Device is not { } device || !DeviceQueries.TryAnswer(request, device)) return false;
+        _answeredInBatch = batch;
+        return true;
     }
 
     /// <summary>This guest's Prometheus series; null when metrics are off (set at admission).</summary>

@@ -20,6 +20,7 @@ internal sealed class GuestSession
         Gems = gems;
         Settings = settings;
         Log = log;
+        link.Session = this; // device queries are answered by the link itself (DeviceQueries)
     }
 
     /// <summary>The host's shared objects: global names and exported descriptors.</summary>

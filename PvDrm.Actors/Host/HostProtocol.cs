@@ -63,7 +63,8 @@ internal static class GemProtocol
 
     public sealed record FenceRetired(GpuFence Fence);
 
-    public sealed record PrepTimedOut(long Waiter);
+    /// <summary>A CPU_PREP waited too long; the waiter is the GEM actor's own token for it.</summary>
+    public sealed record PrepTimedOut(object Waiter);
 }
 
 /// <summary>What a context tells its channel actors.</summary>

@@ -40,7 +40,8 @@ public sealed class DrmClient : ClientLink, IAsyncDisposable
     public static async Task<DrmClient> ConnectAsync(Connection connection, DrmClientOptions? options = null, CancellationToken cancellationToken = default)
     {
         options ??= new DrmClientOptions();
-        var client = new DrmClient(connection, options.Cache);
+        if (options.ChunksInFlight < 1) throw new ArgumentOutOfRangeException(nameof(options), "ChunksInFlight must be at least 1");
+        var client = new DrmClient(connection, options.Cache) { ChunksInFlight = options.ChunksInFlight };
         connection.Start(client);
         try
         {
@@ -71,6 +72,9 @@ public sealed class DrmClient : ClientLink, IAsyncDisposable
     public bool CanMap { get; private set; }
 
     public bool IsConnected => Connection.IsOpen && EndReason == null;
+
+    /// <summary>GEM_READ/GEM_WRITE chunks one call keeps in flight (<see cref="DrmClientOptions.ChunksInFlight"/>).</summary>
+    internal int ChunksInFlight { get; private init; } = 8;
 
     /// <summary>Bytes of data one GEM_READ or GEM_WRITE may carry.</summary>
     internal int MaxChunk => Math.Max(4096, MaxFrame - FrameEncoder.ReplyPrefix - FrameEncoder.MaxMessageBytes - 64) & ~4095;

@@ -12,6 +12,12 @@ public sealed record DrmClientOptions
     /// <summary>The largest frame asked for; the host may grant less.</summary>
     public int MaxFrame { get; init; } = 256 * 1024;
 
+    /// <summary>
+    /// GEM_READ/GEM_WRITE chunks one call keeps in flight. Enough to keep the link busy; bounded
+    /// so a large copy never fills the connection's send queue (16 MiB) or the host's in-flight limit.
+    /// </summary>
+    public int ChunksInFlight { get; init; } = 8;
+
     /// <summary>PVDRM's front-end <c>cache</c>: pool closed GEM objects for reuse. Off by default.</summary>
     public Actors.Guest.GemCacheOptions Cache { get; init; } = new();
 }

@@ -74,30 +74,55 @@ public sealed class GemObject
         return reply.TakeFd() ?? throw new DrmException(Op.PrimeExport, Native.Interop.Errno.EPROTO, "the reply carried no descriptor");
     }
 
-    /// <summary>Copies bytes in through the host (GEM_WRITE), in chunks that fit a frame; for transports without mapping.</summary>
-    public async Task WriteAsync(ulong offset, ReadOnlyMemory<byte> data)
-    {
-        int chunk = Context.Client.MaxChunk;
-        var sends = new List<Task>();
-        for (int done = 0; done < data.Length; done += chunk)
-        {
-            int n = Math.Min(chunk, data.Length - done);
-            sends.Add(Context.Send(new GemWrite(Handle, offset + (ulong)done, data.Slice(done, n))));
-        }
-        await Task.WhenAll(sends);
-    }
+    /// <summary>
+    /// Copies bytes in through the host (GEM_WRITE), in chunks that fit a frame, a bounded window
+    /// of them in flight; for transports without mapping.
+    /// </summary>
+    public Task WriteAsync(ulong offset, ReadOnlyMemory<byte> data) =>
+        InChunks(data.Length, (at, n) => Context.Send(new GemWrite(Handle, offset + (ulong)at, data.Slice(at, n))), null);
 
-    /// <summary>Copies bytes out through the host (GEM_READ), in chunks, all in flight at once.</summary>
-    public async Task ReadAsync(ulong offset, Memory<byte> destination)
+    /// <summary>Copies bytes out through the host (GEM_READ), in chunks, a bounded window of them in flight.</summary>
+    public Task ReadAsync(ulong offset, Memory<byte> destination) =>
+        InChunks(destination.Length, (at, n) => Context.Send(new GemRead(Handle, offset + (ulong)at, (uint)n)),
+            (at, reply) => reply.Payload.CopyTo(destination.Span[at..]));
+
+    /// <summary>
+    /// Sends one request per chunk of <paramref name="length"/> bytes, keeping at most
+    /// <see cref="DrmClient.ChunksInFlight"/> unanswered: all at once would queue the whole copy in
+    /// the connection's send queue, which closes the connection when a copy outgrows it.
+    /// </summary>
+    private async Task InChunks(int length, Func<int, int, Task<ReplyFrame>> send, Action<int, ReplyFrame>? received)
     {
         int chunk = Context.Client.MaxChunk;
-        var reads = new List<(int At, Task<ReplyFrame> Reply)>();
-        for (int done = 0; done < destination.Length; done += chunk)
+        var window = new Queue<(int At, Task<ReplyFrame> Reply)>(Context.Client.ChunksInFlight);
+        try
         {
-            int n = Math.Min(chunk, destination.Length - done);
-            reads.Add((done, Context.Send(new GemRead(Handle, offset + (ulong)done, (uint)n))));
+            for (int at = 0; at < length || window.Count > 0;)
+            {
+                if (at < length && window.Count < Context.Client.ChunksInFlight)
+                {
+                    int n = Math.Min(chunk, length - at);
+                    window.Enqueue((at, send(at, n)));
+                    at += n;
+                    continue;
+                }
+                var (done, reply) = window.Dequeue();
+                var answer = await reply; // not inside ?.Invoke: that would skip awaiting writes
+                received?.Invoke(done, answer);
+            }
         }
-        foreach (var (at, reply) in reads) (await reply).Payload.CopyTo(destination[at..]);
+        catch when (window.Count > 0)
+        {
+            // Let the chunks still in flight finish (their failures are this one's), so none is left unobserved.
+            try
+            {
+                await Task.WhenAll(window.Select(w => w.Reply));
+            }
+            catch (DrmException)
+            {
+            }
+            throw;
+        }
     }
 
     /// <summary>Waits until the GPU is done with this buffer (CPU_PREP): EBUSY with <paramref name="noWait"/> if it is not.</summary>

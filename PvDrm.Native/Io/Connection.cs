@@ -26,6 +26,13 @@ public abstract class Connection
 
     public abstract bool IsOpen { get; }
 
+    /// <summary>
+    /// Counts the batches of frames read (one per wake-up of the reader), so a handler can tell a
+    /// peer that sends one request at a time (a new batch per frame) from one that floods.
+    /// Read it only on the thread that delivers frames.
+    /// </summary>
+    public abstract long ReadBatch { get; }
+
     /// <summary>Starts delivering frames to <paramref name="handler"/>.</summary>
     public abstract void Start(IFrameHandler handler);
 

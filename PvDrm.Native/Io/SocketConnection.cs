@@ -1,3 +1,4 @@
+using System.Buffers;
 using PvDrm.Native.Interop;
 using static Tmds.Linux.LibC;
 
@@ -22,6 +23,7 @@ public abstract class SocketConnection : Connection, IReadinessHandler
     private ulong _registration;
     private volatile bool _paused;
     private volatile int _state;
+    private long _readBatch;
     private string _closeReason = "";
 
     protected SocketConnection(FileDescriptor socket, ConnectionOptions options, EventLoop? loop)
@@ -44,6 +46,8 @@ public abstract class SocketConnection : Connection, IReadinessHandler
     protected bool Paused => _paused;
 
     public override bool IsOpen => _state == Open;
+
+    public override long ReadBatch => _readBatch;
 
     public override void Start(IFrameHandler handler)
     {
@@ -84,8 +88,9 @@ public abstract class SocketConnection : Connection, IReadinessHandler
                 return false;
             }
             // The caller may close its descriptor as soon as we return: keep our own copy, unless
-            // part of the frame (and with it the descriptor) has already gone.
-            _pending.Enqueue(new PendingFrame(frame[sent..].ToArray(), sent == 0 ? fd?.Duplicate() : null));
+            // part of the frame (and with it the descriptor) has already gone. The bytes go into a
+            // pooled array: bulk copies queue frame after frame here, each too big for the small heap.
+            _pending.Enqueue(PendingFrame.Copy(frame[sent..], sent == 0 ? fd?.Duplicate() : null));
             _pendingBytes += frame.Length - sent;
             return true;
         }
@@ -121,6 +126,7 @@ public abstract class SocketConnection : Connection, IReadinessHandler
 
     private void Drain()
     {
+        _readBatch++;
         int budget = Options.FramesPerWake;
         while (_state == Open && !_paused)
         {
@@ -151,7 +157,7 @@ public abstract class SocketConnection : Connection, IReadinessHandler
             while (_state == Open && _pending.Count > 0)
             {
                 var next = _pending.Peek();
-                int sent = SendSome(next.Data.AsSpan(next.Offset), next.Fd);
+                int sent = SendSome(next.Data.AsSpan(next.Offset, next.Length - next.Offset), next.Fd);
                 if (sent == -EAGAIN) return;
                 if (sent < 0)
                 {
@@ -163,18 +169,34 @@ public abstract class SocketConnection : Connection, IReadinessHandler
                 next.Fd?.Dispose();
                 next.Fd = null;
                 next.Offset += sent;
-                if (next.Offset < next.Data.Length) return; // a stream took part of it; the rest goes on the next wake-up
-                _pending.Dequeue();
+                if (next.Offset < next.Length) return; // a stream took part of it; the rest goes on the next wake-up
+                _pending.Dequeue().Free();
             }
         }
     }
 
     /// <summary>A frame (or what is left of it) waiting for the socket to take it.</summary>
-    private sealed class PendingFrame(byte[] data, FileDescriptor? fd)
+    private sealed class PendingFrame(byte[] data, int length, FileDescriptor? fd)
     {
         public byte[] Data { get; } = data;
+        public int Length { get; } = length;
         public FileDescriptor? Fd { get; set; } = fd;
         public int Offset { get; set; }
+
+        public static PendingFrame Copy(ReadOnlySpan<byte> bytes, FileDescriptor? fd)
+        {
+            var data = ArrayPool<byte>.Shared.Rent(bytes.Length);
+            bytes.CopyTo(data);
+            return new PendingFrame(data, bytes.Length, fd);
+        }
+
+        /// <summary>Sent or dropped: the descriptor closes and the array goes back to the pool.</summary>
+        public void Free()
+        {
+            Fd?.Dispose();
+            Fd = null;
+            ArrayPool<byte>.Shared.Return(Data);
+        }
     }
 
     private void Teardown()
@@ -182,7 +204,7 @@ public abstract class SocketConnection : Connection, IReadinessHandler
         lock (_sendLock)
         {
             _state = Closed;
-            foreach (var p in _pending) p.Fd?.Dispose();
+            foreach (var p in _pending) p.Free();
             _pending.Clear();
             _pendingBytes = 0;
         }

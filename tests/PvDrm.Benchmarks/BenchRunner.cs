@@ -11,7 +11,7 @@ internal sealed class BenchRunner(bool quick, string? jsonPath, string[]? only)
     public static readonly IReadOnlyList<BenchCase> AllCases =
     [
         new RttCase(), new ProxyCase(), new PipelinedCase(), new GrpcCase(), new AkkaCase(), new GemNewCase(),
-        new ScalingCase(), new MapCase(), new CopyCase(), new GemmCase(), new ConcurrentCase(), new HostMemoryCase(),
+        new ScalingCase(), new CacheCase(), new MapCase(), new CopyCase(), new GemmCase(), new ConcurrentCase(), new HostMemoryCase(),
         new CodecCase(),
     ];
 

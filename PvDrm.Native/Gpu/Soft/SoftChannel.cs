@@ -44,6 +44,8 @@ internal sealed class SoftChannel : IGpuChannel
                 throw new ErrnoException(Errno.EINVAL, $"pushbuf: buffer {i} does not belong to SoftGpu {_device.Name}");
             buffers[i] = buffer;
         }
+        // Lazily backed buffers get their memory now, so running out of it fails this call, not the engine.
+        foreach (var b in buffers) b.Touch();
 
         // Copy first, then decode and run only the copy: the guest may keep writing its command buffer.
         byte[] stream = SoftPushGather.Gather(pushbuf, _device.Options.MaxCommandBytes);

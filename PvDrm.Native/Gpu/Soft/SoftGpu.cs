@@ -6,7 +6,7 @@ namespace PvDrm.Native.Gpu.Soft;
 
 /// <summary>
 /// The embedded default device: GEM objects are memfds (mapped and passed by descriptor exactly
-/// like dma-bufs), and channels execute SoftGpu's command set (SOFTGPU.md) on engine threads.
+/// like dma-bufs, made on first use: see <see cref="SoftBuffer"/>), and channels execute SoftGpu's command set (SOFTGPU.md) on engine threads.
 /// It lets the whole system run, be tested and be measured without a GPU, as Mesa's drm-shim
 /// and llvmpipe do. Thread-safe; no call blocks.
 /// </summary>
@@ -78,7 +78,10 @@ public sealed class SoftGpu : IGpuDevice
         return known.HasValue;
     }
 
-    /// <summary>A zeroed buffer of <paramref name="size"/> bytes rounded up to whole pages; flags are ignored.</summary>
+    /// <summary>
+    /// A zeroed buffer of <paramref name="size"/> bytes rounded up to whole pages; flags are ignored.
+    /// Counted in device memory now, though its memfd is made only when it is first used.
+    /// </summary>
     public IGpuBuffer CreateBuffer(ulong size, GemDomain domain, uint flags)
     {
         if (size == 0) ErrnoException.Throw(Errno.EINVAL, "buffer size must be at least 1 byte");

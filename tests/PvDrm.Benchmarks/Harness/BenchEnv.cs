@@ -55,16 +55,29 @@ public sealed class BenchEnv : IAsyncDisposable
         return new HostProcess(name, process, socket, sequential);
     }
 
-    /// <summary>Starts `pvdrm-guest serve` (a guest proxy) in front of <paramref name="host"/>; returns its socket.</summary>
-    public async Task<(ChildProcess Process, string Endpoint)> StartProxyAsync(HostProcess host, string name)
+    /// <summary>
+    /// Starts `pvdrm-guest serve` (a guest proxy) in front of <paramref name="host"/>, with
+    /// <paramref name="hocon"/> (pvdrm.guest.* keys) as its config file if given; returns its socket.
+    /// </summary>
+    public async Task<(ChildProcess Process, string Endpoint)> StartProxyAsync(HostProcess host, string name, string? hocon = null)
     {
         string socket = Path.Combine(Dir, $"{name}.sock");
-        var process = Track(ChildProcess.Start("pvdrm-guest", "serve", "--host", host.Endpoint, "--listen", $"unix:{socket}", "--name", name));
+        string[] config = [];
+        if (hocon != null)
+        {
+            string file = Path.Combine(Dir, $"{name}.hocon");
+            await File.WriteAllTextAsync(file, hocon);
+            config = ["--config", file];
+        }
+        var process = Track(ChildProcess.Start("pvdrm-guest", ["serve", .. config, "--host", host.Endpoint, "--listen", $"unix:{socket}", "--name", name]));
         await process.WaitForFileAsync(socket, StartTimeout);
         return (process, $"unix:{socket}");
     }
 
     /// <summary>Starts this program in one of its server modes (--echo-server, --grpc-server, --akka-server).</summary>
+    /// <summary>The control socket of <paramref name="host"/> (its status: guests, requests served).</summary>
+    public static string ControlSocket(HostProcess host) => Path.Combine(Path.GetDirectoryName(host.Socket)!, "control.sock");
+
     public ChildProcess StartSelf(params string[] args) =>
         Track(ChildProcess.Start("pvdrm-bench",
             [.. args, "--parent", $"{Environment.ProcessId}"]));

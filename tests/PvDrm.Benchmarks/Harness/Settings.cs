@@ -50,6 +50,11 @@ public sealed record Settings(bool Quick)
 
     public int GemNewTrials => Quick ? 5 : 15;
 
+    /// <summary>Cache case: trials per proxy (alternating), and rounds of GEM_NEW + GEM_CLOSE churn per trial.</summary>
+    public int CacheTrials => Quick ? 5 : 11;
+
+    public int CacheRounds => Quick ? 200 : 600;
+
     public int MemoryObjects => 100_000;
 
     /// <summary>Fresh hosts the fallback count is measured in (when the 100k attempt fails).</summary>
