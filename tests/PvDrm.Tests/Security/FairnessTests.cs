@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Runtime.InteropServices;
 using Akka.TestKit.Xunit2;
 using PvDrm.Guest.Client;
 using PvDrm.Native.Gpu;
@@ -17,46 +18,54 @@ public class FairnessTests : TestKit
     public async Task A_guest_flooding_the_gpu_from_many_channels_does_not_starve_another()
     {
         // One engine, so every pushbuf competes for it.
-        var host = new HostHarness(this, gpu: new SoftGpuOptions { Engines = 1 });
+        var host = new HostHarness(this, gpu: new SoftGpuOptions { Engines = 1, SemaphoreTimeout = HostHarness.Timeout });
         await using var flooder = await host.ConnectAsync("flooder");
         await using var worker = await host.ConnectAsync("worker");
+        await using var plug = await host.ConnectAsync("plug");
         var flood = await flooder.OpenContextAsync();
         var work = await worker.OpenContextAsync();
         var order = new ConcurrentQueue<string>();
-        // The worker is ready before the flood starts, so only the engine's sharing decides when its work runs.
-        var gem = await work.GemNewAsync(1 << 20);
-        var channel = await work.ChannelAllocAsync();
 
-        var a = await flood.GemNewAsync(256 * 256 * 4);
-        var c = await flood.GemNewAsync(256 * 256 * 4);
+        // A third guest holds the engine (a semaphore wait) until both have queued everything, so
+        // only the engine's sharing decides the order, not how fast each side submits.
+        var held = await plug.OpenContextAsync();
+        var semaphore = await held.GemNewAsync(4096);
+        var release = await semaphore.MapAsync();
+        await held.SubmitAsync(await held.ChannelAllocAsync(), Commands.AcquireThenFill(semaphore, 1, await held.GemNewAsync(4096), 7));
+        AwaitCondition(() => host.Device.GetStats().Running == 1, HostHarness.Timeout, HostHarness.Poll);
+
+        // Pushbufs of several milliseconds each, so the few that replies can lag behind the
+        // engine on a loaded machine do not blur the order.
+        var a = await flood.GemNewAsync(512 * 512 * 4);
+        var c = await flood.GemNewAsync(512 * 512 * 4);
         var channels = new List<GemChannel>();
         for (int i = 0; i < 8; i++) channels.Add(await flood.ChannelAllocAsync());
         var floodDone = new List<Task>();
-        for (int i = 0; i < 60; i++)
+        for (int i = 0; i < 40; i++)
         {
             var p = new PushbufBuilder();
             uint ia = p.Use(a, BufferAccess.Read), ic = p.Use(c, BufferAccess.Write);
-            p.Commands.Gemm(256, 256, 256, 1, 0, ia, 0, ia, 0, ic, 0);
+            p.Commands.Gemm(512, 512, 512, 1, 0, ia, 0, ia, 0, ic, 0);
             ulong fence = await flood.SubmitAsync(channels[i % channels.Count], p);
-            floodDone.Add(flood.FenceWaitAsync(fence).ContinueWith(_ => order.Enqueue("flood")));
+            floodDone.Add(flood.FenceWaitAsync(fence).ContinueWith(_ => order.Enqueue("flood"), TaskContinuationOptions.ExecuteSynchronously));
         }
-
-        // The worker queues its five at once, so it always has work waiting while they run.
-        var submits = Enumerable.Range(0, 5).Select(_ =>
+        var gem = await work.GemNewAsync(2 << 20);
+        var channel = await work.ChannelAllocAsync();
+        var workDone = new List<Task>();
+        for (int i = 0; i < 5; i++)
         {
             var p = new PushbufBuilder();
             uint ig = p.Use(gem, BufferAccess.ReadWrite);
-            p.Commands.Gemm(256, 256, 128, 1, 0, ig, 0, ig, 0, ig, 512 * 1024); // A and B at 0, C at 512 KiB
-            return work.SubmitAsync(channel, p);
-        }).ToList();
-        var workDone = new List<Task>();
-        foreach (var submit in submits)
-            workDone.Add(work.FenceWaitAsync(await submit).ContinueWith(_ => order.Enqueue("work")));
+            p.Commands.Gemm(512, 512, 256, 1, 0, ig, 0, ig, 0, ig, 1 << 20); // A and B at 0, C at 1 MiB
+            ulong fence = await work.SubmitAsync(channel, p);
+            workDone.Add(work.FenceWaitAsync(fence).ContinueWith(_ => order.Enqueue("work"), TaskContinuationOptions.ExecuteSynchronously));
+        }
+        Volatile.Write(ref MemoryMarshal.Cast<byte, uint>(release.Bytes(0, 4))[0], 1u);
         await Task.WhenAll(workDone.Concat(floodDone)).WaitAsync(HostHarness.Timeout);
 
         // Between the worker's first and last pushbuf: shared by channel, the flooder gets 8
-        // turns per worker turn (about 32 of its pushbufs); shared by guest time, with the
-        // worker's pushbufs half as long as the flooder's, about one per two.
+        // turns per worker turn (about 32 of its pushbufs); shared by guest time, one or two
+        // (here they alternate).
         var seen = order.ToList();
         int first = seen.IndexOf("work"), last = seen.LastIndexOf("work");
         int floodBetween = seen.Skip(first).Take(last - first).Count(x => x == "flood");
