@@ -1,5 +1,7 @@
 using System.CommandLine;
 using Akka.Configuration;
+using Akka.Actor;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using PvDrm.Actors;
 using PvDrm.Actors.Guest;
@@ -65,6 +67,17 @@ internal static class HostCommands
             new Soak.SoakRunner(parse.GetValue(guests), TimeSpan.FromSeconds(parse.GetValue(seconds)),
                 TimeSpan.FromMilliseconds(parse.GetValue(killMs)), parse.GetValue(size), parse.GetValue(seed)).RunAsync(ct)));
         return command;
+    }
+
+    /// <summary>
+    /// Starts a host built by <see cref="BuildHost"/> and returns once it listens: the root actor
+    /// answers only after its start-up made the sockets, so guests started next can connect.
+    /// </summary>
+    public static async Task StartListeningAsync(IHost host, CancellationToken ct)
+    {
+        await host.StartAsync(ct);
+        var root = host.Services.GetRequiredService<Akka.Hosting.ActorRegistry>().Get<PvDrmHost>();
+        await root.Ask<string[]>(PvDrmHost.GetListening.Instance, TimeSpan.FromSeconds(30), ct);
     }
 
     /// <summary>The host daemon as a generic host: the same composition `serve` and the demo run.</summary>

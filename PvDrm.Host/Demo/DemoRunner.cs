@@ -59,7 +59,7 @@ internal sealed class DemoRunner
         var config = PvDrmConfig.Load(null, PvDrmConfig.Overrides(HostSettings.Root,
             ("listen.unix", hostSocket), ("control.unix", Path.Combine(dir, $"control-{mode}.sock")), ("sequential", sequential ? "on" : "off")));
         using var host = HostCommands.BuildHost(config, HostSettings.Create(config), LogEventLevel.Warning);
-        await host.StartAsync(ct);
+        await HostCommands.StartListeningAsync(host, ct);
 
         var proxies = new List<ChildProcess>();
         var workloads = new List<ChildProcess>();

@@ -38,7 +38,7 @@ internal sealed class SoakRunner
         var config = PvDrmConfig.Load(null, PvDrmConfig.Overrides(HostSettings.Root, ("listen.unix", socket), ("control.unix", control)));
         var settings = HostSettings.Create(config);
         using var host = HostCommands.BuildHost(config, settings, LogEventLevel.Warning);
-        await host.StartAsync(ct);
+        await HostCommands.StartListeningAsync(host, ct);
         var slots = new ChildProcess?[_guests];
         try
         {
