@@ -23,10 +23,19 @@ internal static class AdminCommands
         var watch = new Option<bool>("--watch", "-w") { Description = "refresh the status in place until Ctrl+C" };
         var interval = new Option<double>("--interval") { Description = "seconds between refreshes with --watch", DefaultValueFactory = _ => 1.0 };
         var count = new Option<int>("--count") { Description = "with --watch: stop after this many refreshes (0: never)" };
-        var command = new Command("status", "Show the running host's guests, objects, memory, requests and latencies") { config, json, watch, interval, count };
+        var cluster = new Option<bool>("--cluster") { Description = "the whole pool: every node, its state, devices and the guests placed on them" };
+        var command = new Command("status", "Show the running host's guests, objects, memory, requests and latencies") { config, json, watch, interval, count, cluster };
         command.SetAction(async (parse, ct) => await CommandErrors.Report("pvdrm-host status", async () =>
         {
             string path = ControlPath(parse.GetValue(config));
+            if (parse.GetValue(cluster))
+            {
+                var pool = await ControlClient.SendAsync(path, new Request("cluster-status"), Timeout);
+                if (!pool.Ok || pool.Cluster == null) return Failed(pool);
+                if (parse.GetValue(json)) Console.WriteLine(JsonSerializer.Serialize(pool.Cluster, Json));
+                else AnsiConsole.Write(StatusView.Pool(pool.Cluster));
+                return 0;
+            }
             if (parse.GetValue(watch))
                 return await StatusView.Watch(() => ControlClient.SendAsync(path, new Request("status"), Timeout),
                     TimeSpan.FromSeconds(Math.Max(parse.GetValue(interval), 0.1)), parse.GetValue(count), ct);

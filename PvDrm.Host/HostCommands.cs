@@ -84,7 +84,8 @@ internal static class HostCommands
     public static IHost BuildHost(Config config, HostSettings settings, LogEventLevel? level = null)
     {
         var admission = Admission.Load(settings.Auth);
+        var cluster = Actors.Host.Pool.ClusterSettings.Create(config);
         var devices = DeviceFactory.CreateAll(settings, line => Console.Error.WriteLine($"pvdrm-host: {line}"));
-        return PvDrmApplication.Build("pvdrm", config, akka => akka.WithPvDrmHost(settings, devices, admission), level);
+        return PvDrmApplication.Build("pvdrm", config, akka => akka.WithPvDrmHost(settings, devices, admission, cluster), level);
     }
 }

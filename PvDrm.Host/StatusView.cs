@@ -29,6 +29,22 @@ internal static class StatusView
         return new Rows(header, Devices(status.Devices), table);
     }
 
+    /// <summary>`status --cluster`: one row per device of the pool, with its node's state and the guests placed on it.</summary>
+    public static IRenderable Pool(ClusterStatus pool)
+    {
+        var table = new Table().Border(TableBorder.Rounded)
+            .AddColumns("node", "state", "advertised", "device", "kind", "memory", "in use", "guests");
+        foreach (var n in pool.Nodes)
+            foreach (var d in n.Devices.DefaultIfEmpty())
+                table.AddRow(Markup.Escape(n.Name) + (n.Address == pool.Leader ? " (leader)" : ""), n.State, Markup.Escape(string.Join(" ", n.Advertise)),
+                    Markup.Escape(d?.Name ?? "-"), d?.Kind ?? "-", d == null || d.MemoryBytes == 0 ? "?" : Mib(d.MemoryBytes), d == null ? "-" : Mib(d.LiveBytes),
+                    d == null || d.Guests.Count == 0 ? "-" : Markup.Escape(string.Join(", ", d.Guests)));
+        var unplaced = pool.Assignments.Where(a => a.Value == "none").Select(a => a.Key).ToList();
+        var header = new Markup($"[bold]PvDrm pool[/] seen from {Markup.Escape(pool.Self)}: {pool.Nodes.Count} node(s), {pool.Assignments.Count} guest(s) placed" +
+            (unplaced.Count > 0 ? $", without a device: {Markup.Escape(string.Join(", ", unplaced))}" : ""));
+        return new Rows(header, table);
+    }
+
     /// <summary>One row per device: what it is, what lives on it, who is attached.</summary>
     public static Table Devices(IReadOnlyList<DeviceStatus> devices)
     {

@@ -16,7 +16,12 @@ public sealed class UpstreamLink : ClientLink
     private readonly object _lock = new();
     private readonly Dictionary<uint, (IActorRef Owner, Request AppRequest)> _pending = new();
     private readonly TaskCompletionSource<Replies.Hello> _hello = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private uint _nextId;
+    private readonly TaskCompletionSource<ReplyFrame> _probe = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private uint _nextId = ProbeRequest; // 1 is HELLO's, 2 the pool probe's
+
+    private const uint ProbeRequest = 2;
+    private const uint ProbeContext = uint.MaxValue;
+    private const int MaxRedirects = 3;
 
     private UpstreamLink(Connection connection) : base(connection)
     {
@@ -36,14 +41,41 @@ public sealed class UpstreamLink : ClientLink
         if (frame.Header.Op == Op.Reclaim) LossListener?.Tell(new CacheActor.Reclaim(frame.Read<Replies.Reclaim>().Bytes));
     }
 
-    /// <summary>Connects to the host and says HELLO as <paramref name="settings"/>' name.</summary>
+    /// <summary>
+    /// Connects to the host and says HELLO as <paramref name="settings"/>' name. In a pool of
+    /// hosts whose node answers that this guest's device is on another node, connects there
+    /// instead (at most <see cref="MaxRedirects"/> hops): the proxy's requests then go one hop.
+    /// </summary>
     public static async Task<UpstreamLink> ConnectAsync(ProxySettings settings, CancellationToken cancellationToken = default)
     {
-        var connection = Endpoints.Connect(settings.Host, new ConnectionOptions());
+        string host = settings.Host;
+        for (int hops = 0; ; hops++)
+        {
+            var link = await ConnectOnceAsync(host, settings, cancellationToken);
+            if (await link.RedirectAsync(cancellationToken) is not { } next) return link;
+            link.Close($"redirected to {next}");
+            if (hops == MaxRedirects)
+                throw new ErrnoException(Errno.ELOOP, $"redirected {hops + 1} times, last from {host} to {next}: giving up");
+            host = next;
+        }
+    }
+
+    /// <summary>Opens and closes a context at once: an EREMOTE answer names the node whose device this guest has.</summary>
+    private async Task<string?> RedirectAsync(CancellationToken cancellationToken)
+    {
+        if (!Send(new Requests.OpenContext(0) { Context = ProbeContext }, ProbeRequest, FrameFlags.None)) return null;
+        var reply = await _probe.Task.WaitAsync(TimeSpan.FromSeconds(30), cancellationToken);
+        if (reply.Status == 0) Post(new Requests.CloseContext { Context = ProbeContext });
+        return reply.Status == -Errno.EREMOTE ? Redirects.AddressIn(reply.Message) : null;
+    }
+
+    private static async Task<UpstreamLink> ConnectOnceAsync(string host, ProxySettings settings, CancellationToken cancellationToken)
+    {
+        var connection = Endpoints.Connect(host, new ConnectionOptions());
         var link = new UpstreamLink(connection);
         connection.Start(link);
         var hello = new Requests.Hello(ProtocolLimits.Version, 0, (uint)connection.MaxFrame, settings.Name, settings.Token);
-        if (!link.Send(hello, 1, FrameFlags.None)) throw new ErrnoException(Errno.ECONNRESET, $"host at {settings.Host} closed the connection");
+        if (!link.Send(hello, 1, FrameFlags.None)) throw new ErrnoException(Errno.ECONNRESET, $"host at {host} closed the connection");
         try
         {
             var reply = await link._hello.Task.WaitAsync(TimeSpan.FromSeconds(30), cancellationToken);
@@ -93,6 +125,11 @@ public sealed class UpstreamLink : ClientLink
             else _hello.TrySetException(new ErrnoException(reply.Status, $"host refused HELLO: {reply.Message}"));
             return;
         }
+        if (reply.Header.Op == Op.OpenContext && reply.Header.RequestId == ProbeRequest && !_probe.Task.IsCompleted)
+        {
+            _probe.TrySetResult(reply);
+            return;
+        }
         (IActorRef Owner, Request AppRequest) pending;
         lock (_lock)
         {
@@ -108,6 +145,7 @@ public sealed class UpstreamLink : ClientLink
     protected override void OnEnded(string reason)
     {
         _hello.TrySetException(new ErrnoException(Errno.ECONNRESET, $"host closed the connection: {reason}"));
+        _probe.TrySetException(new ErrnoException(Errno.ECONNRESET, $"host closed the connection: {reason}"));
         List<(IActorRef Owner, Request AppRequest)> pending;
         lock (_lock)
         {

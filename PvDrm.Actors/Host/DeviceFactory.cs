@@ -84,11 +84,13 @@ public static class DeviceFactory
         string? defaultDevice = settings.DefaultDevice;
         // A single device from `device` is the default under the default name, whatever it is called.
         if (settings.Devices.Count == 0 && defaultDevice == DeviceSettings.DefaultName) defaultDevice = devices[0].Name;
-        if (defaultDevice != null && !names.Contains(defaultDevice))
+        // auto, and node/device names of a pool, are resolved when guests arrive.
+        static bool Deferred(string name) => name == HostSettings.AutoDevice || name.Contains('/');
+        if (defaultDevice != null && !Deferred(defaultDevice) && !names.Contains(defaultDevice))
             throw new ConfigurationException($"{HostSettings.Root}.default-device: '{defaultDevice}' is not a device of this host ({known}), nor none");
         foreach (var (guest, device) in settings.GuestDevices)
-            if (device != null && !names.Contains(device))
+            if (device != null && !Deferred(device) && !names.Contains(device))
                 throw new ConfigurationException($"{HostSettings.Root}.guests.{guest}.device: '{device}' is not a device of this host ({known}), nor none");
-        return new HostDevices(devices, defaultDevice);
+        return new HostDevices(devices, defaultDevice, deferredDefault: defaultDevice != null && Deferred(defaultDevice));
     }
 }

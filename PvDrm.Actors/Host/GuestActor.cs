@@ -75,7 +75,10 @@ internal sealed class GuestActor : ReceiveActor
     private Native.Gpu.IGpuDevice? DeviceFor(Request request)
     {
         if (_session.Device is { } device) return device;
-        request.Fail(Errno.ENODEV, _session.NoDevice(OpTable.NameOf(request.Op)));
+        // In a pool: the client reconnects to the node whose device it is (PROTOCOL.md, "Redirects").
+        if (_session.Redirect is { } to)
+            request.Fail(Errno.EREMOTE, $"{Redirects.Prefix}{to.Address}: guest {_session.Name}'s device is {to.Placement}");
+        else request.Fail(Errno.ENODEV, _session.NoDevice(OpTable.NameOf(request.Op)));
         return null;
     }
 
@@ -106,6 +109,7 @@ internal sealed class GuestActor : ReceiveActor
     private void Attach(GuestProtocol.Attach attach)
     {
         var old = _session.Device;
+        _session.Redirect = attach.Redirect;
         if (old == attach.Device)
         {
             Sender.Tell(new Control.ControlProtocol.Response(true, attach.Device == null

@@ -12,9 +12,10 @@ namespace PvDrm.Actors.Host;
 /// connected guest. A guest whose actor fails is stopped, never restarted with lost state; the
 /// failure is logged with its name and nobody else is affected.
 /// </summary>
-internal sealed class GuestRegistry : ReceiveActor
+internal sealed partial class GuestRegistry : ReceiveActor
 {
     private readonly HostSettings _settings;
+    private readonly Pool.ClusterSettings _cluster;
     private readonly HostDevices _devices;
     private readonly HostMode _mode;
     private readonly Admission _admission;
@@ -31,10 +32,11 @@ internal sealed class GuestRegistry : ReceiveActor
     // Every guest admitted since the host started: the names attach and detach accept besides configured ones.
     private readonly HashSet<string> _seen = new(StringComparer.Ordinal);
 
-    public GuestRegistry(HostSettings settings, HostDevices devices, HostMode mode, Admission admission, Metrics.HostMetrics? metrics)
+    public GuestRegistry(HostSettings settings, HostDevices devices, HostMode mode, Admission admission, Metrics.HostMetrics? metrics, Pool.ClusterSettings? cluster)
     {
         _metrics = metrics;
         _settings = settings;
+        _cluster = cluster ?? new Pool.ClusterSettings();
         _devices = devices;
         _mode = mode;
         _admission = admission;
@@ -43,6 +45,14 @@ internal sealed class GuestRegistry : ReceiveActor
         Receive<GuestProtocol.Accept>(a =>
             new GuestLink(a.Connection, _settings, Self, _mode, _log).Start());
         Receive<GuestProtocol.Admit>(Admit);
+        Receive<Pool.PoolProtocol.Started>(s => _pool = s.Pool);
+        Receive<Pool.PoolProtocol.ViewChanged>(v => OnViewChanged(v.View));
+        Receive<PoolPlaced>(OnPlaced);
+        Receive<ControlProtocol.Request>(r => r.Command == "cluster-status", r =>
+        {
+            if (Pooled) _pool.Forward(new Pool.PoolProtocol.GetStatus());
+            else Sender.Tell(new ControlProtocol.Response(false, $"this host is not part of a pool ({Pool.ClusterSettings.Root}.enabled = off)"));
+        });
         Receive<ControlProtocol.Request>(r => r.Command == "set", Set);
         Receive<ControlProtocol.Request>(r =>
         {
@@ -68,8 +78,9 @@ internal sealed class GuestRegistry : ReceiveActor
         });
     }
 
-    public static Props Props(HostSettings settings, HostDevices devices, HostMode mode, Admission admission, Metrics.HostMetrics? metrics = null) =>
-        Akka.Actor.Props.Create(() => new GuestRegistry(settings, devices, mode, admission, metrics));
+    public static Props Props(HostSettings settings, HostDevices devices, HostMode mode, Admission admission,
+        Metrics.HostMetrics? metrics = null, Pool.ClusterSettings? cluster = null) =>
+        Akka.Actor.Props.Create(() => new GuestRegistry(settings, devices, mode, admission, metrics, cluster));
 
     /// <summary>The device a guest gets: the operator's last attach or detach, else its configured one, else the default.</summary>
     private string? DeviceNameFor(string guest) =>
@@ -85,6 +96,7 @@ internal sealed class GuestRegistry : ReceiveActor
     {
         bool attach = r.Command == "attach";
         if (string.IsNullOrEmpty(r.Guest)) return new ControlProtocol.Response(false, $"{r.Command} needs a guest name (--guest)");
+        if (Pooled) return AssignInPool(r, r.Guest);
         var device = attach ? _devices.Find(r.Value ?? "") : null;
         if (attach && device == null)
             return new ControlProtocol.Response(false, $"no device named '{r.Value}' on this host (devices: {string.Join(", ", _devices.All.Select(d => d.Name))})");
@@ -130,16 +142,25 @@ internal sealed class GuestRegistry : ReceiveActor
             link.Refuse(hello, Errno.EACCES, refusal); // logged by the link's refusal log
             return;
         }
-        if (_guests.ContainsKey(hello.Name))
+        if (_guests.ContainsKey(hello.Name) || _placing.Contains(hello.Name))
         {
             link.Refuse(hello, Errno.EBUSY, $"a guest named '{hello.Name}' is already connected");
             return;
         }
+        if (Pooled) PlaceFirst(admit); // admitted once a majority of the pool says where it goes
+        else Admitted(admit, null);
+    }
 
+    /// <param name="placement">In a pool: the guest's <c>node/device</c> (or none).</param>
+    private void Admitted(GuestProtocol.Admit admit, string? placement)
+    {
+        var (hello, link) = (admit.Hello, admit.Link);
         link.Metrics = _metrics?.ForGuest(hello.Name);
         _seen.Add(hello.Name);
         var session = new GuestSession(hello.Name, link, _gems, _settings, _log);
-        if (DeviceNameFor(hello.Name) is { } deviceName) session.Device = _devices.Find(deviceName);
+        if (placement != null) (session.Device, session.Redirect) = PlaceInPool(hello.Name, placement, link.Connection.Transport);
+        else if (DeviceNameFor(hello.Name) is { } deviceName)
+            session.Device = deviceName == HostSettings.AutoDevice ? LeastLoadedLocal() : _devices.Find(deviceName);
         var guest = Context.ActorOf(GuestActor.Props(session), hello.Name);
         Context.Watch(guest);
         _guests[hello.Name] = (guest, session);

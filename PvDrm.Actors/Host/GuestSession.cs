@@ -56,6 +56,15 @@ internal sealed class GuestSession
 
     private IGpuDevice? _device;
 
+    /// <summary>In a pool, with no device here: where the guest's device is (OPEN_CONTEXT answers EREMOTE with it).</summary>
+    public GuestRedirect? Redirect
+    {
+        get => Volatile.Read(ref _redirect);
+        set => Volatile.Write(ref _redirect, value);
+    }
+
+    private GuestRedirect? _redirect;
+
     /// <summary>Why a guest without a device cannot do <paramref name="what"/>, as its requests are told.</summary>
     public string NoDevice(string what) =>
         $"{what}: guest {Name} has no device attached; an operator attaches one with `pvdrm-host attach --guest {Name} --device DEVICE`";

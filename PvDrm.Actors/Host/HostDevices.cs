@@ -11,12 +11,13 @@ public sealed class HostDevices : IDisposable
     private readonly Dictionary<string, IGpuDevice> _byName;
 
     /// <param name="defaultDevice">A name in <paramref name="devices"/>, or null: guests wait for an attach.</param>
-    public HostDevices(IReadOnlyList<IGpuDevice> devices, string? defaultDevice)
+    /// <param name="deferredDefault"><paramref name="defaultDevice"/> is auto or another node's device, chosen when a guest arrives.</param>
+    public HostDevices(IReadOnlyList<IGpuDevice> devices, string? defaultDevice, bool deferredDefault = false)
     {
         if (devices.Count == 0) throw new ArgumentException("a host needs at least one device", nameof(devices));
         All = devices;
         _byName = devices.ToDictionary(d => d.Name, StringComparer.Ordinal);
-        if (defaultDevice != null && !_byName.ContainsKey(defaultDevice))
+        if (defaultDevice != null && !deferredDefault && !_byName.ContainsKey(defaultDevice))
             throw new ArgumentException($"default device '{defaultDevice}' is not one of {string.Join(", ", _byName.Keys)}", nameof(defaultDevice));
         Default = defaultDevice;
     }

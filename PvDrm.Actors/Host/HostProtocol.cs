@@ -24,7 +24,8 @@ public static class GuestProtocol
     /// guest's actor closes the contexts of the previous device first, then answers the sender
     /// with a <see cref="Control.ControlProtocol.Response"/>.
     /// </summary>
-    internal sealed record Attach(Native.Gpu.IGpuDevice? Device, string Reason);
+    /// <param name="Redirect">With no device here: the pool node whose device the guest has.</param>
+    internal sealed record Attach(Native.Gpu.IGpuDevice? Device, string Reason, GuestRedirect? Redirect = null);
 }
 
 /// <summary>The sequential gate's conversation.</summary>

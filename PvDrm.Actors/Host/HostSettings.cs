@@ -13,6 +13,9 @@ public sealed record HostSettings
 {
     public const string Root = "pvdrm.host";
 
+    /// <summary><c>default-device = auto</c>: the least-loaded device (of the host, or of the pool).</summary>
+    public const string AutoDevice = "auto";
+
     /// <summary>One serializing actor for every request (PVDRM's back-end default) instead of concurrency.</summary>
     public bool Sequential { get; init; }
 

@@ -18,6 +18,7 @@ public sealed class PvDrmHost : ReceiveActor
 
     private readonly HostSettings _settings;
     private readonly HostDevices _devices;
+    private readonly Pool.ClusterSettings _cluster;
     private readonly Admission _admission;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private IActorRef _guests = ActorRefs.Nobody;
@@ -25,10 +26,11 @@ public sealed class PvDrmHost : ReceiveActor
     private readonly List<StreamListener> _streams = new();
     private Metrics.HostMetrics? _metrics;
 
-    public PvDrmHost(HostSettings settings, HostDevices devices, Admission admission)
+    public PvDrmHost(HostSettings settings, HostDevices devices, Admission admission, Pool.ClusterSettings cluster)
     {
         _settings = settings;
         _devices = devices;
+        _cluster = cluster;
         _admission = admission;
         Receive<GuestProtocol.Accept>(a => _guests.Forward(a));
         // Admin requests go through here: unlike an actor selection, the mailbox only runs after PreStart made the registry.
@@ -52,10 +54,12 @@ public sealed class PvDrmHost : ReceiveActor
 
     /// <param name="devices">Opened (and checked) by the caller; the host disposes them when it stops.</param>
     /// <param name="admission">Loaded by the caller (a bad tokens file stops start-up); by default from <paramref name="settings"/>.</param>
-    public static Props Props(HostSettings settings, HostDevices devices, Admission? admission = null)
+    /// <param name="cluster">A node of a pool when enabled (the actor system must then be a cluster node).</param>
+    public static Props Props(HostSettings settings, HostDevices devices, Admission? admission = null, Pool.ClusterSettings? cluster = null)
     {
         admission ??= Admission.Load(settings.Auth);
-        return Akka.Actor.Props.Create(() => new PvDrmHost(settings, devices, admission));
+        cluster ??= new Pool.ClusterSettings();
+        return Akka.Actor.Props.Create(() => new PvDrmHost(settings, devices, admission, cluster));
     }
 
     /// <summary>A host of one device, every guest's (tests and tools).</summary>
@@ -70,9 +74,10 @@ public sealed class PvDrmHost : ReceiveActor
         var mode = new HostMode(_settings.Sequential, gate);
         gate.Tell(mode);
         if (_settings.MetricsListen != null) _metrics = new Metrics.HostMetrics();
-        _guests = Context.ActorOf(GuestRegistry.Props(_settings, _devices, mode, _admission, _metrics), "guests");
+        _guests = Context.ActorOf(GuestRegistry.Props(_settings, _devices, mode, _admission, _metrics, _cluster), "guests");
+        if (_cluster.Enabled) StartPool();
         if (_settings.ControlUnix is { } control)
-            Context.ActorOf(ControlActor.Props(control, _guests, "status", "evict", "set", "devices", "attach", "detach"), "control");
+            Context.ActorOf(ControlActor.Props(control, _guests, "status", "evict", "set", "devices", "attach", "detach", "cluster-status"), "control");
         if (_settings.Auth.TokensFile is { } tokens && Admission.IsExposed(tokens))
             _log.Warning("{TokensFile} is readable by other users; tokens should be readable only by the host's user (chmod 600)", tokens);
 
@@ -100,6 +105,30 @@ public sealed class PvDrmHost : ReceiveActor
         _log.Info("PvDrm host ready: devices {Devices} (default {DefaultDevice}), {Mode} mode, listening on {Listening}",
             string.Join(", ", _devices.All.Select(d => $"{d.Name} ({d.Info.Driver})")), _devices.Default ?? "none",
             _settings.Sequential ? "sequential" : "concurrent", string.Join(", ", Listening));
+    }
+
+    /// <summary>
+    /// A node of a pool: the pool actor shares devices and placements with the other nodes, and
+    /// on a graceful stop moves this node's guests elsewhere before the node leaves the cluster.
+    /// </summary>
+    private void StartPool()
+    {
+        var pool = Context.ActorOf(Pool.PoolActor.Props(_cluster, _devices, _guests), "pool");
+        _guests.Tell(new Pool.PoolProtocol.Started(pool));
+        CoordinatedShutdown.Get(Context.System).AddTask(CoordinatedShutdown.PhaseBeforeClusterShutdown, "pvdrm-drain", async () =>
+        {
+            try
+            {
+                await pool.Ask<Pool.PoolProtocol.Done>(new Pool.PoolProtocol.Drain(), TimeSpan.FromSeconds(5));
+            }
+            catch (Exception e) when (e is AskTimeoutException or ActorNotFoundException or TaskCanceledException)
+            {
+                // Leaving anyway: the leader moves what is left once the node is gone.
+            }
+            return Akka.Done.Instance;
+        });
+        _log.Info("pool node {Node}: Akka.Cluster at {Address}, guests redirected here at {Advertise}",
+            _cluster.NodeName, Akka.Cluster.Cluster.Get(Context.System).SelfAddress, string.Join(", ", _cluster.Advertise));
     }
 
     /// <summary>Every address guests can reach this host on (with the port the kernel chose for port 0).</summary>

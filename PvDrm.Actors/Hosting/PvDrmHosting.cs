@@ -8,9 +8,14 @@ namespace PvDrm.Actors;
 public static class PvDrmHosting
 {
     /// <summary>The host daemon: <c>/user/pvdrm</c> on <paramref name="devices"/>, registered as <see cref="PvDrmHost"/>.</summary>
-    public static AkkaConfigurationBuilder WithPvDrmHost(this AkkaConfigurationBuilder builder, HostSettings settings, HostDevices devices, Admission? admission = null) =>
-        builder.WithActors((system, registry) =>
-            registry.Register<PvDrmHost>(system.ActorOf(PvDrmHost.Props(settings, devices, admission), PvDrmHost.Name)));
+    /// <param name="cluster">Enabled: this host is a node of a pool (Akka.Cluster, CLUSTER.md).</param>
+    public static AkkaConfigurationBuilder WithPvDrmHost(this AkkaConfigurationBuilder builder, HostSettings settings, HostDevices devices,
+        Admission? admission = null, Host.Pool.ClusterSettings? cluster = null)
+    {
+        if (cluster is { Enabled: true }) builder.AddHocon(cluster.AkkaHocon(), HoconAddMode.Prepend);
+        return builder.WithActors((system, registry) =>
+            registry.Register<PvDrmHost>(system.ActorOf(PvDrmHost.Props(settings, devices, admission, cluster), PvDrmHost.Name)));
+    }
 
     /// <summary>The guest proxy: <c>/user/proxy</c> over an established host link, registered as <see cref="GuestProxy"/>.</summary>
     public static AkkaConfigurationBuilder WithPvDrmGuest(this AkkaConfigurationBuilder builder, ProxySettings settings, UpstreamLink upstream, Action<string> onUpstreamLost) =>

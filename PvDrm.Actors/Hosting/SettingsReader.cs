@@ -50,6 +50,9 @@ public sealed class SettingsReader
     public IReadOnlyList<int> IntList(string key) =>
         Read(key, "a list of integers such as [0, 1000]", p => _config.GetIntList(p).ToArray());
 
+    public IReadOnlyList<string> Strings(string key) =>
+        Read(key, "a list of strings such as [\"a\", \"b\"]", p => _config.GetStringList(p).ToArray());
+
     public IReadOnlyList<IReadOnlyList<string>> StringLists(string key) =>
         Read(key, "a list of lists of names such as [[\"vm1\", \"vm2\"]]", p =>
             _config.GetValue(p).GetArray().Select(group => (IReadOnlyList<string>)group.GetArray().Select(v => v.GetString()).ToArray()).ToArray());

@@ -18,6 +18,9 @@ public sealed class DrmClient : ClientLink, IAsyncDisposable
     private readonly Dictionary<uint, ReplyFrame> _deferredErrors = new();
     private uint _nextRequestId;
     private uint _nextContext;
+    private DrmClientOptions _options = new();
+    // Connections to the pool nodes this guest was redirected to, by address (CLUSTER.md).
+    private readonly Dictionary<string, Task<DrmClient>> _redirects = new(StringComparer.Ordinal);
 
     private DrmClient(Connection connection, GemCacheOptions cache) : base(connection)
     {
@@ -30,18 +33,23 @@ public sealed class DrmClient : ClientLink, IAsyncDisposable
     public GemCacheStats CacheStats => Cache.Stats();
 
     /// <summary>Connects to <paramref name="endpoint"/> (unix:PATH, tcp:HOST:PORT, vsock:CID:PORT) and says HELLO.</summary>
-    public static Task<DrmClient> ConnectAsync(string endpoint, DrmClientOptions? options = null, CancellationToken cancellationToken = default)
+    public static async Task<DrmClient> ConnectAsync(string endpoint, DrmClientOptions? options = null, CancellationToken cancellationToken = default)
     {
         options ??= new DrmClientOptions();
-        return ConnectAsync(Endpoints.Connect(endpoint, new ConnectionOptions { MaxFrame = options.MaxFrame }), options, cancellationToken);
+        var client = await ConnectAsync(Endpoints.Connect(endpoint, new ConnectionOptions { MaxFrame = options.MaxFrame }), options, cancellationToken);
+        client.Endpoint = endpoint;
+        return client;
     }
+
+    /// <summary>The address this client connected to (null for a connection handed in).</summary>
+    public string? Endpoint { get; private set; }
 
     /// <summary>Says HELLO over an established connection (a socketpair in tests, an accepted socket).</summary>
     public static async Task<DrmClient> ConnectAsync(Connection connection, DrmClientOptions? options = null, CancellationToken cancellationToken = default)
     {
         options ??= new DrmClientOptions();
         if (options.ChunksInFlight < 1) throw new ArgumentOutOfRangeException(nameof(options), "ChunksInFlight must be at least 1");
-        var client = new DrmClient(connection, options.Cache) { ChunksInFlight = options.ChunksInFlight };
+        var client = new DrmClient(connection, options.Cache) { ChunksInFlight = options.ChunksInFlight, _options = options };
         connection.Start(client);
         try
         {
@@ -79,18 +87,86 @@ public sealed class DrmClient : ClientLink, IAsyncDisposable
     /// <summary>Bytes of data one GEM_READ or GEM_WRITE may carry.</summary>
     internal int MaxChunk => Math.Max(4096, MaxFrame - FrameEncoder.ReplyPrefix - FrameEncoder.MaxMessageBytes - 64) & ~4095;
 
-    public async Task<DrmContext> OpenContextAsync()
+    /// <summary>
+    /// A new context. In a pool of hosts, the node this client reached may answer that the guest's
+    /// device is on another node (EREMOTE); the context then opens there, over a connection of its
+    /// own, after at most <see cref="DrmClientOptions.MaxRedirects"/> hops.
+    /// </summary>
+    public Task<DrmContext> OpenContextAsync() => OpenContextAsync(hops: 0);
+
+    private async Task<DrmContext> OpenContextAsync(int hops)
     {
         uint id = Interlocked.Increment(ref _nextContext);
-        await SendAsync(new OpenContext(0) { Context = id });
+        var reply = await SendRawAsync(new OpenContext(0) { Context = id });
+        if (RedirectIn(reply) is { } address) return await (await FollowAsync(address, reply.Message!, hops)).OpenContextAsync(hops + 1);
+        ThrowIfFailed(Op.OpenContext, reply);
         return new DrmContext(this, id);
     }
 
-    public async Task<Replies.Version> GetVersionAsync() => (await SendAsync(new GetVersion())).Read<Replies.Version>();
+    public async Task<Replies.Version> GetVersionAsync() => (await AskDeviceAsync(new GetVersion())).Read<Replies.Version>();
 
-    public async Task<ulong> GetParamAsync(ulong param) => (await SendAsync(new GetParam(param))).Read<Replies.Value>().Data;
+    public async Task<ulong> GetParamAsync(ulong param) => (await AskDeviceAsync(new GetParam(param))).Read<Replies.Value>().Data;
 
-    public async Task<ulong> GetCapAsync(ulong cap) => (await SendAsync(new GetCap(cap))).Read<Replies.Value>().Data;
+    public async Task<ulong> GetCapAsync(ulong cap) => (await AskDeviceAsync(new GetCap(cap))).Read<Replies.Value>().Data;
+
+    /// <summary>A device query, asked of the node whose device it is when this one redirects.</summary>
+    private async Task<ReplyFrame> AskDeviceAsync(Request request, int hops = 0)
+    {
+        var reply = await SendRawAsync(request);
+        if (RedirectIn(reply) is { } address) return await (await FollowAsync(address, reply.Message!, hops)).AskDeviceAsync(request, hops + 1);
+        ThrowIfFailed(request.Op, reply);
+        return reply;
+    }
+
+    private static string? RedirectIn(ReplyFrame reply) => reply.Status == -Errno.EREMOTE ? Redirects.AddressIn(reply.Message) : null;
+
+    private static void ThrowIfFailed(Op op, ReplyFrame reply)
+    {
+        if (reply.Status >= 0) return;
+        reply.TakeFd()?.Dispose();
+        throw new DrmException(op, reply.Status, reply.Message);
+    }
+
+    /// <summary>True for a connection made by following a redirect: losing it means losing the device its contexts were on.</summary>
+    internal bool Redirected => _home != null;
+
+    // For a connection made by following a redirect: the client the application holds.
+    private DrmClient? _home;
+
+    /// <summary>The connection to a node this client was redirected to (one per address, kept), with this client's name and token.</summary>
+    private async Task<DrmClient> FollowAsync(string address, string why, int hops)
+    {
+        if (hops >= _options.MaxRedirects)
+            throw new DrmException(Op.OpenContext, Errno.ELOOP, $"redirected {hops + 1} times, giving up ({why})");
+        // Connections belong to the client the application holds; a redirect back to it (a node
+        // that has not heard of a move yet) asks there again.
+        if (_home != null) return await _home.FollowAsync(address, why, hops);
+        if (address == Endpoint) return this;
+        Task<DrmClient> connecting;
+        lock (_lock)
+        {
+            if (!_redirects.TryGetValue(address, out connecting!) || connecting.IsFaulted || connecting is { IsCompletedSuccessfully: true, Result.IsConnected: false })
+                _redirects[address] = connecting = ConnectRedirectedAsync(address);
+        }
+        try
+        {
+            return await connecting;
+        }
+        catch (Exception e) when (e is DrmException or ErrnoException)
+        {
+            throw new DrmException(Op.OpenContext, Errno.ECONNREFUSED, $"{why}; but {address} cannot be reached: {e.Message}");
+        }
+    }
+
+    private async Task<DrmClient> ConnectRedirectedAsync(string address)
+    {
+        var options = _options;
+        var connection = Endpoints.Connect(address, new ConnectionOptions { MaxFrame = options.MaxFrame });
+        var client = await ConnectAsync(connection, options);
+        client._home = this;
+        client.Endpoint = address;
+        return client;
+    }
 
     /// <summary>
     /// Sends <paramref name="request"/> (its request id is assigned here) and completes with the
@@ -121,7 +197,7 @@ public sealed class DrmClient : ClientLink, IAsyncDisposable
         if (!Transmit(request, id, FrameFlags.None))
         {
             lock (_lock) _pending.Remove(id);
-            tcs.TrySetException(new DrmException(request.Op, Errno.ECONNRESET, EndReason ?? "not connected"));
+            tcs.TrySetException(new DrmException(request.Op, LostErrno, EndReason ?? "not connected"));
         }
         return tcs.Task;
     }
@@ -140,7 +216,7 @@ public sealed class DrmClient : ClientLink, IAsyncDisposable
             id = ++_nextRequestId;
         }
         if (!Transmit(request, id, FrameFlags.NoReply))
-            throw new DrmException(request.Op, Errno.ECONNRESET, EndReason ?? "not connected");
+            throw new DrmException(request.Op, LostErrno, EndReason ?? "not connected");
     }
 
     private bool Transmit(Request request, uint id, FrameFlags flags)
@@ -211,12 +287,19 @@ public sealed class DrmClient : ClientLink, IAsyncDisposable
             _pending.Clear();
         }
         foreach (var (tcs, op) in pending)
-            tcs.TrySetException(new DrmException(op, Errno.ECONNRESET, $"connection to the host lost: {reason}"));
+            tcs.TrySetException(new DrmException(op, LostErrno, Redirected
+                ? $"the pool node serving this context went away ({reason}); its objects are gone: open a new context"
+                : $"connection to the host lost: {reason}"));
     }
 
-    public ValueTask DisposeAsync()
+    // A redirected connection's loss is its device's loss, as far as its contexts can tell (a GPU reset).
+    private int LostErrno => Redirected ? Errno.ENODEV : Errno.ECONNRESET;
+
+    public async ValueTask DisposeAsync()
     {
         Connection.Close("client disposed");
-        return ValueTask.CompletedTask;
+        List<Task<DrmClient>> redirects;
+        lock (_lock) redirects = _redirects.Values.ToList();
+        foreach (var r in redirects.Where(r => r.IsCompletedSuccessfully)) await r.Result.DisposeAsync();
     }
 }

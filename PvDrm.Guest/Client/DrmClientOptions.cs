@@ -18,6 +18,9 @@ public sealed record DrmClientOptions
     /// </summary>
     public int ChunksInFlight { get; init; } = 8;
 
+    /// <summary>In a pool of hosts: how many redirects (EREMOTE) one OPEN_CONTEXT follows before giving up with ELOOP.</summary>
+    public int MaxRedirects { get; init; } = 3;
+
     /// <summary>PVDRM's front-end <c>cache</c>: pool closed GEM objects for reuse. Off by default.</summary>
     public Actors.Guest.GemCacheOptions Cache { get; init; } = new();
 }

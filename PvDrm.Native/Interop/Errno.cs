@@ -28,6 +28,8 @@ public static class Errno
     public const int ENOBUFS = 105;
     public const int ERANGE = 34;
     public const int ENOSYS = 38;
+    public const int ELOOP = 40;
+    public const int EREMOTE = 66;
     public const int EPROTO = 71;
     public const int EMSGSIZE = 90;
     public const int EOPNOTSUPP = 95;
@@ -66,6 +68,8 @@ public static class Errno
         ENOBUFS => "ENOBUFS",
         ERANGE => "ERANGE",
         ENOSYS => "ENOSYS",
+        ELOOP => "ELOOP",
+        EREMOTE => "EREMOTE",
         EPROTO => "EPROTO",
         EMSGSIZE => "EMSGSIZE",
         EOPNOTSUPP => "EOPNOTSUPP",

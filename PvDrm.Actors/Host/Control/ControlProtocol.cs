@@ -22,7 +22,19 @@ public static class ControlProtocol
     /// </summary>
     public sealed record Request(string Command, string? Guest = null, string? Key = null, string? Value = null);
 
-    public sealed record Response(bool Ok, string Message, HostStatus? Status = null, ProxyStatus? Proxy = null, IReadOnlyList<DeviceStatus>? Devices = null);
+    public sealed record Response(
+        bool Ok, string Message, HostStatus? Status = null, ProxyStatus? Proxy = null, IReadOnlyList<DeviceStatus>? Devices = null,
+        ClusterStatus? Cluster = null);
+
+    /// <summary>`status --cluster`: the pool as one node sees it (the same on every node once replication settles).</summary>
+    /// <param name="Assignments">Every guest's <c>node/device</c> (or none).</param>
+    public sealed record ClusterStatus(string Self, string? Leader, IReadOnlyList<ClusterNodeStatus> Nodes, IReadOnlyDictionary<string, string> Assignments);
+
+    /// <param name="State">The cluster member's status (Up, Leaving, ...), Unreachable, or Removed.</param>
+    public sealed record ClusterNodeStatus(string Name, string Address, string State, IReadOnlyList<string> Advertise, IReadOnlyList<ClusterDeviceStatus> Devices);
+
+    /// <param name="Guests">The guests placed on it, connected or not: its load.</param>
+    public sealed record ClusterDeviceStatus(string Name, string Kind, long MemoryBytes, long LiveBytes, IReadOnlyList<string> Guests);
 
     /// <summary>A guest proxy's status: its applications and its GEM cache.</summary>
     public sealed record ProxyStatus(string Name, string Host, int Applications, Guest.GemCacheStats Cache, int CachedWithName);

@@ -1,0 +1,82 @@
+using Akka.Configuration;
+
+namespace PvDrm.Actors.Host.Pool;
+
+/// <summary>
+/// <c>pvdrm.cluster</c>: several pvdrm-host nodes as one pool of devices (CLUSTER.md). Off by
+/// default, and then nothing of Akka.Cluster is loaded: a single host is exactly as before.
+/// </summary>
+public sealed record ClusterSettings
+{
+    public const string Root = "pvdrm.cluster";
+
+    public bool Enabled { get; init; }
+
+    /// <summary>Unique in the cluster; the pool names this node's devices <c>&lt;node&gt;/&lt;device&gt;</c>.</summary>
+    public string NodeName { get; init; } = "";
+
+    public string Hostname { get; init; } = "127.0.0.1";
+
+    public int Port { get; init; }
+
+    public IReadOnlyList<string> SeedNodes { get; init; } = [];
+
+    /// <summary>Guest-facing addresses of this node, which other nodes redirect guests to.</summary>
+    public IReadOnlyList<string> Advertise { get; init; } = [];
+
+    /// <summary>Move the guests of a lost node to other devices of the pool.</summary>
+    public bool Failover { get; init; } = true;
+
+    /// <summary>How long a silent node counts as alive, and then stays unreachable before the split-brain resolver downs it.</summary>
+    public TimeSpan DownAfter { get; init; } = TimeSpan.FromSeconds(5);
+
+    public static ClusterSettings Create(Config config)
+    {
+        var c = new SettingsReader(config.WithFallback(PvDrmConfig.Reference), Root);
+        var settings = new ClusterSettings
+        {
+            Enabled = c.Bool("enabled"),
+            NodeName = c.String("node-name"),
+            Hostname = c.String("hostname"),
+            Port = c.Int("port", 0, 65535),
+            SeedNodes = c.Strings("seed-nodes"),
+            Advertise = c.Strings("advertise"),
+            Failover = c.Bool("failover"),
+            DownAfter = c.Duration("down-after"),
+        };
+        if (!settings.Enabled) return settings;
+        if (!DeviceSettings.ValidName().IsMatch(settings.NodeName))
+            throw new ConfigurationException($"{Root}.node-name: '{settings.NodeName}' is not a valid node name: 1-64 characters of A-Z a-z 0-9 . _ -, starting with a letter or digit");
+        if (settings.Advertise.Count == 0)
+            throw new ConfigurationException($"{Root}.advertise: a node of a pool needs at least one guest-facing address (unix:PATH or tcp:HOST:PORT) to redirect guests to");
+        foreach (string address in settings.Advertise)
+            if (!address.StartsWith("unix:", StringComparison.Ordinal) && !address.StartsWith("tcp:", StringComparison.Ordinal))
+                throw new ConfigurationException($"{Root}.advertise: '{address}' is not unix:PATH or tcp:HOST:PORT");
+        return settings;
+    }
+
+    /// <summary>
+    /// The Akka configuration of a cluster node: remoting on <see cref="Hostname"/>:<see cref="Port"/>,
+    /// the seed nodes, and the split-brain resolver keeping the majority side.
+    /// </summary>
+    public string AkkaHocon()
+    {
+        string seeds = string.Join(", ", SeedNodes.Select(s => $"\"{s}\""));
+        double downAfter = DownAfter.TotalSeconds;
+        return $$"""
+            akka.actor.provider = cluster
+            akka.remote.dot-netty.tcp { hostname = "{{Hostname}}", port = {{Port}} }
+            akka.cluster {
+              seed-nodes = [{{seeds}}]
+              roles = ["pvdrm-host"]
+              downing-provider-class = "Akka.Cluster.SBR.SplitBrainResolverProvider, Akka.Cluster"
+              split-brain-resolver { active-strategy = keep-majority, stable-after = {{downAfter:0.###}}s }
+              failure-detector { heartbeat-interval = 500ms, acceptable-heartbeat-pause = {{Math.Max(2, downAfter):0.###}}s }
+              min-nr-of-members = 1
+            }
+            akka.cluster.distributed-data.gossip-interval = 500ms
+            # A seed that is not up yet is retried after a second, not five.
+            akka.remote.retry-gate-closed-for = 1s
+            """;
+    }
+}
