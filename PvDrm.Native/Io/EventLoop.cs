@@ -52,11 +52,13 @@ public sealed unsafe class EventLoop : IDisposable
     }
 
     /// <summary>
-    /// The spin of <see cref="Default"/>: PVDRM_IO_SPIN_US microseconds if set, else 50 µs, a little
-    /// more than a round trip on the machines measured (see the benchmarks' README).
+    /// The spin of <see cref="Default"/>: PVDRM_IO_SPIN_US microseconds if set; else 50 µs (a little
+    /// more than a round trip) with 4 or more cores, and none below that: polling needs a spare
+    /// core, and on 2 cores it measurably delays engine and actor threads under load.
     /// </summary>
-    public static TimeSpan DefaultSpin { get; } =
-        TimeSpan.FromMicroseconds(int.TryParse(Environment.GetEnvironmentVariable("PVDRM_IO_SPIN_US"), out int us) && us >= 0 ? us : 50);
+    public static TimeSpan DefaultSpin { get; } = TimeSpan.FromMicroseconds(
+        int.TryParse(Environment.GetEnvironmentVariable("PVDRM_IO_SPIN_US"), out int us) && us >= 0 ? us
+        : Environment.ProcessorCount >= 4 ? 50 : 0);
 
     /// <summary>The process-wide loop, started on first use.</summary>
     public static EventLoop Default => s_default.Value;

@@ -28,9 +28,9 @@ public sealed record ProcMemory(long RssKiB, long AnonKiB, long FileKiB, long Sh
 /// Host memory per idle GEM object: a fresh host process, one guest, one context; RSS of the host
 /// before and after the guest creates many 4 KiB objects (pipelined, guest-assigned handles,
 /// 256 in flight), minus what their pages could use (RssShmem, which stays ~0: untouched memfds).
-/// The goal's count is 100k; SoftGpu keeps one memfd and one mapping per object, so the host's
-/// descriptor limit (and vm.max_map_count) may stop that first: then the failure is reported and a
-/// count that fits is measured as well.
+/// The goal's count is 100k. SoftGpu makes a buffer's memfd only when it is first used, so idle
+/// objects hold no descriptor; should a device's limits stop the count anyway (EMFILE,
+/// vm.max_map_count), the failure is reported and a count that fits is measured as well.
 /// </summary>
 public sealed class HostMemoryCase : BenchCase
 {

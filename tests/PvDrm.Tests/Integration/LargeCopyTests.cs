@@ -7,7 +7,12 @@ using PvDrm.Tests.Support;
 
 namespace PvDrm.Tests.Integration;
 
-/// <summary>GEM_WRITE/GEM_READ copies far larger than a connection's send queue, through a real host.</summary>
+/// <summary>
+/// GEM_WRITE/GEM_READ copies far larger than a connection's send queue, through a real host.
+/// They keep both cores busy for a second, so they run alone: tests that check how work is
+/// shared (fairness) would otherwise see their scheduling disturbed.
+/// </summary>
+[Collection(nameof(LargeCopyTests))]
 public class LargeCopyTests : TestKit
 {
     private readonly HostHarness _host;
@@ -81,4 +86,9 @@ public class LargeCopyTests : TestKit
         await gem.ReadAsync(0, first);
         Assert.All(first, b => Assert.Equal(0, b));
     }
+}
+
+[CollectionDefinition(nameof(LargeCopyTests), DisableParallelization = true)]
+public class LargeCopyCollection
+{
 }
