@@ -57,38 +57,46 @@ public static unsafe class UnixSocket
 
     /// <summary>
     /// Binds and listens at <paramref name="path"/> with file mode <paramref name="mode"/>. A stale
-    /// socket file left by a crashed process is replaced; a live one is an error.
+    /// socket file left by a crashed process is replaced; a live one is an error. The socket is
+    /// made under a staging name and renamed into place once it listens, so a peer that waits for
+    /// the file to appear never finds it refusing connections.
     /// </summary>
     public static FileDescriptor Listen(string path, int backlog, uint mode)
     {
+        if (File.Exists(path) && IsLive(path))
+            ErrnoException.Throw(EADDRINUSE, $"another process is listening on unix:{path}");
+        string staging = $"{path}.{Environment.ProcessId}.{Interlocked.Increment(ref s_staging)}";
+        if (Encoding.UTF8.GetByteCount(staging) >= 108) staging = path; // no room: bind in place
         var fd = NewSocket();
         try
         {
-            sockaddr_un addr = Address(path);
+            if (staging == path) Unlink(path);
+            sockaddr_un addr = Address(staging);
             if (bind(fd.Number, (sockaddr*)&addr, SizeOf.sockaddr_un) != 0)
             {
                 int err = errno;
-                if (err != EADDRINUSE || IsLive(path))
-                    ErrnoException.Throw(err, err == EADDRINUSE
-                        ? $"another process is listening on unix:{path}"
-                        : $"cannot bind unix:{path}: {Describe(err)}");
-                Unlink(path);
-                if (bind(fd.Number, (sockaddr*)&addr, SizeOf.sockaddr_un) != 0)
-                    ErrnoException.ThrowLibc($"bind(unix:{path})", errno);
+                ErrnoException.Throw(err, $"cannot bind unix:{path}: {Describe(err)}");
             }
-            // Tighten the mode before anyone can connect: listen() has not run yet.
-            byte[] cpath = NulTerminated(path);
-            fixed (byte* p = cpath)
-                if (chmod(p, (mode_t)mode) != 0) ErrnoException.ThrowLibc($"chmod(unix:{path})", errno);
-            if (listen(fd.Number, backlog) != 0) ErrnoException.ThrowLibc($"listen(unix:{path})", errno);
+            byte[] cstaging = NulTerminated(staging);
+            fixed (byte* s = cstaging)
+            {
+                // Tighten the mode before anyone can connect: listen() has not run yet.
+                if (chmod(s, (mode_t)mode) != 0) ErrnoException.ThrowLibc($"chmod(unix:{staging})", errno);
+                if (listen(fd.Number, backlog) != 0) ErrnoException.ThrowLibc($"listen(unix:{staging})", errno);
+            }
+            // rename(2): replaces a stale file atomically.
+            if (staging != path) File.Move(staging, path, overwrite: true);
             return fd;
         }
         catch
         {
             fd.Dispose();
+            if (staging != path) Unlink(staging);
             throw;
         }
     }
+
+    private static int s_staging;
 
     /// <summary>Accepts one pending connection, or returns null when none is waiting.</summary>
     public static FileDescriptor? Accept(FileDescriptor listener)
