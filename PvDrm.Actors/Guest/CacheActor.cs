@@ -26,8 +26,9 @@ internal sealed class CacheActor : ReceiveActor
         Receive<Pooled>(p =>
         {
             Free(p.Evicted);
-            // A name lets another context open it; one evicted at once needs none.
-            if (!p.Evicted.Contains(p.Entry))
+            // A name lets another context open it; one evicted at once needs none, and one that
+            // has been round the pool before keeps the name it got then.
+            if (!p.Evicted.Contains(p.Entry) && p.Entry.Name == 0)
                 _upstream.Forward(new GemExport(p.Entry.HostHandle) { Context = p.Entry.HostContext }, Self, new Ticket(p.Entry));
         });
         Receive<Evicted>(e => Free(e.Entries));

@@ -12,7 +12,8 @@ namespace PvDrm.Actors.Guest;
 /// </summary>
 internal sealed class ContextCache
 {
-    private record struct HandleState(GemShape Shape, bool Mapped, bool Shared, FileDescriptor? Fd);
+    // Name: the object's global name once the cache gave it one (it lives as long as the object).
+    private record struct HandleState(GemShape Shape, bool Mapped, bool Shared, FileDescriptor? Fd, uint Name = 0);
 
     private readonly ProxyCache? _cache;
     private readonly IActorRef _cacheActor;
@@ -83,7 +84,7 @@ internal sealed class ContextCache
                 _cacheActor, new CacheActor.Ticket(entry));
         }
         // Mapped only stays true for the application that mapped it (AvailableTo allows no one else).
-        _states[host] = new HandleState(shape, entry.Mapped, false, entry.Fd);
+        _states[host] = new HandleState(shape, entry.Mapped, false, entry.Fd, entry.Name);
         pool.CountSaved(1);
         r.Reply(new Replies.GemInfo(r.Handle, shape.Domain, shape.Size, MapOffset.Of(r.Handle)));
         return true;
@@ -95,7 +96,7 @@ internal sealed class ContextCache
         if (!Enabled || !_handles.TryGetHost(r.Handle, out uint host) || !_states.TryGetValue(host, out var s) || s.Shared) return false;
         _handles.TryRemove(r.Handle, out _);
         _states.Remove(host);
-        var entry = new ProxyCached(_hostContext, host, _app, s.Mapped, s.Fd);
+        var entry = new ProxyCached(_hostContext, host, _app, s.Mapped, s.Fd) { Name = s.Name };
         _cache!.Hold(_hostContext);
         var evicted = _cache.Pool.Add(s.Shape, entry);
         _cacheActor.Tell(new CacheActor.Pooled(entry, evicted));
