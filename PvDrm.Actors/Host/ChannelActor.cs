@@ -33,6 +33,8 @@ internal sealed class ChannelActor : UntypedActor
                 Execute(e);
                 break;
             case ChannelProtocol.Free f:
+                // Released before the answer, so a CHANNEL_ALLOC right after it finds the quota back.
+                Release();
                 f.Request.Reply();
                 Context.Stop(Self);
                 break;
@@ -71,9 +73,15 @@ internal sealed class ChannelActor : UntypedActor
         foreach (var b in work.Buffers) b.Release();
     }
 
-    protected override void PostStop()
+    private bool _released;
+
+    private void Release()
     {
+        if (_released) return;
+        _released = true;
         _channel.Dispose();
         _session.ReturnChannel();
     }
+
+    protected override void PostStop() => Release();
 }

@@ -8,14 +8,16 @@ namespace PvDrm.Actors.Host;
 /// <summary>
 /// GET_VERSION, GET_PARAM and GET_CAP: questions about the device that need no actor's state.
 /// The guest's link answers them on the I/O loop, sparing the hop to the guest actor (the bulk of
-/// a small request's round trip), when the device answers without blocking.
+/// a small request's round trip), when the device answers without blocking; the guest actor
+/// answers the rest the same way.
 /// </summary>
 internal static class DeviceQueries
 {
-    /// <summary>Answers <paramref name="request"/> if it is a device query <paramref name="device"/> answers at once.</summary>
+    public static bool IsQuery(Request request) => request is GetVersion or GetParam or GetCap;
+
+    /// <summary>Answers <paramref name="request"/> from <paramref name="device"/> if it is a device query.</summary>
     public static bool TryAnswer(Request request, IGpuDevice device)
     {
-        if (device.CallsMayBlock) return false;
         switch (request)
         {
             case GetVersion r:

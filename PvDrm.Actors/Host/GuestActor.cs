@@ -23,21 +23,10 @@ internal sealed class GuestActor : ReceiveActor
 
         Receive<OpenContext>(Open);
         Receive<CloseContext>(Close);
-        Receive<GetVersion>(r =>
+        // Those the link did not answer itself: gated, a device whose calls may block, or none attached.
+        Receive<Request>(DeviceQueries.IsQuery, r =>
         {
-            if (DeviceFor(r) is { } device) r.Reply(Replies.Version.From(device.Info));
-        });
-        Receive<GetParam>(r =>
-        {
-            if (DeviceFor(r) is not { } device) return;
-            if (device.TryGetParam(r.Param, out ulong value)) r.Reply(new Replies.Value(value));
-            else r.Fail(Errno.EINVAL, $"GET_PARAM: parameter {r.Param} is not known to {device.Info.Driver}");
-        });
-        Receive<GetCap>(r =>
-        {
-            if (DeviceFor(r) is not { } device) return;
-            if (device.TryGetCap(r.Cap, out ulong value)) r.Reply(new Replies.Value(value));
-            else r.Fail(Errno.EINVAL, $"GET_CAP: capability {r.Cap} is not known to {device.Info.Driver}");
+            if (DeviceFor(r) is { } device) DeviceQueries.TryAnswer(r, device);
         });
         Receive<Request>(Route);
         Receive<GuestProtocol.Attach>(Attach);

@@ -81,7 +81,7 @@ internal sealed class GuestLink : ServerLink
     {
         long batch = Connection.ReadBatch;
         // No device attached: the guest actor answers ENODEV.
-        if (batch == _answeredInBatch || Session?.Device is not { } device || !DeviceQueries.TryAnswer(request, device)) return false;
+        if (batch == _answeredInBatch || Session?.Device is not { CallsMayBlock: false } device || !DeviceQueries.TryAnswer(request, device)) return false;
         _answeredInBatch = batch;
         return true;
     }
