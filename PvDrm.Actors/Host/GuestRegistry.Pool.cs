@@ -42,7 +42,7 @@ internal sealed partial class GuestRegistry
     private sealed record PoolPlaced(GuestProtocol.Admit Admit, string Placement);
 
     /// <summary>A device of this node for <paramref name="placement"/>, or the address of the node whose device it is, or neither.</summary>
-    private (IGpuDevice? Device, GuestRedirect? Redirect) PlaceInPool(string guest, string placement, string transport)
+    private (IGpuDevice? Device, GuestRedirect? Redirect) PlaceInPool(string placement, string transport)
     {
         if (PoolView.Split(placement) is not var (node, device)) return (null, null);
         if (node == View.Self) return (_devices.Find(device), null);
@@ -84,7 +84,7 @@ internal sealed partial class GuestRegistry
         {
             // Not replicated here yet (just placed elsewhere): keep what it has.
             if (!view.Assignments.TryGetValue(session.Name, out var placement)) continue;
-            var (device, redirect) = PlaceInPool(session.Name, placement, session.Link.Connection.Transport);
+            var (device, redirect) = PlaceInPool(placement, session.Link.Connection.Transport);
             if (device == session.Device && redirect == session.Redirect) continue;
             string why = redirect != null ? $"moved to {redirect.Placement}" : device != null ? $"placed on {_cluster.NodeName}/{device.Name}" : "no device in the pool";
             actor.Tell(new GuestProtocol.Attach(device, why, redirect), ActorRefs.Nobody);

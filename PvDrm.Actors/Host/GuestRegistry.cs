@@ -158,7 +158,7 @@ internal sealed partial class GuestRegistry : ReceiveActor
         link.Metrics = _metrics?.ForGuest(hello.Name);
         _seen.Add(hello.Name);
         var session = new GuestSession(hello.Name, link, _gems, _settings, _log);
-        if (placement != null) (session.Device, session.Redirect) = PlaceInPool(hello.Name, placement, link.Connection.Transport);
+        if (placement != null) (session.Device, session.Redirect) = PlaceInPool(placement, link.Connection.Transport);
         else if (DeviceNameFor(hello.Name) is { } deviceName)
             session.Device = deviceName == HostSettings.AutoDevice ? LeastLoadedLocal() : _devices.Find(deviceName);
         var guest = Context.ActorOf(GuestActor.Props(session), hello.Name);
