@@ -20,12 +20,17 @@ internal static class ExecCommand
 
     public static Command Create()
     {
-        var config = new Option<string?>("--config") { Description = "the proxy's HOCON file, to find its render node socket (pvdrm.guest.shim.unix)" };
-        var shim = new Option<string?>("--shim") { Description = "the proxy's render node socket, unix:PATH (pvdrm.guest.shim.unix)" };
-        var node = new Option<string>("--node") { Description = "the path the program opens", DefaultValueFactory = _ => DefaultNode };
+        var config = CommonOptions.Config("the proxy's HOCON file, to find its render node socket (pvdrm.guest.shim.unix)");
+        var shim = CommandValues.Endpoint("--shim", "the proxy's render node socket, unix:PATH (pvdrm.guest.shim.unix)", unixOnly: true);
+        var node = CommandValues.Text("--node", $"the path the program opens (default: {DefaultNode})");
         var program = new Argument<string[]>("program") { Arity = ArgumentArity.OneOrMore, Description = "the program and its arguments, after --" };
+        // Checks the tokens, not a converted value, so it cannot throw while validating.
+        program.Validators.Add(r =>
+        {
+            if (r.Tokens.Count > 0 && string.IsNullOrWhiteSpace(r.Tokens[0].Value)) r.AddError("<program>: empty; expected a program to run");
+        });
         var command = new Command("exec", "Run an unmodified DRM program (libdrm, libdrm_nouveau) on a proxy's render node") { config, shim, node, program };
-        command.SetAction(parse => CommandErrors.Report("pvdrm-guest exec", () =>
+        command.SetAction(parse =>
         {
             var overrides = PvDrmConfig.Overrides(ProxySettings.Root, ("shim.unix", parse.GetValue(shim)));
             var settings = ProxySettings.Create(PvDrmConfig.Load(parse.GetValue(config), overrides));
@@ -38,13 +43,13 @@ internal static class ExecCommand
             var environment = Environment.GetEnvironmentVariables().Keys.Cast<string>()
                 .Where(k => k is not ("LD_PRELOAD" or "PVDRM_PROXY_SOCKET" or "PVDRM_RENDER_NODE"))
                 .Select(k => $"{k}={Environment.GetEnvironmentVariable(k)}")
-                .Append($"LD_PRELOAD={preload}").Append($"PVDRM_PROXY_SOCKET={socket}").Append($"PVDRM_RENDER_NODE={parse.GetValue(node)}");
+                .Append($"LD_PRELOAD={preload}").Append($"PVDRM_PROXY_SOCKET={socket}").Append($"PVDRM_RENDER_NODE={parse.GetValue(node) ?? DefaultNode}");
             string[] argv = parse.GetValue(program)!;
             string path = Resolve(argv[0]) ?? throw new ConfigurationException($"{argv[0]}: no such program");
             int errno = Execute(path, argv, environment.ToArray());
             Console.Error.WriteLine($"pvdrm-guest exec: cannot run {path}: {Native.Interop.Errno.Name(errno)}");
-            return Task.FromResult(127);
-        }).GetAwaiter().GetResult());
+            return 127;
+        });
         return command;
     }
 

@@ -1,4 +1,4 @@
-using System.CommandLine;
+using PvDrm.Actors;
 using PvDrm.Guest;
 
 // pvdrm-guest: the guest side of PvDrm.
@@ -6,9 +6,5 @@ using PvDrm.Guest;
 //   run    a built-in verified workload against a host or a proxy
 //   status a running proxy's applications and GEM cache counters
 //   exec   an unmodified DRM program (libdrm) on the proxy's render node, through the preload shim
-var root = new RootCommand("PvDrm guest: the proxy that serves local applications, and a verified workload runner");
-root.Add(GuestCommands.Serve());
-root.Add(GuestCommands.Run());
-root.Add(GuestCommands.Status());
-root.Add(ExecCommand.Create());
-return await root.Parse(args).InvokeAsync();
+// Every error ends in one line on stderr and an exit code (README, "Exit codes").
+return await PvDrmCommandLine.RunAsync(GuestCommandLine.Create(), args);

@@ -12,9 +12,9 @@ internal static class DeviceCommands
     public static Command Nodes()
     {
         var json = new Option<bool>("--json") { Description = "print the nodes as JSON, for scripts" };
-        var driver = new Option<string?>("--driver") { Description = "the driver device = auto would look for (pvdrm.host.device-driver)" };
+        var driver = CommandValues.Text("--driver", "the driver device = auto would look for (pvdrm.host.device-driver)");
         var command = new Command("nodes", "List the DRM nodes of this machine (/dev/dri) and say which one device = auto would use") { json, driver };
-        command.SetAction(parse => CommandErrors.Report("pvdrm-host nodes", () =>
+        command.SetAction(parse =>
         {
             var scan = DrmDiscovery.Scan();
             var pick = scan.Pick(parse.GetValue(driver), null, out string? reason);
@@ -22,7 +22,7 @@ internal static class DeviceCommands
             {
                 Console.WriteLine(JsonSerializer.Serialize(new { scan.Nodes, Auto = pick?.Path, Reason = reason ?? scan.Reason },
                     new JsonSerializerOptions { PropertyNamingPolicy = JsonNamingPolicy.CamelCase }));
-                return Task.FromResult(0);
+                return CommandErrors.Success;
             }
             if (scan.Nodes.Count == 0) AnsiConsole.MarkupLineInterpolated($"no DRM nodes: {scan.Reason}");
             else
@@ -33,8 +33,8 @@ internal static class DeviceCommands
                 AnsiConsole.Write(table);
             }
             AnsiConsole.MarkupLineInterpolated($"device = auto would use: {(pick != null ? pick.ToString() : $"the embedded SoftGpu ({reason})")}");
-            return Task.FromResult(0);
-        }));
+            return CommandErrors.Success;
+        });
         return command;
     }
 }

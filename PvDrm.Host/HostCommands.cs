@@ -16,56 +16,52 @@ internal static class HostCommands
 {
     public static Command Serve()
     {
-        var config = new Option<string?>("--config") { Description = "HOCON file with pvdrm.host.* settings" };
-        var listen = new Option<string?>("--listen") { Description = "guest socket, unix:PATH (pvdrm.host.listen.unix)" };
-        var sequential = new Option<string?>("--sequential") { Description = "on: one request at a time (pvdrm.host.sequential)" };
-        sequential.AcceptOnlyFromAmong("on", "off");
+        var config = CommonOptions.Config("HOCON file with pvdrm.host.* settings");
+        var listen = CommandValues.Endpoint("--listen", "guest socket, unix:PATH (pvdrm.host.listen.unix)", unixOnly: true);
+        var sequential = CommandValues.OneOf("--sequential", "on: one request at a time (pvdrm.host.sequential)", "on", "off");
         var logFormat = CommonOptions.LogFormat();
         var command = new Command("serve", "Run the host daemon until SIGINT or SIGTERM") { config, listen, sequential, logFormat };
         command.SetAction(async (parse, ct) =>
         {
-            return await CommandErrors.Report("pvdrm-host serve", async () =>
-            {
-                string? path = parse.GetValue(listen) is { } l ? ProxySettings.UnixPath(l) : null;
-                var overrides = PvDrmConfig.Overrides(HostSettings.Root, ("listen.unix", path), ("sequential", parse.GetValue(sequential)))
-                    + "\n" + CommonOptions.LogOverrides(parse, logFormat);
-                var hocon = PvDrmConfig.Load(parse.GetValue(config), overrides);
-                using var app = BuildHost(hocon, HostSettings.Create(hocon));
-                await app.RunAsync(ct);
-                return 0;
-            });
+            string? path = parse.GetValue(listen) is { } l ? ProxySettings.UnixPath(l) : null;
+            var overrides = PvDrmConfig.Overrides(HostSettings.Root, ("listen.unix", path), ("sequential", parse.GetValue(sequential)))
+                + "\n" + CommonOptions.LogOverrides(parse, logFormat);
+            var hocon = PvDrmConfig.Load(parse.GetValue(config), overrides);
+            using var app = BuildHost(hocon, HostSettings.Create(hocon));
+            await app.RunAsync(ct);
+            return CommandErrors.Success;
         });
         return command;
     }
 
     public static Command Demo()
     {
-        var guests = new Option<int>("--guests") { Description = "guest proxies to start", DefaultValueFactory = _ => 3 }.Range(1, 32);
-        var size = new Option<int>("--size") { Description = "matrix size of each guest's GEMM workload", DefaultValueFactory = _ => 512 }.Range(8, 2048);
-        var iterations = new Option<int>("--iterations") { Description = "timed, verified pushbufs per guest", DefaultValueFactory = _ => 8 }.Range(1, 100);
+        var guests = CommandValues.Int("--guests", "guest proxies to start", 3, 1, 32);
+        var size = CommandValues.Int("--size", "matrix size of each guest's GEMM workload", 512, 8, 2048);
+        var iterations = CommandValues.Int("--iterations", "timed, verified pushbufs per guest", 8, 1, 100);
         var command = new Command("demo", "Run a host on SoftGpu with several guests doing verified GEMM work, concurrent then sequential")
         {
             guests, size, iterations,
         };
-        command.SetAction(async (parse, ct) => await CommandErrors.Report("pvdrm-host demo", () =>
-            new DemoRunner(parse.GetValue(guests), parse.GetValue(size), parse.GetValue(iterations)).RunAsync(ct)));
+        command.SetAction((parse, ct) =>
+            new DemoRunner(parse.GetValue(guests), parse.GetValue(size), parse.GetValue(iterations)).RunAsync(ct));
         return command;
     }
 
     public static Command Soak()
     {
-        var guests = new Option<int>("--guests") { Description = "guest processes running at a time", DefaultValueFactory = _ => 6 }.Range(1, 64);
-        var seconds = new Option<int>("--duration") { Description = "seconds to run", DefaultValueFactory = _ => 60 }.Range(1, 86400);
-        var killMs = new Option<int>("--kill-every") { Description = "milliseconds between SIGKILLs of a random guest", DefaultValueFactory = _ => 500 }.Range(10, 600_000);
-        var size = new Option<int>("--size") { Description = "matrix size of the guests' GEMM workloads", DefaultValueFactory = _ => 128 }.Range(8, 1024);
-        var seed = new Option<int>("--seed") { Description = "seed of the random choices", DefaultValueFactory = _ => 1 };
+        var guests = CommandValues.Int("--guests", "guest processes running at a time", 6, 1, 64);
+        var seconds = CommandValues.Int("--duration", "seconds to run", 60, 1, 86400);
+        var killMs = CommandValues.Int("--kill-every", "milliseconds between SIGKILLs of a random guest", 500, 10, 600_000);
+        var size = CommandValues.Int("--size", "matrix size of the guests' GEMM workloads", 128, 8, 1024);
+        var seed = CommandValues.Int("--seed", "seed of the random choices", 1, 0, int.MaxValue);
         var command = new Command("soak", "Run many guests and SIGKILL them at random for a while; report what was served and prove nothing leaked")
         {
             guests, seconds, killMs, size, seed,
         };
-        command.SetAction(async (parse, ct) => await CommandErrors.Report("pvdrm-host soak", () =>
+        command.SetAction((parse, ct) =>
             new Soak.SoakRunner(parse.GetValue(guests), TimeSpan.FromSeconds(parse.GetValue(seconds)),
-                TimeSpan.FromMilliseconds(parse.GetValue(killMs)), parse.GetValue(size), parse.GetValue(seed)).RunAsync(ct)));
+                TimeSpan.FromMilliseconds(parse.GetValue(killMs)), parse.GetValue(size), parse.GetValue(seed)).RunAsync(ct));
         return command;
     }
 

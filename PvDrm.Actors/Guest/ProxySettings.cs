@@ -30,7 +30,7 @@ public sealed record ProxySettings
 
     public static ProxySettings Create(Config config)
     {
-        var c = new SettingsReader(config.WithFallback(PvDrmConfig.Reference), Root);
+        var c = new SettingsReader(PvDrmConfig.OverReference(config), Root);
         string name = c.String("name");
         return new ProxySettings
         {

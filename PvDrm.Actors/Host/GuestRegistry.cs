@@ -182,7 +182,10 @@ internal sealed partial class GuestRegistry : ReceiveActor
         _mode.Gate.Ask<bool>(new GateProtocol.SetSequential(r.Value == "on"), _settings.RequestTimeout)
             .PipeTo(Sender,
                 success: _ => new ControlProtocol.Response(true, $"sequential mode is {r.Value}"),
-                failure: _ => new ControlProtocol.Response(false, $"in-flight work did not drain within {_settings.RequestTimeout.TotalSeconds:F0} s; try again"));
+                failure: _ => new ControlProtocol.Response(false, r.Value == "on"
+                    ? $"sequential mode is switching on, but in-flight work did not drain within {_settings.RequestTimeout.TotalSeconds:F0} s " +
+                      $"({HostSettings.Root}.limits.request-timeout); new requests wait until it has, then the switch takes effect"
+                    : $"no answer from the gate within {_settings.RequestTimeout.TotalSeconds:F0} s ({HostSettings.Root}.limits.request-timeout)"));
     }
 
     private ControlProtocol.Response Evict(string name)

@@ -118,7 +118,7 @@ public sealed record HostSettings
 
     public static HostSettings Create(Config config)
     {
-        var merged = ReferenceEquals(config, PvDrmConfig.Reference) ? config : config.WithFallback(PvDrmConfig.Reference);
+        var merged = PvDrmConfig.OverReference(config);
         var c = new SettingsReader(merged, Root);
         string device = c.String("device");
         string defaultDevice = c.String("default-device");

@@ -60,7 +60,7 @@ public static class PvDrmApplication
     /// <summary><c>pvdrm.log.format</c> (text | json) and <c>pvdrm.log.level</c>, checked.</summary>
     public static (string Format, LogEventLevel Level) LogSettings(Config config)
     {
-        var c = new SettingsReader(config.WithFallback(PvDrmConfig.Reference), "pvdrm.log");
+        var c = new SettingsReader(PvDrmConfig.OverReference(config), "pvdrm.log");
         string format = c.String("format");
         if (format is not ("text" or "json"))
             throw new ConfigurationException($"pvdrm.log.format: '{format}' is not text or json");

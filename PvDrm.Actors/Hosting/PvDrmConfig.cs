@@ -30,22 +30,51 @@ public static class PvDrmConfig
         string.Join("\n", values.Where(v => v.Value != null)
             .Select(v => $"{root}.{v.Key} = {System.Text.Json.JsonSerializer.Serialize(v.Value)}"));
 
-    /// <summary>Parses a HOCON file and puts it over the reference; syntax errors name the file.</summary>
+    /// <summary>
+    /// Parses a HOCON file (`--config`) and puts it over the reference. No file: the reference alone;
+    /// an empty file or /dev/null: the same. A missing file, a directory, an unreadable file and a
+    /// syntax error are each a <see cref="ConfigurationException"/> that names the file and says which.
+    /// </summary>
     public static Config Load(string? path, string overrides = "")
     {
         Config config = ConfigurationFactory.ParseString(overrides);
-        if (path != null)
+        if (path != null) config = config.WithFallback(ParseFile(path));
+        return OverReference(config);
+    }
+
+    /// <summary>
+    /// <paramref name="config"/> with the reference beneath it, once: a config that already is the
+    /// reference (nothing given) stays as it is, since Akka refuses a config as its own fallback.
+    /// </summary>
+    public static Config OverReference(Config config) =>
+        ReferenceEquals(config, Reference) ? config : config.IsEmpty ? Reference : config.WithFallback(Reference);
+
+    private static Config ParseFile(string path)
+    {
+        string shown = $"config file {path} (--config)";
+        if (Directory.Exists(path)) throw new ConfigurationException($"{shown} is a directory; expected a HOCON file");
+        if (!File.Exists(path)) throw new ConfigurationException($"{shown} does not exist");
+        string text;
+        try
         {
-            if (!File.Exists(path)) throw new ConfigurationException($"config file {path} does not exist");
-            try
-            {
-                config = config.WithFallback(ConfigurationFactory.ParseString(File.ReadAllText(path)));
-            }
-            catch (Exception e) when (e is not ConfigurationException)
-            {
-                throw new ConfigurationException($"config file {path}: {e.Message}");
-            }
+            text = File.ReadAllText(path);
         }
-        return config.WithFallback(Reference);
+        catch (UnauthorizedAccessException)
+        {
+            throw new ConfigurationException($"{shown} cannot be read: permission denied (user {Environment.UserName} needs read access)");
+        }
+        catch (IOException e)
+        {
+            throw new ConfigurationException($"{shown} cannot be read: {e.Message}");
+        }
+        if (HoconSyntax.Check(text) is { } mistake) throw new ConfigurationException($"{shown} is not valid HOCON: {mistake}");
+        try
+        {
+            return ConfigurationFactory.ParseString(text);
+        }
+        catch (Exception e)
+        {
+            throw new ConfigurationException($"{shown} is not valid HOCON: {e.Message}");
+        }
     }
 }

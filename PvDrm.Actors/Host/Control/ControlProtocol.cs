@@ -22,9 +22,32 @@ public static class ControlProtocol
     /// </summary>
     public sealed record Request(string Command, string? Guest = null, string? Key = null, string? Value = null);
 
+    /// <param name="Pending">Set on an interim frame: the request is still running, the answer follows.</param>
     public sealed record Response(
         bool Ok, string Message, HostStatus? Status = null, ProxyStatus? Proxy = null, IReadOnlyList<DeviceStatus>? Devices = null,
-        ClusterStatus? Cluster = null);
+        ClusterStatus? Cluster = null, Pending? Pending = null);
+
+    /// <summary>
+    /// While a request runs longer than <see cref="ProgressEvery"/>, the control actor sends one of
+    /// these every <see cref="ProgressEvery"/>: how long it has run, and by when the answer comes
+    /// (the host's request timeout plus <see cref="Margin"/>). A client waits as long as they come.
+    /// </summary>
+    public sealed record Pending(double ElapsedSeconds, double AnswerWithinSeconds);
+
+    /// <summary>How often a running request reports that it still runs.</summary>
+    public static readonly TimeSpan ProgressEvery = TimeSpan.FromSeconds(1);
+
+    /// <summary>Room for an answer to travel back after the host's own limit ran out.</summary>
+    public static readonly TimeSpan Margin = TimeSpan.FromSeconds(5);
+
+    /// <summary>How long a client waits for the next frame (an answer or a <see cref="Pending"/>) before it gives up.</summary>
+    public static readonly TimeSpan Silence = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// The longest the control actor waits for an answer: <c>pvdrm.host.limits.request-timeout</c>
+    /// (a mode switch drains for up to that long) plus <see cref="Margin"/>.
+    /// </summary>
+    public static TimeSpan AnswerWithin(TimeSpan requestTimeout) => requestTimeout + Margin;
 
     /// <summary>`status --cluster`: the pool as one node sees it (the same on every node once replication settles).</summary>
     /// <param name="Assignments">Every guest's <c>node/device</c> (or none).</param>

@@ -32,7 +32,7 @@ public sealed record ClusterSettings
 
     public static ClusterSettings Create(Config config)
     {
-        var c = new SettingsReader(config.WithFallback(PvDrmConfig.Reference), Root);
+        var c = new SettingsReader(PvDrmConfig.OverReference(config), Root);
         var settings = new ClusterSettings
         {
             Enabled = c.Bool("enabled"),

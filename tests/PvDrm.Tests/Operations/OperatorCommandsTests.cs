@@ -89,5 +89,52 @@ public class OperatorCommandsTests : IDisposable
             && e.GetProperty("RenderedMessage").GetString()!.Contains("evicted"));
     }
 
+    /// <summary>
+    /// The switch waits for in-flight work for up to the host's request timeout, and the whole path
+    /// waits as long: the control actor (request timeout plus a margin), the control socket (a
+    /// progress frame every second) and the command line (which shows it). Here the drain outlasts
+    /// the ten seconds the control actor once allowed, and the switch is still answered.
+    /// </summary>
+    [Fact]
+    public async Task A_mode_switch_waits_for_a_long_drain_and_shows_its_progress()
+    {
+        File.WriteAllText(_run["host.hocon"], $$"""
+            pvdrm.host {
+              listen.unix = "{{_run["host.sock"]}}"
+              control.unix = "{{_run["control.sock"]}}"
+              limits.request-timeout = 40 s
+              soft-gpu.semaphore-timeout = 60 s
+            }
+            """);
+        var host = Start("pvdrm-host", "serve", "--config", _run["host.hocon"]);
+        await host.WaitForFileAsync(_run["control.sock"], Timeout);
+        // In flight: a pushbuf waiting on a semaphore that only the test releases, through a mapping (no request).
+        await using var guest = await DrmClient.ConnectAsync($"unix:{_run["host.sock"]}", new DrmClientOptions { Name = "vm1" });
+        var ctx = await guest.OpenContextAsync();
+        var semaphore = await ctx.GemNewAsync(4096);
+        var release = await semaphore.MapAsync();
+        var target = await ctx.GemNewAsync(4096);
+        ulong fence = await ctx.SubmitAsync(await ctx.ChannelAllocAsync(), Commands.AcquireThenFill(semaphore, 1, target, 0x77));
+
+        var set = Start("pvdrm-host", "set", "sequential", "on", "--config", _run["host.hocon"]);
+        // The command's own progress lines say how long the drain has run: past the old 10 s limit, release it.
+        var progress = new System.Text.RegularExpressions.Regex(@"waiting for in-flight work to drain: (\d+) s \(the host answers within 45 s\)");
+        for (var until = DateTime.UtcNow + Timeout; ; await Task.Delay(100))
+        {
+            var seconds = progress.Matches(set.Stderr).Select(m => int.Parse(m.Groups[1].Value)).DefaultIfEmpty(0).Max();
+            if (seconds > 11) break;
+            Assert.False(set.HasExited, $"set exited ({set.ExitCode}) while the host still drained: {set.Stdout}{set.Stderr}");
+            Assert.True(DateTime.UtcNow < until, $"no progress past 11 s: {set.Stderr}");
+        }
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(release.Bytes(0, 4), 1);
+
+        Assert.True(await set.WaitAsync(Timeout) == 0, set.Stderr);
+        Assert.Contains("sequential mode is on", set.Stdout);
+        await ctx.FenceWaitAsync(fence);
+        Assert.Equal("sequential", (await StatusJson()).Mode);
+        host.Signal(Tmds.Linux.LibC.SIGTERM);
+        Assert.Equal(0, await host.WaitAsync(Timeout));
+    }
+
     public void Dispose() => _run.Dispose();
 }

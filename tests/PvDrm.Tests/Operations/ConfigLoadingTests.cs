@@ -1,0 +1,80 @@
+using Akka.Configuration;
+using PvDrm.Actors;
+using PvDrm.Actors.Guest;
+using PvDrm.Actors.Host;
+using PvDrm.Tests.Support;
+
+namespace PvDrm.Tests.Operations;
+
+/// <summary>
+/// `--config` as a person may give it: no file, an empty file, /dev/null, a directory, an
+/// unreadable file, a syntax error. Each either works or fails with its own message naming the file.
+/// </summary>
+public class ConfigLoadingTests : IDisposable
+{
+    private readonly TempDir _dir = new();
+
+    private static string Refusal(string? path) => Assert.Throws<ConfigurationException>(() => PvDrmConfig.Load(path)).Message;
+
+    [Fact]
+    public void No_file_an_empty_file_and_dev_null_give_the_defaults_to_host_and_guest_settings()
+    {
+        File.WriteAllText(_dir["empty.hocon"], "");
+        File.WriteAllText(_dir["comments.hocon"], "# nothing set here\n// nor here\n");
+        foreach (var path in new[] { null, _dir["empty.hocon"], _dir["comments.hocon"], "/dev/null" })
+        {
+            var config = PvDrmConfig.Load(path);
+            // Every settings class puts the reference beneath what it is given: also when what it is given is the reference.
+            Assert.Equal("unix:/run/pvdrm/host.sock", ProxySettings.Create(config).Host);
+            Assert.Equal(TimeSpan.FromSeconds(30), HostSettings.Create(config).RequestTimeout);
+            Assert.Equal("text", PvDrmApplication.LogSettings(config).Format);
+            Assert.False(PvDrm.Actors.Host.Pool.ClusterSettings.Create(config).Enabled);
+        }
+    }
+
+    [Fact]
+    public void A_missing_file_and_a_directory_are_each_refused_with_their_own_message()
+    {
+        Assert.Equal($"config file {_dir["nothing.hocon"]} (--config) does not exist", Refusal(_dir["nothing.hocon"]));
+        Assert.Equal($"config file {_dir.Path} (--config) is a directory; expected a HOCON file", Refusal(_dir.Path));
+    }
+
+    [NotRootFact]
+    public void An_unreadable_file_is_refused_as_unreadable()
+    {
+        File.WriteAllText(_dir["secret.hocon"], "pvdrm.guest.name = x\n");
+        File.SetUnixFileMode(_dir["secret.hocon"], UnixFileMode.None);
+
+        Assert.Contains("cannot be read: permission denied", Refusal(_dir["secret.hocon"]));
+    }
+
+    [Theory]
+    [InlineData("pvdrm.host {\n  sequential = on\n", "line 1: '{' is never closed")]
+    [InlineData("pvdrm.host.sequential = on\n}\n", "line 2: '}' closes nothing")]
+    [InlineData("pvdrm.guest.name = \"vm1\n", "line 1: a quoted string is not closed on its line")]
+    [InlineData("pvdrm.host.listen.tcp = [\"a\", \"b\"}\n", "line 1: '}' closes the '[' of line 1")]
+    [InlineData("= on\n", "line 1: a value without a key")]
+    [InlineData("pvdrm.host.limits.max-frame = ${nowhere}\n", "Unresolved substitution")]
+    public void A_syntax_error_is_refused_with_its_line(string text, string expected)
+    {
+        File.WriteAllText(_dir["broken.hocon"], text);
+
+        string message = Refusal(_dir["broken.hocon"]);
+
+        Assert.StartsWith($"config file {_dir["broken.hocon"]} (--config) is not valid HOCON: ", message);
+        Assert.Contains(expected, message);
+    }
+
+    [Fact]
+    public void The_shipped_configuration_files_pass_the_syntax_check()
+    {
+        Assert.Null(HoconSyntax.Check(PvDrmConfig.ReferenceText));
+        foreach (var file in Directory.GetFiles(Path.Combine(Repository.Root, "deploy"), "*.hocon"))
+        {
+            Assert.Null(HoconSyntax.Check(File.ReadAllText(file)));
+            PvDrmConfig.Load(file);
+        }
+    }
+
+    public void Dispose() => _dir.Dispose();
+}
