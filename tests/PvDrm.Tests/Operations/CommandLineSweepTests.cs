@@ -73,9 +73,16 @@ public class CommandLineSweepTests : IDisposable
         var failures = await Task.WhenAll(cases.Select(async c =>
         {
             await slots.WaitAsync();
+            var p = _run.Start(c.Program, c.Args);
             try
             {
-                return Judge(c, await _run.Run(c.Program, c.Args));
+                await p.WaitAsync(Processes.Timeout);
+                return Judge(c, p);
+            }
+            catch (OperationCanceledException)
+            {
+                p.Signal(Tmds.Linux.LibC.SIGKILL);
+                return $"{c.Program} {string.Join(' ', c.Args)}: still running after {Processes.Timeout.TotalSeconds:F0} s: {p.Stderr.Trim()}";
             }
             finally
             {
