@@ -36,7 +36,14 @@ public static class PvDrmCommandLine
         }
         try
         {
-            return await parse.InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
+            // On SIGINT/SIGTERM the command's token is cancelled; the process ends with the
+            // command's own code as long as it stops within this (serve's graceful stop is bounded
+            // by HostOptions.ShutdownTimeout, 10 s), instead of a bare 130/143 on a loaded machine.
+            return await parse.InvokeAsync(new InvocationConfiguration
+            {
+                EnableDefaultExceptionHandler = false,
+                ProcessTerminationTimeout = TimeSpan.FromSeconds(15),
+            });
         }
         catch (Exception e)
         {
