@@ -68,7 +68,7 @@ internal sealed class SoftChannel : IGpuChannel
         lock (_lock)
         {
             if (CancelReason is string why) ErrnoException.Throw(Errno.ENODEV, $"cannot submit: {why}");
-            _device.Engines.Charge(Owner, charge);
+            _device.CommandBudget.Charge(Owner, charge);
             foreach (var b in buffers) b.AddRef();
             var submission = new SoftSubmission(buffers, access, stream, Owner, charge, new GpuFence(++_lastSeqno));
             _queue.Enqueue(submission);

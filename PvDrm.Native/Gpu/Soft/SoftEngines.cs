@@ -34,7 +34,7 @@ internal sealed class SoftEngines : IDisposable
     private readonly Thread[] _threads;
     private bool _stopping;
     private int _readyChannels, _idle;
-    private long _queuedBytes, _yields;
+    private long _yields;
     private int _running;
     private int _peakRunning;
 
@@ -74,15 +74,6 @@ internal sealed class SoftEngines : IDisposable
         }
     }
 
-    /// <summary>Command bytes queued or running on this device, all owners together.</summary>
-    internal long QueuedBytes
-    {
-        get
-        {
-            lock (_lock) return _queuedBytes;
-        }
-    }
-
     /// <summary>Registers a channel of <paramref name="name"/>; pair with <see cref="Leave"/>.</summary>
     public SoftOwner Join(string name)
     {
@@ -99,30 +90,6 @@ internal sealed class SoftEngines : IDisposable
         lock (_lock)
         {
             if (--owner.Channels == 0 && owner.Runnable.Count == 0) _owners.Remove(owner.Name);
-        }
-    }
-
-    /// <summary>Charges a pushbuf's commands before it is queued, or refuses it (EAGAIN, naming the limit).</summary>
-    public void Charge(SoftOwner owner, long bytes)
-    {
-        var options = _device.Options;
-        lock (_lock)
-        {
-            if (owner.QueuedBytes + bytes > options.MaxQueuedCommandBytesPerOwner)
-                ErrnoException.Throw(Errno.EAGAIN, $"{_device.Name}: {owner.QueuedBytes} bytes of this guest's commands are queued; {bytes} more would exceed soft-gpu.max-queued-commands-per-guest ({options.MaxQueuedCommandBytesPerOwner} bytes)");
-            if (_queuedBytes + bytes > options.MaxQueuedCommandBytes)
-                ErrnoException.Throw(Errno.EAGAIN, $"{_device.Name}: {_queuedBytes} bytes of commands are queued; {bytes} more would exceed soft-gpu.max-queued-commands ({options.MaxQueuedCommandBytes} bytes)");
-            owner.QueuedBytes += bytes;
-            _queuedBytes += bytes;
-        }
-    }
-
-    public void Discharge(SoftOwner owner, long bytes)
-    {
-        lock (_lock)
-        {
-            owner.QueuedBytes -= bytes;
-            _queuedBytes -= bytes;
         }
     }
 

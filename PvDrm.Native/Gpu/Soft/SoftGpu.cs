@@ -31,6 +31,7 @@ public sealed class SoftGpu : IGpuDevice
         Name = name;
         Options = options;
         Engines = new SoftEngines(this, options.Engines);
+        CommandBudget = new SoftCommandBudget(this);
     }
 
     public string Name { get; }
@@ -38,6 +39,8 @@ public sealed class SoftGpu : IGpuDevice
     public SoftGpuOptions Options { get; }
 
     internal SoftEngines Engines { get; }
+
+    internal SoftCommandBudget CommandBudget { get; }
 
     /// <summary>True once <see cref="Dispose"/> began: nothing new is accepted and running work stops.</summary>
     internal bool IsShutDown => _shutDown;

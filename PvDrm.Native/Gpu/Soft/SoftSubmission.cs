@@ -81,7 +81,7 @@ internal sealed class SoftSubmission
                 if (error == 0) (error, message) = (Errno.EIO, $"releasing a buffer after the pushbuf: {e.Message}");
             }
         }
-        device.Engines.Discharge(Owner, Charge);
+        device.CommandBudget.Discharge(Owner, Charge);
         device.OnCompleted();
         try
         {

@@ -38,7 +38,7 @@ public class QueuedCommandTests
         Soft.WriteU32(semaphore, 0, 1);
         await Soft.Done(held);
         await Soft.Done(fence);
-        Assert.Equal(0, gpu.Engines.QueuedBytes);
+        Assert.Equal(0, gpu.CommandBudget.Bytes);
     }
 
     [Fact]
@@ -72,7 +72,7 @@ public class QueuedCommandTests
 
         Soft.WriteU32(semaphore, 0, 1);
         foreach (var f in fences) await Soft.Done(f);
-        Assert.Equal(0, gpu.Engines.QueuedBytes);
+        Assert.Equal(0, gpu.CommandBudget.Bytes);
         await Soft.Done(first.Submit(megabyte)); // the budget came back
     }
 }

@@ -3,6 +3,7 @@ using Akka.TestKit.Xunit2;
 using PvDrm.Guest.Client;
 using PvDrm.Native.Gpu;
 using PvDrm.Native.Gpu.Soft;
+using PvDrm.Native.Interop;
 using PvDrm.Tests.Support;
 
 namespace PvDrm.Tests.Security;
@@ -95,5 +96,42 @@ public class EngineTimeTests : TestKit
             await t.ReadAsync(0, back);
             Assert.Equal(7u, BitConverter.ToUInt32(back));
         }
+    }
+
+    [Fact]
+    public async Task Queued_commands_cost_their_words_and_are_refused_past_the_guests_budget()
+    {
+        var host = new HostHarness(this, gpu: new SoftGpuOptions
+        {
+            Engines = 1,
+            SemaphoreTimeout = HostHarness.Timeout,
+            MaxQueuedCommandBytesPerOwner = 4 << 20,
+        });
+        await using var attacker = await host.ConnectAsync("attacker");
+        await using var bystander = await host.ConnectAsync("bystander");
+        var evil = await attacker.OpenContextAsync();
+        var work = await bystander.OpenContextAsync();
+
+        // A megabyte of NOP words in a buffer, queued again and again behind a wait that holds the channel.
+        var nops = await evil.GemNewAsync(1 << 20);
+        var words = MemoryMarshal.Cast<byte, uint>((await nops.MapAsync()).Bytes(0, 1 << 20));
+        words.Fill(SoftOpcodes.Header(SoftOpcode.Nop));
+        var semaphore = await evil.GemNewAsync(4096);
+        var release = await semaphore.MapAsync();
+        var channel = await evil.ChannelAllocAsync();
+        var fences = new List<ulong> { await evil.SubmitAsync(channel, Commands.AcquireThenFill(semaphore, 1, semaphore, 1)) };
+        var megabyte = new Actors.Protocol.Requests.Pushbuf(channel.Id, [new(nops.Handle, BufferAccess.Read)], [new PushEntry(0, 0, 1 << 20)], ReadOnlyMemory<byte>.Empty);
+        for (int i = 0; i < 3; i++) fences.Add((await evil.Send(megabyte)).Read<Actors.Protocol.Replies.Fence>().Number);
+
+        var refused = await Assert.ThrowsAsync<DrmException>(() => evil.Send(megabyte));
+        Assert.Equal(Errno.EAGAIN, refused.Errno);
+        Assert.Contains("soft-gpu.max-queued-commands-per-guest", refused.Message);
+
+        // The bystander is not charged for the attacker's queue, and its work runs meanwhile.
+        var target = await work.GemNewAsync(4096);
+        await work.FenceWaitAsync(await work.SubmitAsync(await work.ChannelAllocAsync(), Commands.Fill(target, 3))).WaitAsync(HostHarness.Timeout);
+        Volatile.Write(ref MemoryMarshal.Cast<byte, uint>(release.Bytes(0, 4))[0], 1u);
+        foreach (var f in fences) await evil.FenceWaitAsync(f).WaitAsync(HostHarness.Timeout);
+        await evil.Send(megabyte); // the budget came back with the fences
     }
 }
