@@ -72,7 +72,7 @@ public class PreemptionTests
     public async Task A_gemm_preempted_between_blocks_computes_the_same_result()
     {
         using var gpu = Device(engines: 1);
-        const uint m = 300, n = 1100, k = 600; // 4 x 3 x 2 blocks, edges in every dimension
+        const uint m = 600, n = 1100, k = 900; // 7 x 4 x 2 blocks (1.2 GFLOP), edges in every dimension
         var a = Soft.Random((int)(m * k), 1);
         var b = Soft.Random((int)(k * n), 2);
         var matrices = gpu.CreateBuffer((m * k + k * n + 2 * m * n) * 4, GemDomain.Vram, 0);

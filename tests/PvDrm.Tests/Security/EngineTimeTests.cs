@@ -13,7 +13,7 @@ namespace PvDrm.Tests.Security;
 /// cannot hold off another guest's small pushbuf. Observed through device state, not the
 /// clock: the bystander's fence retires while the attacker's work is still unfinished (its
 /// closing SEMAPHORE_RELEASE has not been written). Without preemption the bystander waits for
-/// a whole attacker pushbuf (seconds of GEMM) or a whole semaphore timeout (minutes).
+/// a whole attacker GEMM (seconds, one command) or a whole semaphore timeout (minutes).
 /// </summary>
 public class EngineTimeTests : TestKit
 {
@@ -21,7 +21,7 @@ public class EngineTimeTests : TestKit
         Volatile.Read(ref MemoryMarshal.Cast<byte, uint>(mapping.Bytes(offset, 4))[0]);
 
     [Fact]
-    public async Task A_guest_holding_every_engine_with_long_gemms_does_not_hold_off_another_guests_pushbuf()
+    public async Task A_guest_holding_every_engine_with_huge_gemms_does_not_hold_off_another_guests_pushbuf()
     {
         var host = new HostHarness(this, gpu: new SoftGpuOptions { Engines = 2, SemaphoreTimeout = HostHarness.Timeout });
         await using var attacker = await host.ConnectAsync("attacker");
@@ -29,10 +29,10 @@ public class EngineTimeTests : TestKit
         var evil = await attacker.OpenContextAsync();
         var work = await bystander.OpenContextAsync();
 
-        // One pushbuf per engine, each eight 2048^3 GEMMs (about 137 GFLOP) and then a marker.
-        const uint n = 2048;
-        const ulong matrix = (ulong)n * n * 4;
-        var matrices = await evil.GemNewAsync(4 * matrix);
+        // One pushbuf per engine, each a single 4096x4096x2048 GEMM (69 GFLOP, one command) and then a marker.
+        const uint n = 4096, k = 2048;
+        const ulong ab = (ulong)n * k * 4, c = (ulong)n * n * 4;
+        var matrices = await evil.GemNewAsync(2 * ab + 2 * c);
         var markers = await evil.GemNewAsync(4096);
         var seen = await markers.MapAsync();
         var fences = new List<ulong>();
@@ -40,7 +40,7 @@ public class EngineTimeTests : TestKit
         {
             var p = new PushbufBuilder();
             uint m = p.Use(matrices, BufferAccess.ReadWrite), s = p.Use(markers, BufferAccess.Write);
-            for (int i = 0; i < 8; i++) p.Commands.Gemm(n, n, n, 1, 0, m, 0, m, matrix, m, (2 + engine) * matrix);
+            p.Commands.Gemm(n, n, k, 1, 0, m, 0, m, ab, m, 2 * ab + engine * c);
             p.Commands.SemaphoreRelease(s, engine * 4, 1);
             fences.Add(await evil.SubmitAsync(await evil.ChannelAllocAsync(), p));
         }
@@ -55,7 +55,7 @@ public class EngineTimeTests : TestKit
         var back = new byte[4096];
         await target.ReadAsync(0, back);
         Assert.All(back, b => Assert.Equal(0x5a, b));
-        await evil.DisposeAsync(); // its channels close: the GEMMs stop between tiles
+        await evil.DisposeAsync(); // its channels close: the GEMMs stop between blocks
         AwaitCondition(() => host.Device.GetStats().Running == 0, HostHarness.Timeout, HostHarness.Poll);
     }
 
