@@ -37,7 +37,7 @@ internal sealed class SoftChannel : IGpuChannel
 
     /// <summary>
     /// Why work on this channel must stop (closed, or the device shut down), or null. A running
-    /// pushbuf checks it before each command and while a semaphore waits (<see cref="SoftExecutor"/>).
+    /// pushbuf checks it at every step (command, chunk, GEMM block) and while a semaphore waits (<see cref="SoftExecutor"/>).
     /// </summary>
     internal string? CancelReason =>
         _disposed ? "channel closed" : _device.IsShutDown ? $"SoftGpu {_device.Name} shut down" : null;
