@@ -101,20 +101,29 @@ public sealed record HostSettings
     }
 
     /// <summary>A SoftGpu block: <c>pvdrm.host.soft-gpu</c>, or a device entry falling back to it.</summary>
-    private static SoftGpuOptions ReadSoftGpu(SettingsReader c) => new()
+    private static SoftGpuOptions ReadSoftGpu(SettingsReader c)
     {
-        Engines = c.Int("engines", 0, 1024) is var e && e > 0 ? e : Environment.ProcessorCount,
-        MemoryBytes = (ulong)c.Bytes("memory", 1 << 20, long.MaxValue),
-        MaxBufferBytes = (ulong)c.Bytes("max-buffer", 4096, int.MaxValue),
-        MaxCommandBytes = (int)c.Bytes("max-commands", 64, 64 << 20),
-        SemaphoreTimeout = c.Duration("semaphore-timeout"),
-        Personality = c.String("personality") switch
+        // Engine time and queued work: one guest's budget holds at least one full pushbuf, the device's at least one guest's.
+        int maxCommands = (int)c.Bytes("max-commands", 64, 64 << 20);
+        long queuedPerGuest = c.Bytes("max-queued-commands-per-guest", maxCommands, long.MaxValue);
+        return new()
         {
-            "pvdrm" => SoftGpuPersonality.PvDrm,
-            "nouveau" => SoftGpuPersonality.Nouveau,
-            var other => throw new ConfigurationException($"{c.Shown}.personality: '{other}' is not pvdrm or nouveau"),
-        },
-    };
+            Engines = c.Int("engines", 0, 1024) is var e && e > 0 ? e : Environment.ProcessorCount,
+            MemoryBytes = (ulong)c.Bytes("memory", 1 << 20, long.MaxValue),
+            MaxBufferBytes = (ulong)c.Bytes("max-buffer", 4096, int.MaxValue),
+            MaxCommandBytes = maxCommands,
+            SemaphoreTimeout = c.Duration("semaphore-timeout"),
+            TimeSlice = c.Duration("time-slice"),
+            MaxQueuedCommandBytesPerOwner = queuedPerGuest,
+            MaxQueuedCommandBytes = c.Bytes("max-queued-commands", queuedPerGuest, long.MaxValue),
+            Personality = c.String("personality") switch
+            {
+                "pvdrm" => SoftGpuPersonality.PvDrm,
+                "nouveau" => SoftGpuPersonality.Nouveau,
+                var other => throw new ConfigurationException($"{c.Shown}.personality: '{other}' is not pvdrm or nouveau"),
+            },
+        };
+    }
 
     public static HostSettings Create(Config config)
     {

@@ -7,9 +7,11 @@ namespace PvDrm.Actors.Host;
 
 /// <summary>
 /// <c>/user/pvdrm/gate</c>: with <c>sequential = on</c>, every request of every guest waits here
-/// and runs alone, to completion, in arrival order. A request is complete when it has been
-/// answered and the GPU work it started (a PUSHBUF's) has executed. Same results as concurrent
-/// mode, no parallelism: PVDRM's back-end behaviour, kept for debugging and comparison.
+/// and runs alone, to completion. Guests take turns, one request each (<see cref="GuestTurns"/>),
+/// each guest's requests in arrival order; a turn ends when its request is complete or after the
+/// request timeout. A request is complete when it has been answered and the GPU work it started
+/// (a PUSHBUF's) has executed. Same results as concurrent mode, no parallelism: PVDRM's back-end
+/// behaviour, kept for debugging and comparison, without letting one guest's backlog own it.
 ///
 /// The mode can be switched while guests run. Turning it on, the gate runs nothing until every
 /// request that bypassed it has finished (so nothing overlaps, and no guest's later request
@@ -20,7 +22,7 @@ internal sealed class SequentialGate : ReceiveActor, IWithTimers
 {
     private readonly TimeSpan _turnLimit;
     private readonly ILoggingAdapter _log = Context.GetLogger();
-    private readonly Queue<Gated> _waiting = new();
+    private readonly GuestTurns _waiting = new();
     private HostMode _mode = null!;
     private Request? _current;
     private bool _currentAnswered; // answered; only its GPU work is still running
@@ -130,7 +132,12 @@ internal sealed class SequentialGate : ReceiveActor, IWithTimers
 
     private void Idle()
     {
-        Receive<Gated>(Run);
+        // Through the turns even when nothing waits, so they know whose turn was last.
+        Receive<Gated>(g =>
+        {
+            _waiting.Enqueue(g);
+            Next();
+        });
         Receive<SetSequential>(SwitchOff);
         IgnoreLate();
     }
@@ -174,7 +181,7 @@ internal sealed class SequentialGate : ReceiveActor, IWithTimers
         }
         _mode.Sequential = false;
         Timers.Cancel("turn");
-        // What waits goes on now, in order; the request running keeps running, and its end is
+        // What waits goes on now, each guest's in order; the request running keeps running, and its end is
         // counted beside anything still out from an earlier concurrent period: its answer (a
         // Completed) or, when it was answered already, its GPU work (a WorkDone) is yet to come.
         if (_current != null)

@@ -1,9 +1,9 @@
 namespace PvDrm.Native.Gpu.Soft;
 
 /// <summary>
-/// One decoded, validated command. Field use by opcode: FILL (Dst, Size, Value), COPY (Src, Dst,
-/// Size), SAXPY (Src = x, Dst = y, N, Alpha), GEMM (A, B, Dst = C, M, N, K, Alpha, Beta),
-/// SEMAPHORE_* (Dst, Value).
+/// One decoded, validated command, held only while it runs (never stored per pushbuf). Field
+/// use by opcode: FILL (Dst, Size, Value), COPY (Src, Dst, Size), SAXPY (Src = x, Dst = y, N,
+/// Alpha), GEMM (A, B, Dst = C, M, N, K, Alpha, Beta), SEMAPHORE_* (Dst, Value).
 /// </summary>
 internal readonly record struct SoftCommand(
     SoftOpcode Op,

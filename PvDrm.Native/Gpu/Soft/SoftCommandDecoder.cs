@@ -7,38 +7,43 @@ namespace PvDrm.Native.Gpu.Soft;
 /// <summary>
 /// Decodes and validates a command stream that has already been copied out of guest-writable
 /// memory. Every index, access right, alignment, overlap and range (overflow-safe) is checked
-/// here, before anything runs, so execution needs no checks of its own.
+/// here, before anything runs. Nothing is kept per command: the stream stays the only form of
+/// the work, and the engine decodes each command again, from the same private copy, when it
+/// reaches it (a megabyte of NOPs costs a megabyte, not an object per word).
 /// </summary>
 internal static class SoftCommandDecoder
 {
-    public static SoftCommand[] Decode(ReadOnlySpan<byte> stream, IGpuBuffer[] buffers, BufferAccess[] access)
+    /// <summary>Checks every command of <paramref name="stream"/>; throws EINVAL at the first bad one.</summary>
+    public static void Validate(ReadOnlySpan<byte> stream, IGpuBuffer[] buffers, BufferAccess[] access)
     {
         if (stream.Length % 4 != 0) Fail(-1, null, $"command stream of {stream.Length} bytes is not a whole number of words");
-        var commands = new List<SoftCommand>();
-        int word = 0, words = stream.Length / 4;
-        while (word < words)
-        {
-            int index = commands.Count;
-            uint header = Word(stream, word);
-            var op = (SoftOpcode)(header & 0xFFFF);
-            int length = (int)(header >> 16), expected = SoftOpcodes.Words(op);
-            if (expected == 0) Fail(index, op, $"unknown opcode at word {word}");
-            if (length != expected) Fail(index, op, $"length {length} words at word {word}, expected {expected}");
-            if (word + length > words) Fail(index, op, $"truncated: needs {length} words at word {word}, {words - word} left");
+        int word = 0, index = 0;
+        while (word < stream.Length / 4) DecodeAt(stream, ref word, index++, buffers, access);
+    }
 
-            var r = new Reader(stream.Slice(word * 4, length * 4), index, op, buffers, access);
-            commands.Add(op switch
-            {
-                SoftOpcode.Nop => new SoftCommand { Op = op },
-                SoftOpcode.Fill => r.Fill(),
-                SoftOpcode.Copy => r.Copy(),
-                SoftOpcode.Saxpy => r.Saxpy(),
-                SoftOpcode.Gemm => r.Gemm(),
-                _ => r.Semaphore(),
-            });
-            word += length;
-        }
-        return commands.ToArray();
+    /// <summary>The checked command <paramref name="index"/> that starts at <paramref name="word"/>; moves <paramref name="word"/> past it.</summary>
+    public static SoftCommand DecodeAt(ReadOnlySpan<byte> stream, ref int word, int index, IGpuBuffer[] buffers, BufferAccess[] access)
+    {
+        int words = stream.Length / 4;
+        uint header = Word(stream, word);
+        var op = (SoftOpcode)(header & 0xFFFF);
+        int length = (int)(header >> 16), expected = SoftOpcodes.Words(op);
+        if (expected == 0) Fail(index, op, $"unknown opcode at word {word}");
+        if (length != expected) Fail(index, op, $"length {length} words at word {word}, expected {expected}");
+        if (word + length > words) Fail(index, op, $"truncated: needs {length} words at word {word}, {words - word} left");
+
+        var r = new Reader(stream.Slice(word * 4, length * 4), index, op, buffers, access);
+        var command = op switch
+        {
+            SoftOpcode.Nop => new SoftCommand { Op = op },
+            SoftOpcode.Fill => r.Fill(),
+            SoftOpcode.Copy => r.Copy(),
+            SoftOpcode.Saxpy => r.Saxpy(),
+            SoftOpcode.Gemm => r.Gemm(),
+            _ => r.Semaphore(),
+        };
+        word += length;
+        return command;
     }
 
     private static uint Word(ReadOnlySpan<byte> stream, int word) => BinaryPrimitives.ReadUInt32LittleEndian(stream[(word * 4)..]);

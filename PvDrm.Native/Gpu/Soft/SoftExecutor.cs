@@ -4,82 +4,167 @@ using PvDrm.Native.Interop;
 
 namespace PvDrm.Native.Gpu.Soft;
 
+/// <summary>How a turn on an engine ended.</summary>
+internal enum SoftRunEnd
+{
+    /// <summary>The pushbuf completed or failed; its fence signals.</summary>
+    Finished,
+
+    /// <summary>Its slice ran out while others waited: it goes back to the run queue.</summary>
+    Yielded,
+
+    /// <summary>A SEMAPHORE_ACQUIRE waits: the channel parks off the engines until it may go on.</summary>
+    Parked,
+}
+
 /// <summary>
-/// Runs a validated submission on the calling engine thread. Commands were fully checked when
-/// decoded, so this only computes; an unexpected exception still fails the fence with EIO
-/// rather than taking the engine down. A cancelled channel (closed, or its device shut down)
-/// stops its pushbuf at the next command and ends a semaphore wait at once, so a departed
-/// guest frees its engine promptly.
+/// Runs a validated submission on the calling engine thread, from where it stands until it
+/// finishes, its slice is wanted elsewhere, or a semaphore makes it wait. Commands were checked
+/// when submitted and are decoded again from the same private copy as each runs. Long commands
+/// work in bounded steps (chunks of FILL, COPY, SAXPY; GEMM blocks), each a point where the
+/// pushbuf may yield, so no command holds an engine for long. An unexpected exception fails the
+/// fence with EIO rather than taking the engine down; a cancelled channel stops at the next step.
 /// </summary>
 internal static unsafe class SoftExecutor
 {
-    public static (int Error, string? Message) Run(SoftSubmission submission, SoftChannel channel, SoftGpuOptions options)
+    /// <summary>The most bytes FILL or COPY (or SAXPY elements × 4) handles between two chances to yield.</summary>
+    internal const int StepBytes = 4 << 20;
+
+    private enum Step { Done, Yield, Park, Cancelled, TimedOut }
+
+    public static SoftRunEnd Run(SoftSubmission s, SoftChannel channel, SoftGpuOptions options, SoftSlice slice, out int error, out string? message)
     {
-        var commands = submission.Commands;
-        for (int i = 0; i < commands.Length; i++)
+        (error, message) = (0, null);
+        int words = s.Stream.Length / 4;
+        while (s.NextWord < words)
         {
-            if (channel.CancelReason is string before) return (Errno.ECANCELED, $"{before} before command {i} ran");
+            int index = s.NextIndex, next = s.NextWord;
+            var op = (SoftOpcode)(s.Stream[next * 4] | (s.Stream[next * 4 + 1] << 8));
+            if (channel.CancelReason is string why)
+            {
+                (error, message) = (Errno.ECANCELED, s.Started ? $"{why} while command {index} ({SoftOpcodes.Name(op)}) ran" : $"{why} before command {index} ran");
+                return SoftRunEnd.Finished;
+            }
+            Step step;
             try
             {
-                if (Execute(commands[i], submission.Buffers, channel, options)) continue;
+                var command = SoftCommandDecoder.DecodeAt(s.Stream, ref next, index, s.Buffers, s.Access);
+                step = Execute(command, s, channel, options, slice);
             }
             catch (Exception e)
             {
-                return (Errno.EIO, $"command {i} ({SoftOpcodes.Name(commands[i].Op)}) failed: {e.Message}");
+                (error, message) = (Errno.EIO, $"command {index} ({SoftOpcodes.Name(op)}) failed: {e.Message}");
+                return SoftRunEnd.Finished;
             }
-            // Only a semaphore acquire stops short: cancelled or timed out.
-            return channel.CancelReason is string during
-                ? (Errno.ECANCELED, $"{during} while command {i} ({SoftOpcodes.Name(commands[i].Op)}) waited")
-                : (Errno.ETIMEDOUT, $"command {i} ({SoftOpcodes.Name(commands[i].Op)}): the semaphore did not reach {commands[i].Value} within {options.SemaphoreTimeout.TotalMilliseconds:F0} ms; the rest of the pushbuf was skipped");
+            switch (step)
+            {
+                case Step.Done:
+                    (s.NextWord, s.NextIndex, s.Progress, s.WaitingSince) = (next, index + 1, 0, 0);
+                    if (next < words && slice.ShouldYield() && channel.CancelReason == null) return SoftRunEnd.Yielded;
+                    continue;
+                case Step.Yield:
+                    // Cancelled work stops here (the loop's first check), rather than at its next turn.
+                    if (channel.CancelReason == null) return SoftRunEnd.Yielded;
+                    continue;
+                case Step.Park:
+                    return SoftRunEnd.Parked;
+                case Step.Cancelled:
+                    (error, message) = (Errno.ECANCELED, $"{channel.CancelReason} while command {index} ({SoftOpcodes.Name(op)}) waited");
+                    return SoftRunEnd.Finished;
+                default:
+                    uint value = BitConverter.ToUInt32(s.Stream, (s.NextWord + 4) * 4);
+                    (error, message) = (Errno.ETIMEDOUT, $"command {index} ({SoftOpcodes.Name(op)}): the semaphore did not reach {value} within {options.SemaphoreTimeout.TotalMilliseconds:F0} ms; the rest of the pushbuf was skipped");
+                    return SoftRunEnd.Finished;
+            }
         }
-        return (0, null);
+        return SoftRunEnd.Finished;
     }
 
-    /// <summary>Returns false only when a semaphore acquire gave up (timeout or cancelled channel).</summary>
-    private static bool Execute(in SoftCommand c, SoftBuffer[] buffers, SoftChannel channel, SoftGpuOptions options)
+    private static Step Execute(in SoftCommand c, SoftSubmission s, SoftChannel channel, SoftGpuOptions options, SoftSlice slice)
     {
+        var buffers = s.Buffers;
         switch (c.Op)
         {
             case SoftOpcode.Nop:
-                return true;
+                return Step.Done;
             case SoftOpcode.Fill:
-                new Span<uint>(At(buffers, c.Dst), (int)(c.Size / 4)).Fill(c.Value);
-                return true;
+            {
+                byte* dst = At(buffers, c.Dst);
+                while (Chunk(c.Size, s, slice, out long at, out int bytes))
+                    new Span<uint>(dst + at, bytes / 4).Fill(c.Value);
+                return s.Progress == (long)c.Size ? Step.Done : Step.Yield;
+            }
             case SoftOpcode.Copy:
-                // Span.CopyTo is memmove: overlapping ranges in one buffer are fine.
-                new ReadOnlySpan<byte>(At(buffers, c.Src), (int)c.Size).CopyTo(new Span<byte>(At(buffers, c.Dst), (int)c.Size));
-                return true;
+            {
+                byte* src = At(buffers, c.Src), dst = At(buffers, c.Dst);
+                // Overlapping with the destination above the source, memmove runs backwards; so do the chunks.
+                bool backwards = dst > src && dst < src + c.Size;
+                while (Chunk(c.Size, s, slice, out long at, out int bytes))
+                {
+                    if (backwards) at = (long)c.Size - at - bytes;
+                    new ReadOnlySpan<byte>(src + at, bytes).CopyTo(new Span<byte>(dst + at, bytes));
+                }
+                return s.Progress == (long)c.Size ? Step.Done : Step.Yield;
+            }
             case SoftOpcode.Saxpy:
-                Saxpy.Run(c.Alpha, (float*)At(buffers, c.Src), (float*)At(buffers, c.Dst), (int)c.N);
-                return true;
+            {
+                float* x = (float*)At(buffers, c.Src), y = (float*)At(buffers, c.Dst);
+                while (Chunk((ulong)c.N * 4, s, slice, out long at, out int bytes))
+                    Saxpy.Run(c.Alpha, x + at / 4, y + at / 4, bytes / 4);
+                return s.Progress == (long)c.N * 4 ? Step.Done : Step.Yield;
+            }
             case SoftOpcode.Gemm:
-                Gemm.Run((int)c.M, (int)c.N, (int)c.K, c.Alpha, (float*)At(buffers, c.A), (float*)At(buffers, c.B), c.Beta, (float*)At(buffers, c.Dst));
-                return true;
+                return Gemm.Run((int)c.M, (int)c.N, (int)c.K, c.Alpha, (float*)At(buffers, c.A), (float*)At(buffers, c.B), c.Beta,
+                    (float*)At(buffers, c.Dst), ref s.Progress, slice) ? Step.Done : Step.Yield;
             case SoftOpcode.SemaphoreRelease:
                 // A full fence, then a release store: every earlier write is visible before the value.
                 Interlocked.MemoryBarrier();
                 Volatile.Write(ref *(uint*)At(buffers, c.Dst), c.Value);
-                return true;
+                return Step.Done;
             case SoftOpcode.SemaphoreAcquire:
-                return Acquire((uint*)At(buffers, c.Dst), c.Value, channel, options.SemaphoreTimeout);
+                return Acquire(c, s, channel, options.SemaphoreTimeout, slice);
             default:
                 throw new InvalidOperationException($"opcode {c.Op} passed validation but has no implementation");
         }
     }
 
+    /// <summary>
+    /// The next chunk of a command of <paramref name="total"/> bytes: false when it is complete or
+    /// when the slice is wanted elsewhere (checked between chunks, never before the first of a turn).
+    /// </summary>
+    private static bool Chunk(ulong total, SoftSubmission s, SoftSlice slice, out long at, out int bytes)
+    {
+        at = s.Progress;
+        bytes = (int)Math.Min((ulong)StepBytes, total - (ulong)at);
+        if (bytes == 0) return false;
+        if (at > 0 && slice.ShouldYield()) return false;
+        s.Progress += bytes;
+        return true;
+    }
+
     private static byte* At(SoftBuffer[] buffers, BufferRange range) => buffers[range.Index].Pointer + range.Offset;
 
-    /// <summary>Polls until *at ≥ value: spins briefly, then sleeps 1 ms at a time, until the timeout or a cancel.</summary>
-    private static bool Acquire(uint* at, uint value, SoftChannel channel, TimeSpan timeout)
+    /// <summary>
+    /// Polls until *at ≥ value while the engine is not wanted elsewhere; once it is, parks the
+    /// channel instead (the engines re-check it). The timeout counts from the first wait.
+    /// </summary>
+    private static Step Acquire(in SoftCommand c, SoftSubmission s, SoftChannel channel, TimeSpan timeout, SoftSlice slice)
     {
-        long started = Stopwatch.GetTimestamp();
+        uint* at = (uint*)At(s.Buffers, c.Dst);
+        if (s.WaitingSince == 0) s.WaitingSince = Stopwatch.GetTimestamp();
         var spinner = new SpinWait();
-        while (Volatile.Read(ref *at) < value)
+        while (Volatile.Read(ref *at) < c.Value)
         {
-            if (Stopwatch.GetElapsedTime(started) > timeout || channel.CancelReason != null) return false;
+            if (channel.CancelReason != null) return Step.Cancelled;
+            if (Stopwatch.GetElapsedTime(s.WaitingSince) > timeout) return Step.TimedOut;
+            if (slice.ShouldYield())
+            {
+                (s.ParkedOn, s.ParkedFor) = (c.Dst, c.Value);
+                return Step.Park;
+            }
             if (spinner.Count < 100) spinner.SpinOnce(sleep1Threshold: -1);
             else Thread.Sleep(1);
         }
-        return true;
+        return Step.Done;
     }
 }

@@ -31,6 +31,7 @@ public sealed class SoftGpu : IGpuDevice
         Name = name;
         Options = options;
         Engines = new SoftEngines(this, options.Engines);
+        CommandBudget = new SoftCommandBudget(this);
     }
 
     public string Name { get; }
@@ -38,6 +39,8 @@ public sealed class SoftGpu : IGpuDevice
     public SoftGpuOptions Options { get; }
 
     internal SoftEngines Engines { get; }
+
+    internal SoftCommandBudget CommandBudget { get; }
 
     /// <summary>True once <see cref="Dispose"/> began: nothing new is accepted and running work stops.</summary>
     internal bool IsShutDown => _shutDown;
@@ -171,8 +174,8 @@ public sealed class SoftGpu : IGpuDevice
     }
 
     /// <summary>
-    /// Stops the engines (a running pushbuf stops at its next command) and cancels every queued
-    /// pushbuf with ECANCELED. Channels and buffers stay the callers' to dispose and release;
+    /// Stops the engines (a running pushbuf stops at its next step) and cancels every queued,
+    /// yielded or parked pushbuf with ECANCELED. Channels and buffers stay the callers' to dispose and release;
     /// buffers stay valid until then, and submitting to a channel now fails with ENODEV.
     /// </summary>
     public void Dispose()
@@ -185,6 +188,6 @@ public sealed class SoftGpu : IGpuDevice
             channels = _channels.ToArray();
         }
         Engines.Dispose();
-        foreach (var channel in channels) channel.CancelQueued();
+        foreach (var channel in channels) channel.CancelQueued(started: true);
     }
 }

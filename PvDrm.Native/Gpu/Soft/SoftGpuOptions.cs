@@ -6,7 +6,7 @@ public sealed record SoftGpuOptions
     /// <summary>More engine threads than this is a configuration mistake, not a bigger GPU.</summary>
     public const int MaxEngines = 1024;
 
-    /// <summary>Engine threads (1..<see cref="MaxEngines"/>); each pushbuf runs on one of them, start to end.</summary>
+    /// <summary>Engine threads (1..<see cref="MaxEngines"/>); a pushbuf runs on one at a time, and may move between them when it yields.</summary>
     public int Engines { get; init; } = Environment.ProcessorCount;
 
     /// <summary>Device memory: the most all live buffers may take together (also reported as VRAM size).</summary>
@@ -21,6 +21,18 @@ public sealed record SoftGpuOptions
     /// <summary>How long SEMAPHORE_ACQUIRE waits before its pushbuf fails with ETIMEDOUT.</summary>
     public TimeSpan SemaphoreTimeout { get; init; } = TimeSpan.FromSeconds(2);
 
+    /// <summary>
+    /// How long a pushbuf keeps its engine while other work waits for one: it then yields at the
+    /// next command or tile boundary and goes to the back of the run queue.
+    /// </summary>
+    public TimeSpan TimeSlice { get; init; } = TimeSpan.FromMilliseconds(2);
+
+    /// <summary>Command bytes one owner (guest) may have queued or running on this device; more is refused with EAGAIN.</summary>
+    public long MaxQueuedCommandBytesPerOwner { get; init; } = 16L << 20;
+
+    /// <summary>Command bytes all owners together may have queued or running on this device.</summary>
+    public long MaxQueuedCommandBytes { get; init; } = 256L << 20;
+
     /// <summary>What the device reports itself as (driver name, version, chipset); commands are SoftGpu's either way.</summary>
     public SoftGpuPersonality Personality { get; init; } = SoftGpuPersonality.PvDrm;
 
@@ -34,6 +46,11 @@ public sealed record SoftGpuOptions
         if (MaxBufferBytes < 4096 || MaxBufferBytes > int.MaxValue)
             throw new ArgumentOutOfRangeException(nameof(MaxBufferBytes), MaxBufferBytes, "between one page and 2 GiB");
         if (MaxCommandBytes < 4) throw new ArgumentOutOfRangeException(nameof(MaxCommandBytes), MaxCommandBytes, "at least one command word");
+        if (TimeSlice <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(TimeSlice), TimeSlice, "must be positive");
+        if (MaxQueuedCommandBytesPerOwner < MaxCommandBytes)
+            throw new ArgumentOutOfRangeException(nameof(MaxQueuedCommandBytesPerOwner), MaxQueuedCommandBytesPerOwner, "at least one pushbuf of the largest command stream");
+        if (MaxQueuedCommandBytes < MaxQueuedCommandBytesPerOwner)
+            throw new ArgumentOutOfRangeException(nameof(MaxQueuedCommandBytes), MaxQueuedCommandBytes, "at least what one owner may queue");
         if (SemaphoreTimeout <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(SemaphoreTimeout), SemaphoreTimeout, "must be positive");
     }
 }

@@ -62,6 +62,33 @@ public class SequentialGateSpec : TestKit
         await ctx.FenceWaitAsync(2).WaitAsync(HostHarness.Timeout);
         Assert.Equal(1, host.Device.GetStats().PeakRunning);
     }
+
+    [Fact]
+    public async Task A_guests_backlog_delays_another_guests_request_by_at_most_one_turn()
+    {
+        var host = new HostHarness(this, new HostSettings { ListenUnix = null, Sequential = true },
+            new SoftGpuOptions { Engines = 2, SemaphoreTimeout = TimeSpan.FromMilliseconds(300) });
+        await using var attacker = await host.ConnectAsync("attacker");
+        await using var bystander = await host.ConnectAsync("bystander");
+        var evil = await attacker.OpenContextAsync();
+        var work = await bystander.OpenContextAsync();
+        var semaphore = await evil.GemNewAsync(4096);
+        var target = await evil.GemNewAsync(4096);
+        var channel = await evil.ChannelAllocAsync();
+        var mine = await work.GemNewAsync(4096);
+        var myChannel = await work.ChannelAllocAsync();
+
+        // Five pushbufs that each hold the gate until their acquire times out, sent at once.
+        var backlog = Enumerable.Range(0, 5).Select(_ => evil.SubmitAsync(channel, Commands.AcquireThenFill(semaphore, 1, target, 7))).ToList();
+        AwaitCondition(() => host.Device.GetStats().Submitted == 1, HostHarness.Timeout, HostHarness.Poll);
+
+        // In sequential mode a PUSHBUF is answered when its turn comes: count the attacker's finished pushbufs then.
+        await work.SubmitAsync(myChannel, Commands.Fill(mine, 1)).WaitAsync(HostHarness.Timeout);
+        // At most the attacker's first and the bystander's own; FIFO, all five of the attacker's.
+        long done = host.Device.GetStats().Completed;
+        Assert.True(done <= 2, $"{done} pushbufs had run when the bystander's turn came");
+        await Task.WhenAll(backlog).WaitAsync(HostHarness.Timeout);
+    }
 }
 
 /// <summary>The gate on its own, driven message by message through the switches that must not lose track.</summary>
@@ -78,6 +105,28 @@ public class SequentialGateSwitchSpec : TestKit
     }
 
     private static Request NewRequest(uint id) => new Actors.Protocol.Requests.GetVersion { RequestId = id };
+
+    [Fact]
+    public void Guests_take_turns_so_a_backlog_delays_another_guest_by_one_request()
+    {
+        var (gate, _) = Gate(sequential: true);
+        var (a, b) = (CreateTestProbe(), CreateTestProbe());
+        var backlog = Enumerable.Range(1, 4).Select(i => NewRequest((uint)i)).ToList();
+        foreach (var r in backlog) gate.Tell(new GateProtocol.Gated(r, a));
+        var single = NewRequest(100);
+        gate.Tell(new GateProtocol.Gated(single, b));
+
+        a.ExpectMsg(backlog[0], HostHarness.Timeout);
+        gate.Tell(new GateProtocol.Completed(backlog[0], null));
+        b.ExpectMsg(single, HostHarness.Timeout); // before the rest of A's backlog
+        a.ExpectNoMsg(Quiet);
+        gate.Tell(new GateProtocol.Completed(single, null));
+        for (int i = 1; i < backlog.Count; i++)
+        {
+            a.ExpectMsg(backlog[i], HostHarness.Timeout); // A's own order is kept
+            gate.Tell(new GateProtocol.Completed(backlog[i], null));
+        }
+    }
 
     [Fact]
     public void Switching_on_waits_for_requests_that_bypassed_the_gate()

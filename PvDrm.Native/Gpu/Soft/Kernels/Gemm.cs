@@ -17,7 +17,7 @@ internal static unsafe class Gemm
     internal const int Mr = 6, Nr = 16;
     private const int Kc = 256, Mc = 96, Nc = 1024;
 
-    // Per engine thread: one pushbuf runs on one thread at a time, start to end.
+    // Per engine thread: a block runs on one thread, start to end.
     [ThreadStatic] private static float[]? t_packedA;
     [ThreadStatic] private static float[]? t_packedB;
 
@@ -27,42 +27,56 @@ internal static unsafe class Gemm
     /// </summary>
     public static void Run(int m, int n, int k, float alpha, float* a, float* b, float beta, float* c)
     {
-        if (alpha == 0)
+        long progress = 0;
+        Run(m, n, k, alpha, a, b, beta, c, ref progress, null);
+    }
+
+    /// <summary>
+    /// The same, in bounded steps from <paramref name="progress"/> (0 at first): one Mc×Nc×Kc
+    /// block (at most 25 M multiply-adds), or a band of rows without FMA or with alpha = 0. Between
+    /// steps it asks <paramref name="slice"/> whether to yield; true once C is complete, false
+    /// when it yielded (call again with the same progress to go on).
+    /// </summary>
+    public static bool Run(int m, int n, int k, float alpha, float* a, float* b, float beta, float* c, ref long progress, SoftSlice? slice)
+    {
+        if (alpha != 0 && Fma.IsSupported) return Blocked(m, n, k, alpha, a, b, beta, c, ref progress, slice);
+        // Rows of C in bands; progress counts rows done. With alpha = 0 (BLAS semantics) A·B is
+        // not evaluated, so NaN in A or B does not reach C.
+        int band = (int)Math.Max(1, alpha == 0 ? (1L << 22) / n : (1L << 24) / ((long)n * k));
+        for (bool first = true; progress < m; first = false)
         {
-            // BLAS semantics: A·B is not evaluated, so NaN in A or B does not reach C.
-            GemmPortable.Scale(c, (long)m * n, beta);
-            return;
+            if (!first && slice?.ShouldYield() == true) return false;
+            int i = (int)progress, rows = Math.Min(band, m - i);
+            if (alpha == 0) GemmPortable.Scale(c + (long)i * n, (long)rows * n, beta);
+            else GemmPortable.Rows(i, rows, n, k, alpha, a, b, beta, c);
+            progress += rows;
         }
-        if (Fma.IsSupported) Blocked(m, n, k, alpha, a, b, beta, c);
-        else GemmPortable.Run(m, n, k, alpha, a, b, beta, c);
+        return true;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Blocked(int m, int n, int k, float alpha, float* a, float* b, float beta, float* c)
+    private static bool Blocked(int m, int n, int k, float alpha, float* a, float* b, float beta, float* c, ref long progress, SoftSlice? slice)
     {
         int kcMax = Math.Min(Kc, k);
         var packedA = Scratch(ref t_packedA, RoundUp(Math.Min(Mc, m), Mr) * kcMax);
         var packedB = Scratch(ref t_packedB, RoundUp(Math.Min(Nc, n), Nr) * kcMax);
+        // Blocks in the order of the loops jc, pc, ic: progress is the next block's number.
+        long blocksI = (m + Mc - 1) / Mc, blocksP = (k + Kc - 1) / Kc, blocks = blocksI * blocksP * ((n + Nc - 1) / Nc);
         fixed (float* pa = packedA, pb = packedB)
         {
-            for (int jc = 0; jc < n; jc += Nc)
+            for (bool first = true; progress < blocks; first = false, progress++)
             {
-                int nc = Math.Min(Nc, n - jc);
-                for (int pc = 0; pc < k; pc += Kc)
-                {
-                    int kc = Math.Min(Kc, k - pc);
-                    // beta applies once, on the first slice; later slices accumulate.
-                    float sliceBeta = pc == 0 ? beta : 1f;
-                    PackB(b + (long)pc * n + jc, n, kc, nc, pb);
-                    for (int ic = 0; ic < m; ic += Mc)
-                    {
-                        int mc = Math.Min(Mc, m - ic);
-                        PackA(a + (long)ic * k + pc, k, mc, kc, pa);
-                        Macro(mc, nc, kc, pa, pb, c + (long)ic * n + jc, n, alpha, sliceBeta);
-                    }
-                }
+                if (!first && slice?.ShouldYield() == true) return false;
+                int ic = (int)(progress % blocksI) * Mc, pc = (int)(progress / blocksI % blocksP) * Kc, jc = (int)(progress / (blocksI * blocksP)) * Nc;
+                int nc = Math.Min(Nc, n - jc), kc = Math.Min(Kc, k - pc), mc = Math.Min(Mc, m - ic);
+                // B's panel serves every row block of a slice: packed at its first, or again on resuming.
+                if (ic == 0 || first) PackB(b + (long)pc * n + jc, n, kc, nc, pb);
+                PackA(a + (long)ic * k + pc, k, mc, kc, pa);
+                // beta applies once, on the first slice; later slices accumulate.
+                Macro(mc, nc, kc, pa, pb, c + (long)ic * n + jc, n, alpha, pc == 0 ? beta : 1f);
             }
         }
+        return true;
     }
 
     /// <summary>C[mc×nc] (= or +=) alpha · packed A · packed B, tile by tile; a B panel stays in L1 across the A panels.</summary>

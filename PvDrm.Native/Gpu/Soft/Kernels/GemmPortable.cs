@@ -10,12 +10,16 @@ namespace PvDrm.Native.Gpu.Soft.Kernels;
 /// </summary>
 internal static unsafe class GemmPortable
 {
+    public static void Run(int m, int n, int k, float alpha, float* a, float* b, float beta, float* c) =>
+        Rows(0, m, n, k, alpha, a, b, beta, c);
+
+    /// <summary>Rows [first, first + count) of C: a band Gemm runs between chances to yield.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Run(int m, int n, int k, float alpha, float* a, float* b, float beta, float* c)
+    public static void Rows(int first, int count, int n, int k, float alpha, float* a, float* b, float beta, float* c)
     {
-        Scale(c, (long)m * n, beta);
+        Scale(c + (long)first * n, (long)count * n, beta);
         int width = Vector<float>.Count;
-        for (int i = 0; i < m; i++)
+        for (int i = first; i < first + count; i++)
         {
             float* cRow = c + (long)i * n;
             float* aRow = a + (long)i * k;
