@@ -6,10 +6,13 @@ using PvDrm.Native.Io;
 namespace PvDrm.Actors.Host;
 
 /// <summary>
-/// Decides HELLO. A guest is admitted by a valid token for its name, or (Unix peers) by its uid:
-/// listed in <c>auth.unix-uids</c>, or the host's own user or root when <c>auth.same-uid</c> is on.
-/// Tokens are kept as SHA-256 digests and compared in constant time, and an unknown name costs
-/// the same comparison as a known one.
+/// Decides HELLO, binding names to credentials. A name in the tokens file is admitted only with
+/// its token. A name listed under a uid in <c>auth.uid-names</c> is admitted only for that uid
+/// (over Unix, SO_PEERCRED), and such a uid only for its names. Any other name is admitted for a
+/// uid in <c>auth.unix-uids</c>, or the host's own user or root when <c>auth.same-uid</c> is on.
+/// So no peer can take a name that belongs to another credential, to borrow its sharing group
+/// and device or to lock its guest out with EBUSY. Tokens are kept as SHA-256 digests and
+/// compared in constant time, and an unknown name costs the same comparison as a known one.
 /// </summary>
 public sealed class Admission
 {
@@ -17,13 +20,25 @@ public sealed class Admission
 
     private readonly AuthSettings _settings;
     private readonly Dictionary<string, byte[]> _tokens;
+    // Names bound by auth.uid-names, and the uids each belongs to.
+    private readonly Dictionary<string, List<uint>> _uidsOfName = new(StringComparer.Ordinal);
     private readonly uint _ownUid = (uint)Tmds.Linux.LibC.geteuid();
 
     private Admission(AuthSettings settings, Dictionary<string, byte[]> tokens)
     {
         _settings = settings;
         _tokens = tokens;
+        foreach (var (uid, names) in settings.UidNames)
+            foreach (string name in names)
+            {
+                if (tokens.ContainsKey(name))
+                    throw new ConfigurationException($"pvdrm.host.auth.uid-names.{uid}: guest '{name}' has a token in pvdrm.host.auth.tokens-file; a name is bound to a token or to uids, not both");
+                (_uidsOfName.TryGetValue(name, out var uids) ? uids : _uidsOfName[name] = new()).Add(uid);
+            }
     }
+
+    /// <summary>Uids that <c>auth.unix-uids</c> admits for any unbound name: worth a warning at start.</summary>
+    public IEnumerable<int> UidsForAnyName => _settings.UnixUids.Where(u => !_settings.UidNames.ContainsKey((uint)u));
 
     /// <summary>Reads the tokens file, if any; a missing or malformed file stops start-up naming it.</summary>
     public static Admission Load(AuthSettings settings)
@@ -53,20 +68,24 @@ public sealed class Admission
     public static bool IsExposed(string tokensFile) =>
         (File.GetUnixFileMode(tokensFile) & (UnixFileMode.GroupRead | UnixFileMode.OtherRead)) != 0;
 
-    /// <summary>Null when the guest is admitted; otherwise why not, for the guest and the log.</summary>
+    /// <summary>Null when the guest is admitted; otherwise why not (naming the key that decides), for the guest and the log.</summary>
     public string? Refusal(string name, string token, PeerCredentials? peer)
     {
-        bool tokenOk = CryptographicOperations.FixedTimeEquals(
-            _tokens.TryGetValue(name, out var expected) ? expected : s_unknownName, Digest(token));
-        if (tokenOk && expected != null) return null;
-        if (peer is { } p)
-        {
-            if (_settings.UnixUids.Contains((int)p.Uid)) return null;
-            if (_settings.SameUid && (p.Uid == _ownUid || p.Uid == 0)) return null;
-        }
+        bool hasToken = _tokens.TryGetValue(name, out var expected);
+        bool tokenOk = CryptographicOperations.FixedTimeEquals(expected ?? s_unknownName, Digest(token));
+        if (tokenOk && hasToken) return null;
         string byToken = token.Length > 0 ? "the token does not match" : "no token was given";
-        string byUid = peer is { } q ? $"uid {q.Uid} is not admitted by pvdrm.host.auth" : "the transport has no peer uid";
-        return $"guest '{name}' is not admitted: {byToken} and {byUid}";
+        if (peer is not { } p) return $"guest '{name}' is not admitted: {byToken} and the transport has no peer uid";
+        if (hasToken)
+            return $"guest '{name}' is not admitted: {byToken}, and a name with a token in pvdrm.host.auth.tokens-file is taken only with it (uid {p.Uid} does not admit it)";
+        if (_settings.UidNames.TryGetValue(p.Uid, out var names))
+            return names.Contains(name) ? null
+                : $"guest '{name}' is not admitted: {byToken}, and uid {p.Uid} may take only its names in pvdrm.host.auth.uid-names ({string.Join(", ", names.Order(StringComparer.Ordinal))})";
+        if (_uidsOfName.TryGetValue(name, out var owners))
+            return $"guest '{name}' is not admitted: {byToken}, and the name belongs to uid {string.Join(", ", owners)} in pvdrm.host.auth.uid-names, not to uid {p.Uid}";
+        if (_settings.UnixUids.Contains((int)p.Uid)) return null;
+        if (_settings.SameUid && (p.Uid == _ownUid || p.Uid == 0)) return null;
+        return $"guest '{name}' is not admitted: {byToken} and uid {p.Uid} is not admitted by pvdrm.host.auth";
     }
 
     private static byte[] Digest(string token) => SHA256.HashData(Encoding.UTF8.GetBytes(token));

@@ -1,23 +1,41 @@
+using Akka.Configuration;
+
 namespace PvDrm.Actors.Host;
 
-/// <summary><c>pvdrm.host.auth</c>: who is admitted at HELLO.</summary>
+/// <summary><c>pvdrm.host.auth</c>: who is admitted at HELLO, and for which names.</summary>
 public sealed record AuthSettings
 {
-    /// <summary>The "name token" file; null: no tokens.</summary>
+    /// <summary>The "name token" file; null: no tokens. A name in it is taken only with its token.</summary>
     public string? TokensFile { get; init; }
 
-    /// <summary>Uids admitted without a token (SO_PEERCRED).</summary>
+    /// <summary>
+    /// Uids (SO_PEERCRED) admitted without a token only for the names listed for them; those
+    /// names belong to them and to no other uid.
+    /// </summary>
+    public IReadOnlyDictionary<uint, IReadOnlySet<string>> UidNames { get; init; } = new Dictionary<uint, IReadOnlySet<string>>();
+
+    /// <summary>Uids admitted without a token for any name not bound by a token or by <see cref="UidNames"/>.</summary>
     public IReadOnlyList<int> UnixUids { get; init; } = Array.Empty<int>();
 
-    /// <summary>Admit Unix peers running as the host's own user or as root.</summary>
+    /// <summary>Admit Unix peers running as the host's own user or as root, as <see cref="UnixUids"/> does.</summary>
     public bool SameUid { get; init; } = true;
 
     internal static AuthSettings Create(SettingsReader c)
     {
         string tokens = c.String("auth.tokens-file");
+        var uidNames = new Dictionary<uint, IReadOnlySet<string>>();
+        foreach (var (uid, names) in c.NameListsByKey("auth.uid-names"))
+        {
+            string key = $"{HostSettings.Root}.auth.uid-names.{uid}";
+            if (!uint.TryParse(uid, out uint number)) throw new ConfigurationException($"{key}: '{uid}' is not a uid (a number)");
+            if (names.FirstOrDefault(n => !DeviceSettings.ValidName().IsMatch(n)) is { } bad)
+                throw new ConfigurationException($"{key}: '{bad}' is not a valid guest name");
+            uidNames[number] = names.ToHashSet(StringComparer.Ordinal);
+        }
         return new AuthSettings
         {
             TokensFile = tokens.Length == 0 ? null : tokens,
+            UidNames = uidNames,
             UnixUids = c.IntList("auth.unix-uids"),
             SameUid = c.Bool("auth.same-uid"),
         };

@@ -19,17 +19,22 @@ internal sealed class GuestLink : ServerLink
     private volatile IActorRef? _guest;
     private volatile string? _name;
 
-    public GuestLink(Connection connection, HostSettings settings, IActorRef registry, HostMode mode, ILoggingAdapter log)
+    /// <param name="refusals">The host's refusal log, limited per peer (not per connection: a peer can reconnect at will).</param>
+    public GuestLink(Connection connection, HostSettings settings, IActorRef registry, HostMode mode, RefusalLog refusals)
         : base(connection, settings.Protocol, settings.InFlightPerGuest)
     {
         _registry = registry;
         _mode = mode;
         _gatedSink = new GatedReplySink(this, mode.Gate);
-        _refusals = new RefusalLog(log);
+        _refusals = refusals;
+        Peer = RefusalLog.PeerKey(connection);
     }
 
+    /// <summary>Whom the limits before admission, and the refusal log's, count this connection against.</summary>
+    public string Peer { get; }
+
     protected override void OnRefused(Op op, uint context, int errno, string message) =>
-        _refusals.Refused(_name ?? $"(before HELLO, {Connection.PeerName})", op, context, errno, message);
+        _refusals.Refused(Peer, _name ?? $"(before HELLO, {Connection.PeerName})", op, context, errno, message);
 
     protected override void OnHello(Requests.Hello hello) => _registry.Tell(new GuestProtocol.Admit(hello, this));
 
@@ -118,5 +123,9 @@ internal sealed class GuestLink : ServerLink
     protected override (int Errno, string Message)? CancelledBecause(Request request) =>
         DetachedReason(request.Context) is { } why ? (Native.Interop.Errno.ENODEV, $"{OpTable.NameOf(request.Op)}: {why}") : null;
 
-    public override void OnClosed(string reason) => _guest?.Tell(new GuestProtocol.LinkClosed(reason));
+    public override void OnClosed(string reason)
+    {
+        if (_guest is { } guest) guest.Tell(new GuestProtocol.LinkClosed(reason));
+        else _registry.Tell(new GuestProtocol.ClosedBeforeAdmission(this)); // frees its place among the unadmitted
+    }
 }

@@ -29,10 +29,14 @@ internal sealed partial class GuestRegistry : ReceiveActor
     private readonly Dictionary<string, long> _departedErrors = new(StringComparer.Ordinal);
     // attach/detach of the operator, which outlive a guest's connection; null: detached.
     private readonly Dictionary<string, string?> _attached = new(StringComparer.Ordinal);
-    // Every guest admitted since the host started: the names attach and detach accept besides configured ones.
-    private readonly HashSet<string> _seen = new(StringComparer.Ordinal);
+    // Guests admitted since the host started, the most recent pvdrm.host.admission.remembered-guests of
+    // them: the names attach and detach accept besides configured ones.
+    private readonly RecentNames _seen;
+    private readonly UnadmittedConnections _places;
+    private readonly RefusalLog _refusals;
 
-    public GuestRegistry(HostSettings settings, HostDevices devices, HostMode mode, Admission admission, Metrics.HostMetrics? metrics, Pool.ClusterSettings? cluster)
+    public GuestRegistry(HostSettings settings, HostDevices devices, HostMode mode, Admission admission, Metrics.HostMetrics? metrics, Pool.ClusterSettings? cluster,
+        UnadmittedConnections? places)
     {
         _metrics = metrics;
         _settings = settings;
@@ -41,9 +45,13 @@ internal sealed partial class GuestRegistry : ReceiveActor
         _mode = mode;
         _admission = admission;
         _gems = new GemTable(settings.SharingGroups);
+        _seen = new RecentNames(settings.Admission.RememberedGuests);
+        _places = places ?? new UnadmittedConnections(settings.Admission, new RefusalLog(_log));
+        _refusals = _places.Refusals;
 
-        Receive<GuestProtocol.Accept>(a =>
-            new GuestLink(a.Connection, _settings, Self, _mode, _log).Start());
+        Receive<GuestProtocol.Accept>(Accept);
+        Receive<GuestProtocol.HelloDeadline>(d => OnHelloDeadline(d.Link));
+        Receive<GuestProtocol.ClosedBeforeAdmission>(c => LeaveUnadmitted(c.Link));
         Receive<GuestProtocol.Admit>(Admit);
         Receive<Pool.PoolProtocol.Started>(s => _pool = s.Pool);
         Receive<Pool.PoolProtocol.ViewChanged>(v => OnViewChanged(v.View));
@@ -78,9 +86,10 @@ internal sealed partial class GuestRegistry : ReceiveActor
         });
     }
 
+    /// <param name="places">The places of connections not yet admitted (and the refusal log), shared with the listeners.</param>
     public static Props Props(HostSettings settings, HostDevices devices, HostMode mode, Admission admission,
-        Metrics.HostMetrics? metrics = null, Pool.ClusterSettings? cluster = null) =>
-        Akka.Actor.Props.Create(() => new GuestRegistry(settings, devices, mode, admission, metrics, cluster));
+        Metrics.HostMetrics? metrics = null, Pool.ClusterSettings? cluster = null, UnadmittedConnections? places = null) =>
+        Akka.Actor.Props.Create(() => new GuestRegistry(settings, devices, mode, admission, metrics, cluster, places));
 
     /// <summary>The device a guest gets: the operator's last attach or detach, else its configured one, else the default.</summary>
     private string? DeviceNameFor(string guest) =>
@@ -127,6 +136,7 @@ internal sealed partial class GuestRegistry : ReceiveActor
     private void Admit(GuestProtocol.Admit admit)
     {
         var (hello, link) = (admit.Hello, admit.Link);
+        HelloArrived(link);
         if (hello.Version != ProtocolLimits.Version)
         {
             link.Refuse(hello, Errno.EPROTO, $"protocol version {hello.Version} is not supported; this host speaks version {ProtocolLimits.Version}");
@@ -155,6 +165,7 @@ internal sealed partial class GuestRegistry : ReceiveActor
     private void Admitted(GuestProtocol.Admit admit, string? placement)
     {
         var (hello, link) = (admit.Hello, admit.Link);
+        LeaveUnadmitted(link);
         link.Metrics = _metrics?.ForGuest(hello.Name);
         _seen.Add(hello.Name);
         var session = new GuestSession(hello.Name, link, _gems, _settings, _log);

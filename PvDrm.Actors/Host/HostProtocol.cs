@@ -8,10 +8,20 @@ namespace PvDrm.Actors.Host;
 public static class GuestProtocol
 {
     /// <summary>A new connection to serve (from the listener, or from a test over a socketpair).</summary>
-    public sealed record Accept(Connection Connection);
+    public sealed record Accept(Connection Connection)
+    {
+        /// <summary>The listener already took the connection's place among the unadmitted.</summary>
+        internal bool Counted { get; init; }
+    }
 
     /// <summary>A connection said HELLO; the registry admits or refuses it.</summary>
     internal sealed record Admit(Requests.Hello Hello, GuestLink Link);
+
+    /// <summary>A connection closed before it was admitted (refused, timed out, or the peer left).</summary>
+    internal sealed record ClosedBeforeAdmission(GuestLink Link);
+
+    /// <summary>The connection's time to say HELLO is up (<see cref="AdmissionSettings.HelloTimeout"/>).</summary>
+    internal sealed record HelloDeadline(GuestLink Link);
 
     /// <summary>The guest's connection is gone; its actor stops and releases everything.</summary>
     internal sealed record LinkClosed(string Reason);

@@ -60,6 +60,9 @@ public sealed record HostSettings
 
     public AuthSettings Auth { get; init; } = new();
 
+    /// <summary><c>pvdrm.host.admission</c>: the cost of connections before HELLO, the names remembered.</summary>
+    public AdmissionSettings Admission { get; init; } = new();
+
     /// <summary>Groups of guests that may open each other's objects (global names, PRIME); a guest always may its own.</summary>
     public IReadOnlyList<IReadOnlyList<string>> SharingGroups { get; init; } = Array.Empty<IReadOnlyList<string>>();
 
@@ -81,7 +84,7 @@ public sealed record HostSettings
     /// <summary>The longest a request may wait (CPU_PREP, FENCE_WAIT, a turn at the gate).</summary>
     public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromSeconds(30);
 
-    public ConnectionOptions Connection => new() { MaxFrame = Protocol.MaxFrame };
+    public ConnectionOptions Connection => new() { MaxFrame = Protocol.MaxFrame, UnadmittedMaxFrame = Math.Min(Admission.HelloFrame, Protocol.MaxFrame) };
 
     /// <summary>A remote listener's address; these guests have no uid, so tokens must be configured.</summary>
     private static T? ListenAddress<T>(SettingsReader c, string key, AuthSettings auth, Func<string, T?> parse)
@@ -142,8 +145,10 @@ public sealed record HostSettings
         string metrics = c.String("metrics.listen");
         if (metrics.Length > 0 && (!System.Net.IPEndPoint.TryParse(metrics, out _) || !metrics.Contains(':')))
             throw new ConfigurationException($"{Root}.metrics.listen: '{metrics}' is not ADDR:PORT such as 127.0.0.1:9464");
+        int maxFrame = (int)c.Bytes("limits.max-frame", 4096, 64 << 20);
         return new HostSettings
         {
+            Admission = AdmissionSettings.Create(new SettingsReader(merged, AdmissionSettings.Root), maxFrame),
             Sequential = c.Bool("sequential"),
             Device = device,
             DeviceDriver = driver.Length == 0 ? null : driver,

@@ -74,24 +74,34 @@ public sealed class PvDrmHost : ReceiveActor
         var mode = new HostMode(_settings.Sequential, gate);
         gate.Tell(mode);
         if (_settings.MetricsListen != null) _metrics = new Metrics.HostMetrics();
-        _guests = Context.ActorOf(GuestRegistry.Props(_settings, _devices, mode, _admission, _metrics, _cluster), "guests");
+        var places = new UnadmittedConnections(_settings.Admission, new RefusalLog(_log));
+        _guests = Context.ActorOf(GuestRegistry.Props(_settings, _devices, mode, _admission, _metrics, _cluster, places), "guests");
         if (_cluster.Enabled) StartPool();
         if (_settings.ControlUnix is { } control)
             Context.ActorOf(ControlActor.Props(control, _guests, ControlProtocol.AnswerWithin(_settings.RequestTimeout), "status", "evict", "set", "devices", "attach", "detach", "cluster-status"), "control");
         if (_settings.Auth.TokensFile is { } tokens && Admission.IsExposed(tokens))
             _log.Warning("{TokensFile} is readable by other users; tokens should be readable only by the host's user (chmod 600)", tokens);
+        foreach (int uid in _admission.UidsForAnyName)
+            _log.Warning("uid {Uid} (pvdrm.host.auth.unix-uids) may take any guest name without a token or uid-names binding; list its names in pvdrm.host.auth.uid-names", uid);
 
         var guests = _guests;
         if (_settings.ListenUnix is { } path)
         {
             Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
             var options = _settings.Connection;
-            _listener = new UnixListener(path, _settings.ListenUnixMode,
-                (fd, peer) => guests.Tell(new GuestProtocol.Accept(new SeqPacketConnection(fd, options, peer: peer))));
+            // A place among the unadmitted is taken as the connection is accepted, before anything is built for it.
+            _listener = new UnixListener(path, _settings.ListenUnixMode, (fd, peer) =>
+            {
+                if (places.TryAccept(fd, RefusalLog.PeerKey(peer, ""), peer.ToString(), stream: false))
+                    guests.Tell(new GuestProtocol.Accept(new SeqPacketConnection(fd, options, peer: peer)) { Counted = true });
+            });
         }
         var streamOptions = _settings.Connection;
-        void Accept(FileDescriptor fd, string transport, string peer) =>
-            guests.Tell(new GuestProtocol.Accept(new StreamConnection(fd, transport, streamOptions, peerName: peer)));
+        void Accept(FileDescriptor fd, string transport, string peer)
+        {
+            if (places.TryAccept(fd, RefusalLog.PeerKey(null, peer), peer, stream: true))
+                guests.Tell(new GuestProtocol.Accept(new StreamConnection(fd, transport, streamOptions, peerName: peer)) { Counted = true });
+        }
         if (_settings.ListenTcp is { } tcp) _streams.Add(StreamListener.Tcp(tcp, (fd, peer) => Accept(fd, "tcp", peer)));
         if (_settings.ListenVsock is var (cid, port)) _streams.Add(StreamListener.Vsock(cid, port, (fd, peer) => Accept(fd, "vsock", peer)));
 

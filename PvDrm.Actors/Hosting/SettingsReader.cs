@@ -57,6 +57,12 @@ public sealed class SettingsReader
         Read(key, "a list of lists of names such as [[\"vm1\", \"vm2\"]]", p =>
             _config.GetValue(p).GetArray().Select(group => (IReadOnlyList<string>)group.GetArray().Select(v => v.GetString()).ToArray()).ToArray());
 
+    /// <summary>An object of name lists, e.g. <c>{ 1001 = [vm1, vm2] }</c>, keyed as written.</summary>
+    public IReadOnlyDictionary<string, IReadOnlyList<string>> NameListsByKey(string key) =>
+        Read(key, "an object of name lists such as { 1001 = [vm1, vm2] }", p =>
+            _config.GetValue(p).GetObject().Items.ToDictionary(
+                item => item.Key, item => (IReadOnlyList<string>)item.Value.GetArray().Select(v => v.GetString()).ToArray(), StringComparer.Ordinal));
+
     public uint Octal(string key)
     {
         string text = String(key);

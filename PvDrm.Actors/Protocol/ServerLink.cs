@@ -10,7 +10,8 @@ namespace PvDrm.Actors.Protocol;
 /// The serving end of one connection, shared by the host (guests connect) and the guest proxy
 /// (applications connect). On the event loop it decodes each frame (copy, then validate),
 /// answers malformed ones at once and ends the connection on a broken stream, insists on HELLO
-/// first, and delivers the rest. Answers come back through <see cref="Complete"/> from any thread.
+/// first (before it, any error is answered once and ends the connection), and delivers the rest.
+/// Answers come back through <see cref="Complete"/> from any thread.
 /// It counts requests in flight and stops reading at the limit, so a flooding peer queues in its
 /// own socket rather than in our memory.
 /// </summary>
@@ -82,7 +83,7 @@ public abstract class ServerLink : IFrameHandler, IReplySink
         {
             fd?.Dispose();
             if (error.Fatal) Connection.Close($"protocol error: {error.Message}");
-            else Refuse(error.Header, error.Errno, error.Message);
+            else RefuseBeforeHello(error.Header, error.Errno, error.Message);
             return;
         }
         // Only the ops that take a descriptor may bring one, and they must.
@@ -90,7 +91,7 @@ public abstract class ServerLink : IFrameHandler, IReplySink
         if (takesFd != (fd != null))
         {
             fd?.Dispose();
-            Refuse(request.Header, Errno.EINVAL, takesFd
+            RefuseBeforeHello(request.Header, Errno.EINVAL, takesFd
                 ? $"{OpTable.NameOf(request.Op)} needs a descriptor sent with the frame (SCM_RIGHTS)"
                 : $"{OpTable.NameOf(request.Op)} does not take a descriptor; one was sent and has been closed");
             return;
@@ -117,6 +118,16 @@ public abstract class ServerLink : IFrameHandler, IReplySink
         OnHello(hello);
     }
 
+    /// <summary>
+    /// Answers a malformed request; before HELLO was accepted the peer gets that one answer and
+    /// the connection closes, so an unadmitted peer can make the host neither log nor queue more.
+    /// </summary>
+    private void RefuseBeforeHello(FrameHeader header, int errno, string message)
+    {
+        Refuse(header, errno, message);
+        if (!_admitted) Connection.Close($"malformed request before HELLO: {message}");
+    }
+
     /// <summary>Lowers the negotiated frame limit (a proxy can pass on no more than its own host link carries).</summary>
     protected void CapMaxFrame(int max) => MaxFrame = Math.Min(MaxFrame, max);
 
@@ -126,6 +137,7 @@ public abstract class ServerLink : IFrameHandler, IReplySink
         Span<byte> payload = stackalloc byte[reply.Size];
         var w = new WireWriter(payload);
         reply.Write(ref w);
+        Connection.Admitted();
         _admitted = true;
         SendReply(Op.Hello, hello.RequestId, 0, 0, payload, null, null);
         Connection.ResumeReceiving();

@@ -42,6 +42,12 @@ public abstract class Connection
     /// </summary>
     public abstract bool Send(ReadOnlySpan<byte> frame, FileDescriptor? fd = null);
 
+    /// <summary>
+    /// The peer is admitted: lifts the limits of <see cref="ConnectionOptions.UnadmittedMaxFrame"/>
+    /// to <see cref="MaxFrame"/> and the full send queue. Call before sending the answer that admits it.
+    /// </summary>
+    public abstract void Admitted();
+
     /// <summary>Stops reading frames: back-pressure, the peer's further frames wait in the kernel.</summary>
     public abstract void PauseReceiving();
 

@@ -12,6 +12,13 @@ public sealed record ConnectionOptions
     /// </summary>
     public long MaxPendingSendBytes { get; init; } = 16 * 1024 * 1024;
 
+    /// <summary>
+    /// Until <see cref="Connection.Admitted"/>: the largest frame accepted and the most bytes that
+    /// may wait to be sent. A peer that has not said who it is gets only room for HELLO and its
+    /// answer. Null: no such phase (clients, and servers that admit everyone).
+    /// </summary>
+    public int? UnadmittedMaxFrame { get; init; }
+
     /// <summary>Frames read per wake-up before other connections on the loop get their turn.</summary>
     public int FramesPerWake { get; init; } = 64;
 }

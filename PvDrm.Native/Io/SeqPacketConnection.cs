@@ -37,19 +37,24 @@ public sealed class SeqPacketConnection : SocketConnection
         return err == 0 ? data.Length : -err; // messages go whole or not at all
     }
 
+    private string TooLarge(int limit) => BeforeAdmission
+        ? $"frame larger than the {limit} bytes allowed before the peer is admitted"
+        : $"frame larger than the maximum of {limit} bytes";
+
     protected override int? ReceiveFrames(int budget)
     {
         byte[] buffer = Loop.ReceiveBuffer(MaxFrame);
+        int limit = ReceiveLimit;
         Span<int> fds = stackalloc int[UnixSocket.MaxFdsPerMessage];
         for (int delivered = 0; delivered < budget; delivered++)
         {
             if (Paused) return delivered;
-            int n = UnixSocket.Receive(Socket, buffer.AsSpan(0, MaxFrame), fds, out int fdCount, out int flags);
+            int n = UnixSocket.Receive(Socket, buffer.AsSpan(0, limit), fds, out int fdCount, out int flags);
             if (n == -EAGAIN) return delivered == 0 ? -1 : delivered;
             string? error = n < 0 ? $"receive failed: {Errno.Name(-n)}"
                 : n == 0 ? "peer closed the connection"
                 : (flags & MSG_CTRUNC) != 0 ? "descriptors sent with a frame were truncated (MSG_CTRUNC)"
-                : (flags & MSG_TRUNC) != 0 ? $"frame larger than the maximum of {MaxFrame} bytes"
+                : (flags & MSG_TRUNC) != 0 ? TooLarge(limit)
                 : fdCount > 1 ? $"{fdCount} descriptors sent with one frame (at most 1)"
                 : null;
             if (error != null)

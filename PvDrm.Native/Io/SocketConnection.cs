@@ -22,6 +22,7 @@ public abstract class SocketConnection : Connection, IReadinessHandler
     private IFrameHandler? _handler;
     private ulong _registration;
     private volatile bool _paused;
+    private volatile bool _admitted;
     private volatile int _state;
     private long _readBatch;
     private string _closeReason = "";
@@ -46,6 +47,16 @@ public abstract class SocketConnection : Connection, IReadinessHandler
     protected bool Paused => _paused;
 
     public override bool IsOpen => _state == Open;
+
+    /// <summary>The largest frame read now: <see cref="Connection.MaxFrame"/>, or less until admitted.</summary>
+    protected int ReceiveLimit => _admitted || Options.UnadmittedMaxFrame is not int small ? MaxFrame : Math.Min(small, MaxFrame);
+
+    /// <summary>True while the smaller limits of a peer not yet admitted apply.</summary>
+    protected bool BeforeAdmission => !_admitted && Options.UnadmittedMaxFrame != null;
+
+    private long MaxPendingSendBytes => _admitted || Options.UnadmittedMaxFrame is not int small ? Options.MaxPendingSendBytes : small;
+
+    public override void Admitted() => _admitted = true;
 
     public override long ReadBatch => _readBatch;
 
@@ -82,7 +93,7 @@ public abstract class SocketConnection : Connection, IReadinessHandler
                 }
                 if (sent < 0) sent = 0;
             }
-            if (_pendingBytes + frame.Length - sent > Options.MaxPendingSendBytes)
+            if (_pendingBytes + frame.Length - sent > MaxPendingSendBytes)
             {
                 Close($"peer is not reading: {_pendingBytes} bytes already wait to be sent");
                 return false;

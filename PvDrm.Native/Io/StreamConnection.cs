@@ -8,13 +8,15 @@ namespace PvDrm.Native.Io;
 /// A <see cref="Connection"/> over a TCP or vsock stream: frames are found by their length field
 /// (the first u32 of every frame) and may arrive in pieces; descriptors cannot travel, so data
 /// moves with GEM_READ/GEM_WRITE. A length below the header size or above the maximum frame ends
-/// the connection before anything is allocated for it.
+/// the connection before anything is allocated for it. The receive buffer grows with the frames
+/// that arrive, so an idle or unadmitted peer holds a few KiB, not a maximum frame.
 /// </summary>
 public sealed class StreamConnection : SocketConnection
 {
     private const int HeaderSize = 16;
+    private const int InitialBuffer = 4096;
 
-    private readonly byte[] _in;
+    private byte[] _in;
     private int _filled;
 
     public StreamConnection(FileDescriptor socket, string transport, ConnectionOptions options, EventLoop? loop = null, string? peerName = null)
@@ -23,7 +25,7 @@ public sealed class StreamConnection : SocketConnection
         Transport = transport;
         PeerName = peerName ?? StreamSocket.PeerName(socket, transport);
         MaxFrame = options.MaxFrame;
-        _in = new byte[options.MaxFrame];
+        _in = new byte[Math.Min(InitialBuffer, options.MaxFrame)];
     }
 
     public override string Transport { get; }
@@ -48,6 +50,7 @@ public sealed class StreamConnection : SocketConnection
         // Frames already buffered go first (a pause may have left some), then what the socket has.
         int? delivered = DeliverBuffered(budget);
         if (delivered is not int done || done >= budget || Paused) return delivered;
+        MakeRoom();
         int n = StreamSocket.Receive(Socket, _in.AsSpan(_filled));
         if (n == -EAGAIN) return done == 0 ? -1 : done;
         if (n <= 0)
@@ -66,11 +69,12 @@ public sealed class StreamConnection : SocketConnection
         while (delivered < budget && !Paused && _filled - at >= 4)
         {
             uint length = BinaryPrimitives.ReadUInt32LittleEndian(_in.AsSpan(at));
-            if (length < HeaderSize || length > (uint)MaxFrame)
+            int limit = ReceiveLimit;
+            if (length < HeaderSize || length > (uint)limit)
             {
-                Close(length < HeaderSize
-                    ? $"frame length {length} is shorter than the {HeaderSize}-byte header"
-                    : $"frame larger than the maximum of {MaxFrame} bytes ({length})");
+                Close(length < HeaderSize ? $"frame length {length} is shorter than the {HeaderSize}-byte header"
+                    : BeforeAdmission ? $"frame larger than the {limit} bytes allowed before the peer is admitted ({length})"
+                    : $"frame larger than the maximum of {limit} bytes ({length})");
                 return null;
             }
             if (_filled - at < length) break;
@@ -85,5 +89,17 @@ public sealed class StreamConnection : SocketConnection
             _filled -= at;
         }
         return delivered;
+    }
+
+    /// <summary>
+    /// Grows the buffer to hold the frame at its front, whose length (within the limit) is known
+    /// once 4 bytes are in; with fewer, the initial buffer has room.
+    /// </summary>
+    private void MakeRoom()
+    {
+        if (_filled < 4) return;
+        int length = (int)BinaryPrimitives.ReadUInt32LittleEndian(_in);
+        if (length <= _in.Length) return;
+        Array.Resize(ref _in, Math.Min(ReceiveLimit, Math.Max(length, 2 * _in.Length)));
     }
 }

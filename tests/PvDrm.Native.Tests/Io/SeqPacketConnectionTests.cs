@@ -125,6 +125,34 @@ public class SeqPacketConnectionTests
     }
 
     [Fact]
+    public async Task Before_admission_a_peer_gets_room_for_one_small_frame_each_way()
+    {
+        var options = new ConnectionOptions { UnadmittedMaxFrame = 1024 };
+        var (a, b) = UnixSocket.Pair();
+        var ours = new SeqPacketConnection(a, options);
+        var atOurs = new FrameCollector();
+        ours.Start(atOurs);
+        using var theirs = b;
+        Assert.Equal(0, UnixSocket.Send(theirs, new byte[1000], null));
+        Assert.Equal(1000, atOurs.Next().Frame.Length);
+        // The peer does not read, and the kernel takes what we send: the queue is never used ...
+        int sent = 0;
+        while (ours.Send(new byte[900]) && sent < 100_000) sent++;
+        // ... until it is full, when a peer not yet admitted is cut off at 1 KiB queued, not 16 MiB.
+        var why = System.Text.RegularExpressions.Regex.Match(await atOurs.Closed.WaitAsync(TimeSpan.FromSeconds(10)), @"not reading: (\d+) bytes");
+        Assert.True(why.Success);
+        Assert.InRange(long.Parse(why.Groups[1].Value), 0, 1024);
+
+        var (c, d) = UnixSocket.Pair();
+        var rude = new SeqPacketConnection(c, options);
+        var atRude = new FrameCollector();
+        rude.Start(atRude);
+        using var them = d;
+        Assert.Equal(0, UnixSocket.Send(them, new byte[2000], null));
+        Assert.Contains("1024 bytes allowed before the peer is admitted", await atRude.Closed.WaitAsync(TimeSpan.FromSeconds(10)));
+    }
+
+    [Fact]
     public void A_stale_socket_file_is_replaced_and_a_live_one_is_refused()
     {
         string path = Path.Combine(Path.GetTempPath(), $"pvdrm-test-{Environment.ProcessId}-{Guid.NewGuid():N}.sock");

@@ -8,12 +8,12 @@ namespace PvDrm.Native.Tests.Io;
 public class StreamConnectionTests
 {
     /// <summary>A TCP connection pair on loopback: ours as a StreamConnection, the peer's raw socket.</summary>
-    private static (StreamConnection Ours, FileDescriptor Theirs, FrameCollector Frames) Pair(int maxFrame = 64 * 1024)
+    private static (StreamConnection Ours, FileDescriptor Theirs, FrameCollector Frames) Pair(int maxFrame = 64 * 1024, int? unadmitted = null)
     {
         var accepted = new TaskCompletionSource<FileDescriptor>();
         using var listener = StreamListener.Tcp(new IPEndPoint(IPAddress.Loopback, 0), (fd, _) => accepted.TrySetResult(fd));
         var theirs = StreamSocket.ConnectTcp(Endpoints.ParseListen(listener.Address).Tcp!, TimeSpan.FromSeconds(10));
-        var ours = new StreamConnection(accepted.Task.WaitAsync(TimeSpan.FromSeconds(10)).GetAwaiter().GetResult(), "tcp", new ConnectionOptions { MaxFrame = maxFrame });
+        var ours = new StreamConnection(accepted.Task.WaitAsync(TimeSpan.FromSeconds(10)).GetAwaiter().GetResult(), "tcp", new ConnectionOptions { MaxFrame = maxFrame, UnadmittedMaxFrame = unadmitted });
         var frames = new FrameCollector();
         ours.Start(frames);
         return (ours, theirs, frames);
@@ -67,6 +67,29 @@ public class StreamConnectionTests
             BinaryPrimitives.WriteUInt32LittleEndian(header, (uint)length);
             SendAll(theirs, header);
             Assert.Contains(reason, await frames.Closed.WaitAsync(TimeSpan.FromSeconds(10)));
+        }
+    }
+
+    [Fact]
+    public async Task Before_admission_only_small_frames_are_read_and_after_it_full_ones()
+    {
+        var (ours, theirs, frames) = Pair(unadmitted: 1024);
+        using (theirs)
+        {
+            SendAll(theirs, Frame(1000, 1));
+            Assert.Equal(1000, frames.Next().Frame.Length);
+            ours.Admitted();
+            var big = Frame(60_000, 2);
+            SendAll(theirs, big);
+            Assert.Equal(big, frames.Next().Frame);
+        }
+        ours.Close("done");
+
+        var (_, rude, refused) = Pair(unadmitted: 1024);
+        using (rude)
+        {
+            SendAll(rude, Frame(2000, 3));
+            Assert.Contains("1024 bytes allowed before the peer is admitted", await refused.Closed.WaitAsync(TimeSpan.FromSeconds(10)));
         }
     }
 

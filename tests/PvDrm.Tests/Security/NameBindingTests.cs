@@ -1,0 +1,115 @@
+using Akka.Configuration;
+using Akka.TestKit.Xunit2;
+using PvDrm.Actors.Host;
+using PvDrm.Actors.Host.Control;
+using PvDrm.Guest.Client;
+using PvDrm.Native.Interop;
+using PvDrm.Native.Io;
+using PvDrm.Tests.Support;
+
+namespace PvDrm.Tests.Security;
+
+/// <summary>
+/// A guest's name is bound to its credentials: a peer admitted by uid (these tests run as root,
+/// which <c>same-uid</c> admits) cannot take a name that has a token or belongs to another uid,
+/// so it can neither borrow that guest's sharing group and device nor lock the real guest out.
+/// </summary>
+public class NameBindingTests : TestKit, IDisposable
+{
+    private readonly TempDir _dir = new();
+
+    private HostHarness Host(string auth, string more = "")
+    {
+        File.WriteAllText(_dir["tokens"], "vm1 s3cret\n");
+        File.SetUnixFileMode(_dir["tokens"], UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        var config = ConfigurationFactory.ParseString($$"""
+            pvdrm.host {
+              listen.unix = ""
+              control.unix = ""
+              auth {
+                tokens-file = "{{_dir["tokens"]}}"
+                {{auth}}
+              }
+              {{more}}
+            }
+            """);
+        return new HostHarness(this, HostSettings.Create(config));
+    }
+
+    private static async Task<DrmClient> Connect(HostHarness host, string name, string token = "")
+    {
+        var (hostEnd, guestEnd) = UnixSocket.Pair();
+        host.Host.Tell(new GuestProtocol.Accept(new SeqPacketConnection(hostEnd, host.Settings.Connection)), Akka.Actor.ActorRefs.NoSender);
+        return await DrmClient.ConnectAsync(new SeqPacketConnection(guestEnd, new ConnectionOptions()), new DrmClientOptions { Name = name, Token = token })
+            .WaitAsync(HostHarness.Timeout);
+    }
+
+    [Fact]
+    public async Task A_uid_admitted_peer_cannot_take_a_name_that_has_a_token_and_the_real_guest_never_gets_EBUSY()
+    {
+        var host = Host("same-uid = on");
+
+        var squat = await Assert.ThrowsAsync<DrmException>(() => Connect(host, "vm1"));
+        Assert.Equal(Errno.EACCES, squat.Errno);
+        Assert.Contains("pvdrm.host.auth.tokens-file", squat.Message);
+
+        await using var real = await Connect(host, "vm1", "s3cret");
+        await Verified.FillAndCheck(await real.OpenContextAsync(), 0x5EA1ED01);
+        // Names without a binding stay free for the uid, as before.
+        await using var free = await Connect(host, "scratch");
+        Assert.True(free.IsConnected);
+    }
+
+    [Fact]
+    public async Task A_uid_is_admitted_only_for_the_names_configured_for_it()
+    {
+        var host = Host("same-uid = off\nuid-names { 0 = [vm2, vm3] }");
+
+        await using var listed = await Connect(host, "vm2");
+        Assert.True(listed.IsConnected);
+        var other = await Assert.ThrowsAsync<DrmException>(() => Connect(host, "vm4"));
+        Assert.Equal(Errno.EACCES, other.Errno);
+        Assert.Contains("pvdrm.host.auth.uid-names", other.Message);
+        // A name with a token is the token's, even if listed for the uid.
+        var tokened = await Assert.ThrowsAsync<DrmException>(() => Connect(host, "vm1"));
+        Assert.Equal(Errno.EACCES, tokened.Errno);
+    }
+
+    [Fact]
+    public async Task A_name_listed_for_another_uid_cannot_be_taken_by_the_hosts_own_user()
+    {
+        var host = Host("same-uid = on\nunix-uids = [0]\nuid-names { 4242 = [vm9] }");
+
+        var error = await Assert.ThrowsAsync<DrmException>(() => Connect(host, "vm9"));
+        Assert.Equal(Errno.EACCES, error.Errno);
+        Assert.Contains("pvdrm.host.auth.uid-names", error.Message);
+        await using var free = await Connect(host, "vm10");
+        Assert.True(free.IsConnected);
+    }
+
+    [Fact]
+    public async Task Cycling_names_does_not_grow_the_names_the_host_remembers()
+    {
+        var host = Host("same-uid = on", "admission.remembered-guests = 4");
+        for (int i = 0; i < 12; i++)
+        {
+            await using var cycling = await Connect(host, $"cycle-{i}");
+            await cycling.OpenContextAsync();
+        }
+
+        // The oldest departed names are forgotten; the latest are still known to the operator.
+        AwaitAssert(() =>
+        {
+            var forgotten = host.Admin(new ControlProtocol.Request("detach", Guest: "cycle-0"));
+            Assert.False(forgotten.Ok);
+            Assert.Contains("has connected", forgotten.Message);
+        }, HostHarness.Timeout, HostHarness.Poll);
+        Assert.True(host.Admin(new ControlProtocol.Request("detach", Guest: "cycle-11")).Ok);
+    }
+
+    public new void Dispose()
+    {
+        base.Dispose();
+        _dir.Dispose();
+    }
+}
