@@ -124,6 +124,12 @@ internal sealed class GuestSession
     public bool ChargeMemory(Request r, ulong size, out ulong charge)
     {
         charge = size > ulong.MaxValue - 4095 ? ulong.MaxValue : (size + 4095) & ~4095UL;
+        if (charge > Settings.MemoryPerGuest)
+        {
+            // It could never fit: no reclaim helps, and nothing was charged.
+            r.Fail(Errno.E2BIG, $"{OpTable.NameOf(r.Op)}: {size} bytes exceeds guest {Name}'s whole limits.memory-per-guest ({Settings.MemoryPerGuest} bytes)");
+            return false;
+        }
         if (TryChargeMemory(charge)) return true;
         AskToReclaim(charge);
         r.Fail(Errno.ENOSPC, $"{OpTable.NameOf(r.Op)}: {size} more bytes would take guest {Name} past limits.memory-per-guest ({Settings.MemoryPerGuest} bytes, {Memory} in use)");
