@@ -74,6 +74,20 @@ internal sealed class ContextActor : ReceiveActor, IWithTimers
 
     public static Props Props(GuestSession session, uint id, IGpuDevice device) => Akka.Actor.Props.Create(() => new ContextActor(session, id, device));
 
+    /// <summary>A host syscall that fails on any path (EMFILE, ENOMEM...) fails that request only, never the context.</summary>
+    protected override bool AroundReceive(Receive receive, object message)
+    {
+        try
+        {
+            return base.AroundReceive(receive, message);
+        }
+        catch (ErrnoException e) when (message is Request r)
+        {
+            r.Fail(e.Errno, $"{OpTable.NameOf(r.Op)}: {e.Message}");
+            return true;
+        }
+    }
+
     /// <summary>Checks a guest-chosen handle for a new object: non-zero, unused, within the limit.</summary>
     private bool CheckNewHandle(Request r, uint handle)
     {
@@ -85,19 +99,19 @@ internal sealed class ContextActor : ReceiveActor, IWithTimers
         return false;
     }
 
-    /// <summary>Charges the guest's quota for a new object of <paramref name="size"/> bytes (whole pages).</summary>
-    private bool Charge(Request r, ulong size, out ulong charge)
-    {
-        charge = size > ulong.MaxValue - 4095 ? ulong.MaxValue : (size + 4095) & ~4095UL;
-        if (_session.TryChargeMemory(charge)) return true;
-        _session.AskToReclaim(charge);
-        r.Fail(Errno.ENOSPC, $"{OpTable.NameOf(r.Op)}: {size} more bytes would take guest {_session.Name} past limits.memory-per-guest ({_session.Settings.MemoryPerGuest} bytes, {_session.Memory} in use)");
-        return false;
-    }
-
-    /// <summary>Creates the actor of a new handle for <paramref name="gem"/> and answers with its info.</summary>
+    /// <summary>
+    /// Creates the actor of a new handle for <paramref name="gem"/> (whose handle count already
+    /// includes it) and answers with its info; the guest's handle budget is charged first, and a
+    /// refusal gives the handle back.
+    /// </summary>
     private void Open(Request r, uint handle, HostGem gem)
     {
+        if (!_session.Quota.Handles.TryTake())
+        {
+            gem.ReleaseHandle();
+            r.Fail(Errno.EMFILE, $"{OpTable.NameOf(r.Op)}: guest {_session.Name} already has {_session.Quota.Handles.Used} GEM handles over its contexts (limits.handles-per-guest)");
+            return;
+        }
         var props = GuestSession.OnDeviceDispatcher(GemActor.Props(_session, handle, gem), _device);
         _gems[handle] = (Context.ActorOf(props, ActorNames.Unique(Context, $"gem-{handle}")), gem);
         r.Reply(new Replies.GemInfo(handle, gem.Buffer.Domain, gem.Buffer.Size, MapOffset.Of(handle)));
@@ -106,7 +120,7 @@ internal sealed class ContextActor : ReceiveActor, IWithTimers
     private void GemNew(GemNew r)
     {
         // Charged before the device allocates, so a guest can never overshoot.
-        if (!CheckNewHandle(r, r.Handle) || !Charge(r, r.Size, out ulong charge)) return;
+        if (!CheckNewHandle(r, r.Handle) || !_session.ChargeMemory(r, r.Size, out ulong charge)) return;
         IGpuBuffer buffer;
         try
         {
@@ -141,16 +155,22 @@ internal sealed class ContextActor : ReceiveActor, IWithTimers
         }
         if (!OnThisDevice(r, gem)) return;
         gem.AddHandle();
-        if ((r.ImportFlags & GemImportFlags.Scrub) != 0) Scrub(gem.Buffer);
+        if ((r.ImportFlags & GemImportFlags.Scrub) != 0)
+        {
+            // A GEM cache hands the buffer to another application: zero it. SoftGpu frees the pages
+            // (one syscall, no copy); a device whose calls block runs this context on its own dispatcher.
+            try
+            {
+                gem.Buffer.Zero();
+            }
+            catch (ErrnoException e)
+            {
+                gem.ReleaseHandle();
+                r.Fail(e.Errno, $"GEM_IMPORT: scrubbing the buffer failed: {e.Message}");
+                return;
+            }
+        }
         Open(r, r.Handle, gem);
-    }
-
-    /// <summary>Zeroes a buffer (GEM_IMPORT with SCRUB: a GEM cache hands it to another application).</summary>
-    private static void Scrub(IGpuBuffer buffer)
-    {
-        var zeros = new byte[Math.Min(buffer.Size, 1 << 20)];
-        for (ulong at = 0; at < buffer.Size; at += (ulong)zeros.Length)
-            buffer.Write(at, zeros.AsSpan(0, (int)Math.Min((ulong)zeros.Length, buffer.Size - at)));
     }
 
     private void PrimeImport(PrimeImport r)
@@ -180,29 +200,7 @@ internal sealed class ContextActor : ReceiveActor, IWithTimers
             return;
         }
         // Memory another process made: adopt it as a new object of this guest.
-        ulong size;
-        try
-        {
-            size = Native.Memory.MemFd.SizeOf(fd);
-        }
-        catch (ErrnoException e)
-        {
-            r.Fail(Errno.EINVAL, $"PRIME_IMPORT: {e.Message}");
-            return;
-        }
-        if (!Charge(r, size, out ulong charge)) return;
-        IGpuBuffer buffer;
-        try
-        {
-            buffer = _device.ImportBuffer(fd.Duplicate(), GemDomain.Gart);
-        }
-        catch (ErrnoException e)
-        {
-            _session.ReleaseMemory(charge);
-            r.Fail(e.Errno, $"PRIME_IMPORT: {e.Message}");
-            return;
-        }
-        Open(r, r.Handle, new HostGem(buffer, _device, _session, charge, _session.Gems));
+        if (PrimeAdoption.Adopt(r, fd, _session, _device) is { } adopted) Open(r, r.Handle, adopted);
     }
 
     private void GemClose(GemClose r)
@@ -290,6 +288,8 @@ internal sealed class ContextActor : ReceiveActor, IWithTimers
                 problem = (Errno.ENOENT, $"PUSHBUF: buffer {i}: handle {handle} is not a GEM object in context {_id}");
             else if (Array.IndexOf(actors, gem.Actor, 0, i) >= 0)
                 problem = (Errno.EINVAL, $"PUSHBUF: buffer {i}: handle {handle} is listed twice");
+            else if (!gem.Gem.ChargeDescriptor())
+                problem = (Errno.EMFILE, gem.Gem.DescriptorRefusal($"PUSHBUF: buffer {i}"));
             else
                 (buffers[i], access[i], actors[i]) = (gem.Gem.Buffer, r.Buffers[i].Access, gem.Actor);
         }

@@ -89,7 +89,7 @@ internal sealed class GemActor : UntypedActor
                 Read(r);
                 break;
             case GemWrite r:
-                if (CheckRange(r, r.Offset, (ulong)r.Data.Length))
+                if (CheckRange(r, r.Offset, (ulong)r.Data.Length) && ChargeDescriptor(r))
                 {
                     Buffer.Write(r.Offset, r.Data.Span);
                     r.Reply();
@@ -137,6 +137,7 @@ internal sealed class GemActor : UntypedActor
     /// </summary>
     private void HandOut(Request r)
     {
+        if (!ChargeDescriptor(r)) return;
         try
         {
             var fd = Buffer.Fd;
@@ -172,6 +173,28 @@ internal sealed class GemActor : UntypedActor
         finally
         {
             ArrayPool<byte>.Shared.Return(data);
+        }
+    }
+
+    /// <summary>Charges the owner a descriptor before this request makes the object's memory exist.</summary>
+    private bool ChargeDescriptor(Request r)
+    {
+        if (_gem.ChargeDescriptor()) return true;
+        r.Fail(Errno.EMFILE, _gem.DescriptorRefusal($"{OpTable.NameOf(r.Op)}: handle {_handle}"));
+        return false;
+    }
+
+    /// <summary>A host syscall that fails (EMFILE, ENOMEM, EIO...) fails this request only, never the guest's session.</summary>
+    protected override bool AroundReceive(Receive receive, object message)
+    {
+        try
+        {
+            return base.AroundReceive(receive, message);
+        }
+        catch (ErrnoException e) when (message is Request r)
+        {
+            r.Fail(e.Errno, $"{OpTable.NameOf(r.Op)}: handle {_handle}: {e.Message}");
+            return true;
         }
     }
 
@@ -236,5 +259,6 @@ internal sealed class GemActor : UntypedActor
         _released = true;
         if (_handedOut) _session.Unmapped(Buffer.Size);
         _gem.ReleaseHandle();
+        _session.Quota.Handles.Return();
     }
 }

@@ -1,6 +1,7 @@
 using Akka.Event;
 using PvDrm.Actors.Protocol;
 using PvDrm.Native.Gpu;
+using PvDrm.Native.Interop;
 
 namespace PvDrm.Actors.Host;
 
@@ -10,8 +11,7 @@ namespace PvDrm.Actors.Host;
 /// </summary>
 internal sealed class GuestSession
 {
-    private int _channels, _contexts, _objects, _queuedPushbufs;
-    private long _memory;
+    private int _contexts, _objects;
 
     public GuestSession(string name, GuestLink link, GemTable gems, HostSettings settings, ILoggingAdapter log)
     {
@@ -19,6 +19,7 @@ internal sealed class GuestSession
         Link = link;
         Gems = gems;
         Settings = settings;
+        Quota = new GuestQuota(settings);
         Log = log;
         link.Session = this; // device queries are answered by the link itself (DeviceQueries)
     }
@@ -71,21 +72,24 @@ internal sealed class GuestSession
 
     public HostSettings Settings { get; }
 
+    /// <summary>The guest's budgets of memory, handles, descriptors, channels and queued work.</summary>
+    public GuestQuota Quota { get; }
+
     public ILoggingAdapter Log { get; }
 
     public DateTime ConnectedAt { get; } = DateTime.UtcNow;
 
     /// <summary>Channels across all of the guest's contexts.</summary>
-    public int Channels => Volatile.Read(ref _channels);
+    public int Channels => (int)Quota.Channels.Used;
 
     public int Contexts => Volatile.Read(ref _contexts);
 
     public int Objects => Volatile.Read(ref _objects);
 
     /// <summary>Buffer bytes charged to the guest (limits.memory-per-guest).</summary>
-    public long Memory => Interlocked.Read(ref _memory);
+    public long Memory => Quota.Memory.Used;
 
-    public int QueuedPushbufs => Volatile.Read(ref _queuedPushbufs);
+    public int QueuedPushbufs => (int)Quota.QueuedPushbufs.Used;
 
     /// <summary>Bytes of the objects whose pages the guest was given (GEM_MAP, PRIME_EXPORT) and still holds.</summary>
     public long MappedBytes => Interlocked.Read(ref _mapped);
@@ -96,9 +100,9 @@ internal sealed class GuestSession
 
     public void Unmapped(ulong bytes) => Interlocked.Add(ref _mapped, -(long)bytes);
 
-    public bool TryTakeChannel() => TryTake(ref _channels, Settings.ChannelsPerGuest);
+    public bool TryTakeChannel() => Quota.Channels.TryTake();
 
-    public void ReturnChannel() => Interlocked.Decrement(ref _channels);
+    public void ReturnChannel() => Quota.Channels.Return();
 
     public void ContextOpened() => Interlocked.Increment(ref _contexts);
 
@@ -107,32 +111,41 @@ internal sealed class GuestSession
     /// <summary>Charges <paramref name="bytes"/> of buffer memory; false when over the guest's limit.</summary>
     public bool TryChargeMemory(ulong bytes)
     {
-        if ((ulong)Interlocked.Add(ref _memory, (long)bytes) <= Settings.MemoryPerGuest)
+        if (!Quota.Memory.TryTake(bytes)) return false;
+        Interlocked.Increment(ref _objects);
+        return true;
+    }
+
+    /// <summary>
+    /// Charges a new object of <paramref name="size"/> bytes (whole pages, saturating: a size near
+    /// 2^64 is simply over any limit) before the device allocates; refuses <paramref name="r"/> with
+    /// ENOSPC naming limits.memory-per-guest when over.
+    /// </summary>
+    public bool ChargeMemory(Request r, ulong size, out ulong charge)
+    {
+        charge = size > ulong.MaxValue - 4095 ? ulong.MaxValue : (size + 4095) & ~4095UL;
+        if (charge > Settings.MemoryPerGuest)
         {
-            Interlocked.Increment(ref _objects);
-            return true;
+            // It could never fit: no reclaim helps, and nothing was charged.
+            r.Fail(Errno.E2BIG, $"{OpTable.NameOf(r.Op)}: {size} bytes exceeds guest {Name}'s whole limits.memory-per-guest ({Settings.MemoryPerGuest} bytes)");
+            return false;
         }
-        Interlocked.Add(ref _memory, -(long)bytes);
+        if (TryChargeMemory(charge)) return true;
+        AskToReclaim(charge);
+        r.Fail(Errno.ENOSPC, $"{OpTable.NameOf(r.Op)}: {size} more bytes would take guest {Name} past limits.memory-per-guest ({Settings.MemoryPerGuest} bytes, {Memory} in use)");
         return false;
     }
 
     public void ReleaseMemory(ulong bytes)
     {
-        Interlocked.Add(ref _memory, -(long)bytes);
+        Quota.Memory.Return(bytes);
         Interlocked.Decrement(ref _objects);
     }
 
     /// <summary>Counts a pushbuf until its fence signals; false when the guest has its limit queued.</summary>
-    public bool TryQueuePushbuf() => TryTake(ref _queuedPushbufs, Settings.QueuedPushbufsPerGuest);
+    public bool TryQueuePushbuf() => Quota.QueuedPushbufs.TryTake();
 
-    public void PushbufDone() => Interlocked.Decrement(ref _queuedPushbufs);
-
-    private static bool TryTake(ref int counter, int limit)
-    {
-        if (Interlocked.Increment(ref counter) <= limit) return true;
-        Interlocked.Decrement(ref counter);
-        return false;
-    }
+    public void PushbufDone() => Quota.QueuedPushbufs.Return();
 
     /// <summary>Props for an actor that calls <paramref name="device"/>: on the dedicated dispatcher when its calls may block.</summary>
     public static Akka.Actor.Props OnDeviceDispatcher(Akka.Actor.Props props, IGpuDevice device) =>

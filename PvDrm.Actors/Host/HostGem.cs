@@ -12,11 +12,14 @@ internal sealed class HostGem
 {
     private readonly GemTable _table;
     private int _handles = 1;
+    private int _descriptor; // 1 once the owner is charged a descriptor for the object's memory
 
     /// <param name="buffer">Its one reference becomes the creating handle's.</param>
     /// <param name="charged">Bytes charged to <paramref name="owner"/>'s quota, returned with the last handle.</param>
-    public HostGem(IGpuBuffer buffer, IGpuDevice device, GuestSession owner, ulong charged, GemTable table)
+    /// <param name="descriptorCharged">The owner was charged a descriptor already (an adopted memfd has one from the start).</param>
+    public HostGem(IGpuBuffer buffer, IGpuDevice device, GuestSession owner, ulong charged, GemTable table, bool descriptorCharged = false)
     {
+        _descriptor = descriptorCharged ? 1 : 0;
         Buffer = buffer;
         Device = device;
         Owner = owner;
@@ -37,6 +40,25 @@ internal sealed class HostGem
     /// <summary>The global name, once exported (0: none).</summary>
     public uint Name { get; set; }
 
+    /// <summary>
+    /// Charges the owner one descriptor (limits.descriptors-per-guest) before anything makes the
+    /// object's memory exist: a write, a hand-out, a pushbuf. Once per object; false when over.
+    /// </summary>
+    public bool ChargeDescriptor()
+    {
+        if (Volatile.Read(ref _descriptor) != 0) return true;
+        if (!Owner.Quota.Descriptors.TryTake()) return false;
+        if (Interlocked.CompareExchange(ref _descriptor, 1, 0) != 0) Owner.Quota.Descriptors.Return();
+        return true;
+    }
+
+    /// <summary>Why <see cref="ChargeDescriptor"/> refused, as the request's message.</summary>
+    public string DescriptorRefusal(string op)
+    {
+        var budget = Owner.Quota.Descriptors;
+        return $"{op}: guest {Owner.Name} already holds {budget.Used} buffer descriptors, each also a host mapping ({budget.Key} = {budget.Limit}); free or stop using buffers first";
+    }
+
     /// <summary>A new handle names this object; it holds its own buffer reference.</summary>
     public void AddHandle()
     {
@@ -50,6 +72,8 @@ internal sealed class HostGem
         bool last = Interlocked.Decrement(ref _handles) == 0;
         if (last) _table.Forget(this);
         Buffer.Release();
-        if (last) Owner.ReleaseMemory(Charged);
+        if (!last) return;
+        Owner.ReleaseMemory(Charged);
+        if (Interlocked.Exchange(ref _descriptor, 0) != 0) Owner.Quota.Descriptors.Return();
     }
 }

@@ -78,6 +78,14 @@ public sealed record HostSettings
     public ulong MemoryPerGuest { get; init; } = 2UL << 30;
     public int QueuedPushbufsPerGuest { get; init; } = 64;
 
+    // Host resources a guest drives indirectly (issue 16): charged before they are taken.
+
+    /// <summary>GEM handles, each an actor, over all of a guest's contexts, imported ones included.</summary>
+    public int HandlesPerGuest { get; init; } = 262144;
+
+    /// <summary>Descriptors (and so host mappings) of a guest's buffers whose memory exists.</summary>
+    public int DescriptorsPerGuest { get; init; } = 8192;
+
     /// <summary>Requests a guest may have in flight before the host stops reading from it.</summary>
     public int InFlightPerGuest { get; init; } = 256;
 
@@ -117,6 +125,7 @@ public sealed record HostSettings
             MaxCommandBytes = maxCommands,
             SemaphoreTimeout = c.Duration("semaphore-timeout"),
             TimeSlice = c.Duration("time-slice"),
+            MaxDescriptors = c.Int("max-descriptors", 1, 1 << 24),
             MaxQueuedCommandBytesPerOwner = queuedPerGuest,
             MaxQueuedCommandBytes = c.Bytes("max-queued-commands", queuedPerGuest, long.MaxValue),
             Personality = c.String("personality") switch
@@ -177,6 +186,8 @@ public sealed record HostSettings
             QueuedPushbufsPerGuest = c.Int("limits.queued-pushbufs-per-guest", 1, 1 << 20),
             InFlightPerGuest = c.Int("limits.in-flight-per-guest", 1, 1 << 20),
             RequestTimeout = c.Duration("limits.request-timeout"),
+            HandlesPerGuest = c.Int("limits.handles-per-guest", 1, 1 << 24),
+            DescriptorsPerGuest = c.Int("limits.descriptors-per-guest", 1, 1 << 24),
         };
     }
 }

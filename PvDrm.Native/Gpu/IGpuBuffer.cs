@@ -26,6 +26,17 @@ public interface IGpuBuffer
     /// <summary>Copies bytes into the buffer; the range must lie inside it.</summary>
     void Write(ulong offset, ReadOnlySpan<byte> source);
 
+    /// <summary>
+    /// Zeroes the whole buffer (a SCRUB import). By default in 1 MiB writes; SoftGpu frees the
+    /// pages instead, which costs no copy and returns the memory.
+    /// </summary>
+    void Zero()
+    {
+        var zeros = new byte[Math.Min(Size, 1 << 20)];
+        for (ulong at = 0; at < Size; at += (ulong)zeros.Length)
+            Write(at, zeros.AsSpan(0, (int)Math.Min((ulong)zeros.Length, Size - at)));
+    }
+
     void AddRef();
 
     /// <summary>Drops a reference; the last one frees the memory.</summary>

@@ -8,7 +8,11 @@ namespace PvDrm.Native.Gpu.Soft;
 /// engines. Both are made lazily: the memfd when the buffer is first handed out or written, the
 /// mapping when the host first touches the bytes. An untouched buffer reads as zeros and costs
 /// no descriptor and no mapping, so a guest can hold 100k idle objects under the host's fd and
-/// map-count limits. Freed when the last reference goes.
+/// map-count limits. The host's own reads and writes go through the descriptor (pread/pwrite),
+/// so only the engines map buffers, and each memfd is charged to the device's descriptor budget
+/// (<see cref="SoftGpuOptions.MaxDescriptors"/>), which thereby bounds its mappings too. When the
+/// last reference goes the pages are punched out, so memory returns even while a guest still
+/// holds the descriptor it was handed.
 /// </summary>
 internal sealed unsafe class SoftBuffer : IGpuBuffer
 {
@@ -25,7 +29,7 @@ internal sealed unsafe class SoftBuffer : IGpuBuffer
         Domain = domain;
     }
 
-    /// <summary>Adopts <paramref name="fd"/> (sealed against shrinking by the caller) as the buffer's memory.</summary>
+    /// <summary>Adopts <paramref name="fd"/> (sealed by <see cref="MemFd.SealForImport"/>, its descriptor charged) as the buffer's memory.</summary>
     public SoftBuffer(SoftGpu device, FileDescriptor fd, ulong size, GemDomain domain)
         : this(device, size, domain)
     {
@@ -56,22 +60,23 @@ internal sealed unsafe class SoftBuffer : IGpuBuffer
 
     public void Read(ulong offset, Span<byte> destination)
     {
+        CheckRange(offset, destination.Length);
         // Nothing has written an unbacked buffer: it is all zeros, and reading it need not change that.
-        if (!HasMemory)
-        {
-            CheckRange(offset, destination.Length);
-            destination.Clear();
-            return;
-        }
-        Slice(offset, destination.Length).CopyTo(destination);
+        if (Volatile.Read(ref _fd) is not { } fd) destination.Clear();
+        else MemFd.ReadAt(fd, offset, destination);
     }
 
-    public void Write(ulong offset, ReadOnlySpan<byte> source) => source.CopyTo(Slice(offset, source.Length));
-
-    private Span<byte> Slice(ulong offset, int length)
+    public void Write(ulong offset, ReadOnlySpan<byte> source)
     {
-        CheckRange(offset, length);
-        return new Span<byte>(Pointer + offset, length);
+        CheckRange(offset, source.Length);
+        if (source.IsEmpty) return;
+        MemFd.WriteAt(Fd, offset, source);
+    }
+
+    /// <summary>Zeroes the whole buffer by freeing its pages (SCRUB): no copy, no mapping, and less memory after.</summary>
+    public void Zero()
+    {
+        if (Volatile.Read(ref _fd) is { } fd) MemFd.PunchOut(fd, Size);
     }
 
     private void CheckRange(ulong offset, int length)
@@ -91,10 +96,25 @@ internal sealed unsafe class SoftBuffer : IGpuBuffer
         {
             if (Volatile.Read(ref _references) == 0) throw new ObjectDisposedException(nameof(SoftBuffer), "buffer already freed");
             // The descriptor stays once made, even if mapping it fails: it is valid, and Release closes it.
-            var fd = _fd ?? MemFd.Create($"pvdrm-{_device.Name}", Size);
+            var fd = _fd ?? NewMemFd();
             Volatile.Write(ref _fd, fd);
             if (map && _mapping == null) Volatile.Write(ref _mapping, Mapping.Map(fd, Size));
             return (fd, _mapping);
+        }
+    }
+
+    /// <summary>A memfd for this buffer, charged to the device's descriptor budget first.</summary>
+    private FileDescriptor NewMemFd()
+    {
+        _device.TakeDescriptor();
+        try
+        {
+            return MemFd.Create($"pvdrm-{_device.Name}", Size);
+        }
+        catch
+        {
+            _device.ReturnDescriptor();
+            throw;
         }
     }
 
@@ -117,7 +137,20 @@ internal sealed unsafe class SoftBuffer : IGpuBuffer
         lock (this)
         {
             _mapping?.Dispose();
-            _fd?.Dispose();
+            if (_fd != null)
+            {
+                // A guest may still hold a duplicate of the descriptor (GEM_MAP, PRIME): the pages
+                // must go now, not when it closes its copy. Best effort: a failure cannot be reported.
+                try
+                {
+                    MemFd.PunchOut(_fd, Size);
+                }
+                catch (ErrnoException)
+                {
+                }
+                _fd.Dispose();
+                _device.ReturnDescriptor();
+            }
         }
         _device.OnBufferFreed(Size);
     }

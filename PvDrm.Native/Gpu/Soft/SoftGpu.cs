@@ -21,7 +21,8 @@ public sealed class SoftGpu : IGpuDevice
 
     private readonly object _lock = new();
     private readonly HashSet<SoftChannel> _channels = new(ReferenceEqualityComparer.Instance);
-    private long _liveBuffers, _liveBytes, _liveChannels, _submitted, _completed;
+    private readonly Budget _memory, _descriptors;
+    private long _liveBuffers, _liveChannels, _submitted, _completed;
     private volatile bool _shutDown;
 
     public SoftGpu(string name, SoftGpuOptions options)
@@ -30,6 +31,8 @@ public sealed class SoftGpu : IGpuDevice
         options.Validate();
         Name = name;
         Options = options;
+        _memory = new Budget("soft-gpu.memory", (long)options.MemoryBytes);
+        _descriptors = new Budget("soft-gpu.max-descriptors", options.MaxDescriptors);
         Engines = new SoftEngines(this, options.Engines);
         CommandBudget = new SoftCommandBudget(this);
     }
@@ -96,18 +99,37 @@ public sealed class SoftGpu : IGpuDevice
     }
 
     /// <summary>
-    /// Adopts a memfd made elsewhere: it is sealed against shrinking first (so the engines'
-    /// mapping can never fault) and counted in device memory like any buffer.
+    /// Adopts a memfd made elsewhere (taking <paramref name="fd"/>, closed if this fails): sealed
+    /// against resizing and further sealing first, refused if write-sealed (<see cref="MemFd.SealForImport"/>),
+    /// its size read once after that, mapped once to prove the engines can, and counted in device
+    /// memory and descriptors like any buffer.
     /// </summary>
     public IGpuBuffer ImportBuffer(FileDescriptor fd, GemDomain domain)
     {
-        MemFd.SealAgainstShrinking(fd);
-        ulong size = MemFd.SizeOf(fd);
-        if (size == 0 || size % PageSize != 0)
-            ErrnoException.Throw(Errno.EINVAL, $"an imported buffer must be a whole number of pages, not {size} bytes");
-        if (size > Options.MaxBufferBytes)
-            ErrnoException.Throw(Errno.E2BIG, $"an imported buffer of {size} bytes exceeds {Name}'s largest buffer of {Options.MaxBufferBytes} bytes");
-        return Adopt(size, () => new SoftBuffer(this, fd, size, domain == GemDomain.None ? GemDomain.Gart : domain));
+        try
+        {
+            ulong size = MemFd.SealForImport(fd);
+            if (size == 0 || size % PageSize != 0)
+                ErrnoException.Throw(Errno.EINVAL, $"an imported buffer must be a whole number of pages, not {size} bytes");
+            if (size > Options.MaxBufferBytes)
+                ErrnoException.Throw(Errno.E2BIG, $"an imported buffer of {size} bytes exceeds {Name}'s largest buffer of {Options.MaxBufferBytes} bytes");
+            TakeDescriptor();
+            try
+            {
+                Mapping.Map(fd, size).Dispose();
+                return Adopt(size, () => new SoftBuffer(this, fd, size, domain == GemDomain.None ? GemDomain.Gart : domain));
+            }
+            catch
+            {
+                ReturnDescriptor();
+                throw;
+            }
+        }
+        catch
+        {
+            fd.Dispose();
+            throw;
+        }
     }
 
     public IGpuChannel CreateChannel() => CreateChannel("");
@@ -126,19 +148,15 @@ public sealed class SoftGpu : IGpuDevice
     }
 
     public DeviceStats GetStats() => new(
-        Interlocked.Read(ref _liveBuffers), Interlocked.Read(ref _liveBytes), Interlocked.Read(ref _liveChannels),
+        Interlocked.Read(ref _liveBuffers), _memory.Used, Interlocked.Read(ref _liveChannels),
         Interlocked.Read(ref _submitted), Interlocked.Read(ref _completed), Engines.Running, Engines.PeakRunning);
 
     /// <summary>Charges <paramref name="bytes"/> to device memory (or ENOMEM), then makes the buffer; undone if that fails.</summary>
     private SoftBuffer Adopt(ulong bytes, Func<SoftBuffer> make)
     {
-        long total = Interlocked.Add(ref _liveBytes, (long)bytes);
-        if ((ulong)total > Options.MemoryBytes)
-        {
-            Interlocked.Add(ref _liveBytes, -(long)bytes);
+        if (!_memory.TryTake(bytes))
             ErrnoException.Throw(Errno.ENOMEM,
-                $"SoftGpu {Name} is out of memory: {bytes} more bytes would exceed its {Options.MemoryBytes} bytes ({total - (long)bytes} in use)");
-        }
+                $"SoftGpu {Name} is out of memory: {bytes} more bytes would exceed its {Options.MemoryBytes} bytes ({_memory.Used} in use; soft-gpu.memory)");
         try
         {
             var buffer = make();
@@ -147,7 +165,7 @@ public sealed class SoftGpu : IGpuDevice
         }
         catch
         {
-            Interlocked.Add(ref _liveBytes, -(long)bytes);
+            _memory.Return(bytes);
             throw;
         }
     }
@@ -160,8 +178,21 @@ public sealed class SoftGpu : IGpuDevice
     internal void OnBufferFreed(ulong size)
     {
         Interlocked.Decrement(ref _liveBuffers);
-        Interlocked.Add(ref _liveBytes, -(long)size);
+        _memory.Return(size);
     }
+
+    /// <summary>Buffer memfds held now (each also the one mapping the engines may make of it).</summary>
+    internal long Descriptors => _descriptors.Used;
+
+    /// <summary>Charges one buffer memfd, before it is made; EMFILE at <see cref="SoftGpuOptions.MaxDescriptors"/>.</summary>
+    internal void TakeDescriptor()
+    {
+        if (!_descriptors.TryTake())
+            ErrnoException.Throw(Errno.EMFILE,
+                $"SoftGpu {Name} already holds {_descriptors.Limit} buffer descriptors, each with at most one mapping (soft-gpu.max-descriptors); buffers must be freed first");
+    }
+
+    internal void ReturnDescriptor() => _descriptors.Return();
 
     internal void OnSubmitted() => Interlocked.Increment(ref _submitted);
 

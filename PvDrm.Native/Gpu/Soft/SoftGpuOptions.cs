@@ -15,6 +15,13 @@ public sealed record SoftGpuOptions
     /// <summary>The largest single buffer, at most 2 GiB - 1 (the engines address buffers with 32-bit spans).</summary>
     public ulong MaxBufferBytes { get; init; } = 1UL << 30;
 
+    /// <summary>
+    /// Buffer memfds the device may hold at once (EMFILE beyond). Each backed buffer has one, and
+    /// at most one host mapping, so this bounds the host's descriptors and map count whatever guests
+    /// do: keep it well under RLIMIT_NOFILE and vm.max_map_count (65530 by default).
+    /// </summary>
+    public int MaxDescriptors { get; init; } = 32768;
+
     /// <summary>The largest command stream one pushbuf may carry.</summary>
     public int MaxCommandBytes { get; init; } = 1 << 20;
 
@@ -45,6 +52,7 @@ public sealed record SoftGpuOptions
             throw new ArgumentOutOfRangeException(nameof(MemoryBytes), MemoryBytes, "between one page and 2^63 - 1 bytes");
         if (MaxBufferBytes < 4096 || MaxBufferBytes > int.MaxValue)
             throw new ArgumentOutOfRangeException(nameof(MaxBufferBytes), MaxBufferBytes, "between one page and 2 GiB");
+        if (MaxDescriptors < 1) throw new ArgumentOutOfRangeException(nameof(MaxDescriptors), MaxDescriptors, "at least one descriptor");
         if (MaxCommandBytes < 4) throw new ArgumentOutOfRangeException(nameof(MaxCommandBytes), MaxCommandBytes, "at least one command word");
         if (TimeSlice <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(TimeSlice), TimeSlice, "must be positive");
         if (MaxQueuedCommandBytesPerOwner < MaxCommandBytes)

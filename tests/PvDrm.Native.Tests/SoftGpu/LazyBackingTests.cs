@@ -43,6 +43,44 @@ public class LazyBackingTests
     }
 
     [Fact]
+    public void Memfds_are_charged_to_max_descriptors_before_they_are_made()
+    {
+        using var gpu = new Gpu.Soft.SoftGpu("budgeted", new SoftGpuOptions { Engines = 1, MaxDescriptors = 2 });
+        var (a, b, c) = (New(gpu), New(gpu), New(gpu));
+        Soft.WriteU32(a, 0, 1);
+        _ = b.Fd;
+
+        var refused = Assert.Throws<ErrnoException>(() => Soft.WriteU32(c, 0, 1));
+        Assert.Equal(Errno.EMFILE, refused.Errno);
+        Assert.Contains("soft-gpu.max-descriptors", refused.Message);
+        Assert.False(c.HasMemory);
+        Assert.Equal(0u, Soft.ReadU32(c, 0)); // reading needs no descriptor
+
+        a.Release();
+        Soft.WriteU32(c, 0, 3);
+        Assert.Equal(3u, Soft.ReadU32(c, 0));
+        b.Release();
+        c.Release();
+    }
+
+    [Fact]
+    public unsafe void The_last_release_frees_the_pages_of_a_descriptor_someone_still_holds()
+    {
+        using var gpu = Soft.Device();
+        var a = New(gpu, 1 << 20);
+        using var held = a.Fd.Duplicate();
+        a.Write(0, Enumerable.Repeat((byte)0x77, 1 << 20).ToArray());
+        Tmds.Linux.stat st;
+        Assert.Equal(0, Tmds.Linux.LibC.fstat(held.Number, &st));
+        Assert.True(st.st_blocks > 0);
+
+        a.Release();
+
+        Assert.Equal(0, Tmds.Linux.LibC.fstat(held.Number, &st));
+        Assert.Equal(0, (long)st.st_blocks);
+    }
+
+    [Fact]
     public void Writing_backs_the_buffer_with_zeros_around_what_was_written()
     {
         using var gpu = Soft.Device();
@@ -50,7 +88,8 @@ public class LazyBackingTests
 
         Soft.WriteU32(a, 4096, 0xC0FFEE);
 
-        Assert.True(a.IsMapped);
+        Assert.True(a.HasMemory);
+        Assert.False(a.IsMapped); // the host writes through the descriptor: only the engines map buffers
         Assert.Equal(0xC0FFEEu, Soft.ReadU32(a, 4096));
         Assert.Equal(0u, Soft.ReadU32(a, 0));
         Assert.Equal(0u, Soft.ReadU32(a, 8188));
@@ -75,7 +114,7 @@ public class LazyBackingTests
             guest.Slice(12, 4).Fill(0x11); // the guest writes through its own mapping
         }
         Assert.Equal(0x11111111u, Soft.ReadU32(a, 12));
-        Assert.True(a.IsMapped);
+        Assert.False(a.IsMapped); // read through the descriptor (pread)
         a.Release();
     }
 

@@ -116,7 +116,7 @@ public class LifetimeTests
         var error = Assert.Throws<ErrnoException>(() => gpu.CreateBuffer(200 * 1024, GemDomain.Vram, 0));
 
         Assert.Equal(Errno.ENOMEM, error.Errno);
-        Assert.Equal("SoftGpu test is out of memory: 204800 more bytes would exceed its 1048576 bytes (921600 in use)", error.Message);
+        Assert.Equal("SoftGpu test is out of memory: 204800 more bytes would exceed its 1048576 bytes (921600 in use; soft-gpu.memory)", error.Message);
         kept.Release();
         gpu.CreateBuffer(200 * 1024, GemDomain.Vram, 0).Release();
         Assert.Equal(0, gpu.GetStats().LiveBytes);

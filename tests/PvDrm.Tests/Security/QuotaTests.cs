@@ -32,6 +32,35 @@ public class QuotaTests : TestKit
     }
 
     [Fact]
+    public async Task A_size_near_2_pow_64_is_refused_and_never_lets_another_context_past_the_limit()
+    {
+        var host = Host(new HostSettings { MemoryPerGuest = 1 << 20 });
+        await using var client = await host.ConnectAsync();
+        var wrapping = await client.OpenContextAsync();
+        var honest = await client.OpenContextAsync();
+        await honest.GemNewAsync((1 << 20) - 4096);
+
+        // One context asks for 2^64 - 4096 bytes over and over while the other asks for 8 KiB: a
+        // charge that wraps would let the 8 KiB through for an instant, past the limit.
+        var huge = Task.Run(async () =>
+        {
+            for (int i = 0; i < 300; i++)
+            {
+                var e = await Assert.ThrowsAsync<DrmException>(() => wrapping.GemNewAsync(ulong.MaxValue - 4095));
+                Assert.True(e.Errno is Errno.ENOSPC or Errno.E2BIG, e.Message);
+            }
+        });
+        for (int i = 0; i < 300; i++)
+        {
+            var e = await Assert.ThrowsAsync<DrmException>(() => honest.GemNewAsync(8192));
+            Assert.Equal(Errno.ENOSPC, e.Errno);
+            Assert.Contains("limits.memory-per-guest", e.Message);
+        }
+        await huge;
+        Assert.Equal((1 << 20) - 4096, host.GuestStatus(client.Name).Bytes);
+    }
+
+    [Fact]
     public async Task Handles_per_context_is_EMFILE()
     {
         var host = Host(new HostSettings { HandlesPerContext = 3 });

@@ -1,18 +1,48 @@
+using PvDrm.Native.Interop;
+using Tmds.Linux;
+using static Tmds.Linux.LibC;
+
 namespace PvDrm.Tests.Support;
 
 /// <summary>What this process holds open, read from /proc: the host's memfds are its GEM buffers.</summary>
 internal static class Leaks
 {
     /// <summary>Open descriptors of this process that are PvDrm buffer memfds.</summary>
-    public static int BufferFds(string device) => Directory.GetFiles("/proc/self/fd").Count(fd =>
+    public static int BufferFds(string device) => MemFds($"pvdrm-{device}");
+
+    /// <summary>Open descriptors of this process that are memfds named <paramref name="name"/> (or starting with it).</summary>
+    public static int MemFds(string name) => Directory.GetFiles("/proc/self/fd").Count(fd =>
     {
         try
         {
-            return new FileInfo(fd).LinkTarget?.StartsWith($"/memfd:pvdrm-{device}", StringComparison.Ordinal) == true;
+            return new FileInfo(fd).LinkTarget?.StartsWith($"/memfd:{name}", StringComparison.Ordinal) == true;
         }
         catch (IOException)
         {
             return false; // closed while we looked
         }
     });
+
+    /// <summary>Mappings of this process (lines of /proc/self/maps) of PvDrm buffer memfds of <paramref name="device"/>.</summary>
+    public static int BufferMappings(string device) =>
+        File.ReadLines("/proc/self/maps").Count(line => line.Contains($"/memfd:pvdrm-{device} ", StringComparison.Ordinal));
+
+    /// <summary>Bytes of memory the file behind <paramref name="fd"/> holds (st_blocks, 512-byte units).</summary>
+    public static unsafe long ResidentBytes(FileDescriptor fd)
+    {
+        stat st;
+        Assert.Equal(0, fstat(fd.Number, &st));
+        return (long)st.st_blocks * 512;
+    }
+
+    /// <summary>A memfd made as a guest would, sealable, of <paramref name="size"/> bytes.</summary>
+    public static unsafe FileDescriptor GuestMemFd(string name, long size)
+    {
+        var bytes = System.Text.Encoding.ASCII.GetBytes(name + "\0");
+        int fd;
+        fixed (byte* p = bytes) fd = memfd_create(p, MFD_CLOEXEC | MFD_ALLOW_SEALING);
+        Assert.True(fd >= 0, $"memfd_create failed: {errno}");
+        Assert.Equal(0, ftruncate(fd, size));
+        return new FileDescriptor(fd);
+    }
 }
