@@ -21,6 +21,7 @@ internal sealed class ContextActor : ReceiveActor, IWithTimers
 
     private readonly GuestSession _session;
     private readonly IGpuDevice _device;
+    private readonly IGpuSession _file; // where this context's objects and channels are made: its own DRM file on a real node
     private readonly uint _id;
     private readonly Dictionary<uint, (IActorRef Actor, HostGem Gem)> _gems = new();
     private readonly Dictionary<uint, IActorRef> _channels = new();
@@ -32,10 +33,12 @@ internal sealed class ContextActor : ReceiveActor, IWithTimers
     private long _nextWaiter;
 
     /// <param name="device">The device the guest had when the context opened: all of the context's objects and channels live there.</param>
-    public ContextActor(GuestSession session, uint id, IGpuDevice device)
+    /// <param name="file">The context's session of <paramref name="device"/>; this actor closes it when it stops.</param>
+    public ContextActor(GuestSession session, uint id, IGpuDevice device, IGpuSession file)
     {
         _session = session;
         _device = device;
+        _file = file;
         _id = id;
         session.ContextOpened();
         GemMailbox.EnsureConfigured(Context.System);
@@ -72,7 +75,8 @@ internal sealed class ContextActor : ReceiveActor, IWithTimers
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    public static Props Props(GuestSession session, uint id, IGpuDevice device) => Akka.Actor.Props.Create(() => new ContextActor(session, id, device));
+    public static Props Props(GuestSession session, uint id, IGpuDevice device, IGpuSession file) =>
+        Akka.Actor.Props.Create(() => new ContextActor(session, id, device, file));
 
     /// <summary>Checks a guest-chosen handle for a new object: non-zero, unused, within the limit.</summary>
     private bool CheckNewHandle(Request r, uint handle)
@@ -110,7 +114,7 @@ internal sealed class ContextActor : ReceiveActor, IWithTimers
         IGpuBuffer buffer;
         try
         {
-            buffer = _device.CreateBuffer(r.Size, r.Domain, r.GemFlags);
+            buffer = _file.CreateBuffer(r.Size, r.Domain, r.GemFlags);
         }
         catch (ErrnoException e)
         {
@@ -194,7 +198,7 @@ internal sealed class ContextActor : ReceiveActor, IWithTimers
         IGpuBuffer buffer;
         try
         {
-            buffer = _device.ImportBuffer(fd.Duplicate(), GemDomain.Gart);
+            buffer = _file.ImportBuffer(fd.Duplicate(), GemDomain.Gart);
         }
         catch (ErrnoException e)
         {
@@ -240,7 +244,7 @@ internal sealed class ContextActor : ReceiveActor, IWithTimers
         IGpuChannel channel;
         try
         {
-            channel = _device.CreateChannel(_session.Name);
+            channel = _file.CreateChannel(_session.Name);
         }
         catch (ErrnoException e)
         {
@@ -359,6 +363,8 @@ internal sealed class ContextActor : ReceiveActor, IWithTimers
 
     protected override void PostStop()
     {
+        // The children (GEM and channel actors) have stopped; the file closes once its last object is released.
+        _file.Dispose();
         _session.ContextClosed();
         foreach (var (_, w) in _waiters)
             w.Request.Fail(Errno.ECANCELED, $"FENCE_WAIT: context {_id} was closed");
