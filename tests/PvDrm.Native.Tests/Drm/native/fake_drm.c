@@ -23,7 +23,7 @@
  * Each open of the device is its own DRM file, as in the kernel: its own handle table (the
  * lowest free handle from 1, like the kernel's idr, so two files hand out the same numbers)
  * and its own channels. A handle means nothing in another file (ENOENT/EINVAL), and release
- * frees whatever the file still holds. Objects, and their mmap offsets, are device-wide.
+ * frees whatever the file still holds (fake_files.c). Objects and their mmap offsets are device-wide.
  */
 #define FUSE_USE_VERSION 35
 #define _GNU_SOURCE
@@ -40,10 +40,6 @@
 
 const char *driver = "fakedrm";
 int nouveau;
-struct bo bos[MAX_BOS + 1]; /* indexed by object id; ids are never reused, nor are offsets */
-uint32_t next_object = 1;
-struct drm_file_state files[MAX_FILES + 1]; /* indexed by file id (fuse_file_info.fh), lowest free first */
-uint32_t current_file;
 struct fake_stats stats;
 
 #define KNOWN(c) { c, #c }
@@ -80,41 +76,6 @@ static int copy_field(char *buffer, __kernel_size_t *length, const char *value)
 	return to_caller((uint64_t)(uintptr_t)buffer, value, n);
 }
 
-struct bo *bo_get(uint32_t handle)
-{
-	if (current_file == 0 || handle == 0 || handle > MAX_BOS) return NULL;
-	uint32_t id = files[current_file].objects[handle];
-	return id ? &bos[id] : NULL;
-}
-
-int bo_new(uint64_t size, uint32_t domain, uint32_t *handle)
-{
-	uint32_t h;
-	if (size == 0) return -EINVAL;
-	if (size > MAX_BO_SIZE || next_object > MAX_BOS) return -ENOMEM;
-	for (h = 1; h <= MAX_BOS && files[current_file].objects[h]; h++) ;
-	if (h > MAX_BOS) return -ENOSPC;
-	struct bo *bo = &bos[next_object];
-	if (!(bo->mem = calloc(1, size))) return -ENOMEM;
-	bo->size = size;
-	bo->domain = domain;
-	bo->live = 1;
-	files[current_file].objects[h] = next_object++;
-	*handle = h;
-	return 0;
-}
-
-int bo_close(uint32_t handle)
-{
-	struct bo *bo = bo_get(handle);
-	if (!bo) return -EINVAL; /* drm_gem_handle_delete */
-	free(bo->mem);
-	memset(bo, 0, sizeof *bo);
-	files[current_file].objects[handle] = 0;
-	return 0;
-}
-
-uint64_t bo_offset(const struct bo *bo) { return (uint64_t)(bo - bos) << BO_SHIFT; }
 
 static int version(struct drm_version *v)
 {
@@ -252,24 +213,16 @@ static int fake_open(const char *path, struct fuse_file_info *fi)
 {
 	if (strcmp(path, "/stats") == 0) { fi->direct_io = 1; return 0; } /* always fresh */
 	if (strcmp(path, "/" DEVICE) != 0) return -ENOENT;
-	uint32_t f;
-	for (f = 1; f <= MAX_FILES && files[f].live; f++) ;
-	if (f > MAX_FILES) return -EMFILE;
-	files[f].live = 1;
-	fi->fh = f; /* a new DRM file: drm_open's struct drm_file */
+	int f = file_open();
+	if (f < 0) return f;
+	fi->fh = (uint64_t)f;
 	return 0;
 }
 
 /* The last close of a DRM file: the kernel's drm_file_free drops every handle and channel it holds. */
 static int fake_release(const char *path, struct fuse_file_info *fi)
 {
-	if (strcmp(path, "/" DEVICE) != 0 || fi->fh == 0) return 0;
-	current_file = (uint32_t)fi->fh;
-	for (uint32_t h = 1; h <= MAX_BOS; h++)
-		if (files[current_file].objects[h]) bo_close(h);
-	if (nouveau) nouveau_release(current_file);
-	files[current_file].live = 0;
-	current_file = 0;
+	if (strcmp(path, "/" DEVICE) == 0 && fi->fh != 0) file_release((uint32_t)fi->fh);
 	return 0;
 }
 

@@ -41,6 +41,9 @@ extern const struct known_ioctl known[NKNOWN];
 
 int to_caller(uint64_t address, const void *data, size_t size);
 int from_caller(uint64_t address, void *data, size_t size);
+/* fake_files.c: a new file's id or -EMFILE; the last close of a file. */
+int file_open(void);
+void file_release(uint32_t file);
 /* Handles are looked up in the current file's table only, as drm_gem_object_lookup does. */
 struct bo *bo_get(uint32_t handle);
 int bo_new(uint64_t size, uint32_t domain, uint32_t *handle);
