@@ -21,6 +21,7 @@ internal sealed class ContextActor : ReceiveActor, IWithTimers
 
     private readonly GuestSession _session;
     private readonly IGpuDevice _device;
+    private readonly IGpuSession _file; // where this context's objects and channels are made: its own DRM file on a real node
     private readonly uint _id;
     private readonly Dictionary<uint, (IActorRef Actor, HostGem Gem)> _gems = new();
     private readonly Dictionary<uint, IActorRef> _channels = new();
@@ -32,10 +33,12 @@ internal sealed class ContextActor : ReceiveActor, IWithTimers
     private long _nextWaiter;
 
     /// <param name="device">The device the guest had when the context opened: all of the context's objects and channels live there.</param>
-    public ContextActor(GuestSession session, uint id, IGpuDevice device)
+    /// <param name="file">The context's session of <paramref name="device"/>; this actor closes it when it stops.</param>
+    public ContextActor(GuestSession session, uint id, IGpuDevice device, IGpuSession file)
     {
         _session = session;
         _device = device;
+        _file = file;
         _id = id;
         session.ContextOpened();
         GemMailbox.EnsureConfigured(Context.System);
@@ -72,7 +75,8 @@ internal sealed class ContextActor : ReceiveActor, IWithTimers
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    public static Props Props(GuestSession session, uint id, IGpuDevice device) => Akka.Actor.Props.Create(() => new ContextActor(session, id, device));
+    public static Props Props(GuestSession session, uint id, IGpuDevice device, IGpuSession file) =>
+        Akka.Actor.Props.Create(() => new ContextActor(session, id, device, file));
 
     /// <summary>A host syscall that fails on any path (EMFILE, ENOMEM...) fails that request only, never the context.</summary>
     protected override bool AroundReceive(Receive receive, object message)
@@ -124,7 +128,7 @@ internal sealed class ContextActor : ReceiveActor, IWithTimers
         IGpuBuffer buffer;
         try
         {
-            buffer = _device.CreateBuffer(r.Size, r.Domain, r.GemFlags);
+            buffer = _file.CreateBuffer(r.Size, r.Domain, r.GemFlags);
         }
         catch (ErrnoException e)
         {
@@ -200,7 +204,7 @@ internal sealed class ContextActor : ReceiveActor, IWithTimers
             return;
         }
         // Memory another process made: adopt it as a new object of this guest.
-        if (PrimeAdoption.Adopt(r, fd, _session, _device) is { } adopted) Open(r, r.Handle, adopted);
+        if (PrimeAdoption.Adopt(r, fd, _session, _device, _file) is { } adopted) Open(r, r.Handle, adopted);
     }
 
     private void GemClose(GemClose r)
@@ -238,7 +242,7 @@ internal sealed class ContextActor : ReceiveActor, IWithTimers
         IGpuChannel channel;
         try
         {
-            channel = _device.CreateChannel(_session.Name);
+            channel = _file.CreateChannel(_session.Name);
         }
         catch (ErrnoException e)
         {
@@ -359,6 +363,8 @@ internal sealed class ContextActor : ReceiveActor, IWithTimers
 
     protected override void PostStop()
     {
+        // The children (GEM and channel actors) have stopped; the file closes once its last object is released.
+        _file.Dispose();
         _session.ContextClosed();
         foreach (var (_, w) in _waiters)
             w.Request.Fail(Errno.ECANCELED, $"FENCE_WAIT: context {_id} was closed");

@@ -9,7 +9,7 @@ namespace PvDrm.Actors.Host;
 /// <summary>
 /// Opens the configured devices before any actor starts, so a device that cannot open, or a
 /// guest or default naming a device that does not exist, stops start-up with a message naming
-/// the key.
+/// the key. Every DRM device of the host charges its per-context files to one budget.
 /// </summary>
 public static class DeviceFactory
 {
@@ -17,13 +17,14 @@ public static class DeviceFactory
     public static HostDevices CreateAll(HostSettings settings, Action<string>? note = null)
     {
         var opened = new List<IGpuDevice>();
+        var budget = FileBudget(settings);
         try
         {
             if (settings.Devices.Count == 0)
-                opened.Add(CreateSingle(settings, note));
+                opened.Add(CreateSingle(settings, note, budget));
             else
                 foreach (var entry in settings.Devices)
-                    opened.Add(Create(entry, $"{HostSettings.Root}.devices.{entry.Name}", note));
+                    opened.Add(Create(entry, $"{HostSettings.Root}.devices.{entry.Name}", note, budget));
             return Check(settings, opened);
         }
         catch
@@ -34,25 +35,31 @@ public static class DeviceFactory
     }
 
     /// <summary>The one device of <c>pvdrm.host.device</c> (no <c>devices</c> block).</summary>
-    public static IGpuDevice CreateSingle(HostSettings settings, Action<string>? note = null)
+    /// <param name="budget">The host's DRM file budget; null: a new one from <paramref name="settings"/>.</param>
+    public static IGpuDevice CreateSingle(HostSettings settings, Action<string>? note = null, DrmFileBudget? budget = null)
     {
         const string key = HostSettings.Root + ".device";
+        budget ??= FileBudget(settings);
         return settings.Device switch
         {
             "soft" => new SoftGpu(DeviceSettings.DefaultName, settings.SoftGpu),
-            "auto" => Auto(DeviceSettings.DefaultName, settings.DeviceDriver, settings.SoftGpu, key, note),
-            var path => Open(Path.GetFileName(path), path, key),
+            "auto" => Auto(DeviceSettings.DefaultName, settings.DeviceDriver, settings.SoftGpu, key, note, budget),
+            var path => Open(Path.GetFileName(path), path, key, budget),
         };
     }
 
-    private static IGpuDevice Create(DeviceSettings entry, string key, Action<string>? note) => entry switch
+    /// <summary>limits.drm-files-per-guest and limits.drm-files, for every DRM device of a host together.</summary>
+    public static DrmFileBudget FileBudget(HostSettings settings) => new(settings.DrmFilesPerGuest, settings.DrmFiles,
+        $"{HostSettings.Root}.limits.drm-files-per-guest", $"{HostSettings.Root}.limits.drm-files");
+
+    private static IGpuDevice Create(DeviceSettings entry, string key, Action<string>? note, DrmFileBudget budget) => entry switch
     {
         { Kind: DeviceKind.Soft } => new SoftGpu(entry.Name, entry.SoftGpu),
-        { Path: "auto" } => Auto(entry.Name, entry.Driver, entry.SoftGpu, $"{key}.path", note),
-        _ => Open(entry.Name, entry.Path!, $"{key}.path"),
+        { Path: "auto" } => Auto(entry.Name, entry.Driver, entry.SoftGpu, $"{key}.path", note, budget),
+        _ => Open(entry.Name, entry.Path!, $"{key}.path", budget),
     };
 
-    private static IGpuDevice Auto(string name, string? driver, SoftGpuOptions fallback, string key, Action<string>? note)
+    private static IGpuDevice Auto(string name, string? driver, SoftGpuOptions fallback, string key, Action<string>? note, DrmFileBudget budget)
     {
         var node = DrmDiscovery.Pick(driver, null, out string? reason);
         if (node == null)
@@ -61,14 +68,14 @@ public static class DeviceFactory
             return new SoftGpu(name, fallback);
         }
         note?.Invoke($"{key} = auto: using {node}");
-        return Open(name, node.Path, key);
+        return Open(name, node.Path, key, budget);
     }
 
-    private static IGpuDevice Open(string name, string path, string key)
+    private static IGpuDevice Open(string name, string path, string key, DrmFileBudget budget)
     {
         try
         {
-            return DrmGpuDevice.Open(name, path);
+            return DrmGpuDevice.Open(name, path, budget);
         }
         catch (ErrnoException e)
         {

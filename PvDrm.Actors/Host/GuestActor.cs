@@ -84,7 +84,18 @@ internal sealed class GuestActor : ReceiveActor
             request.Fail(Errno.EMFILE, $"OPEN_CONTEXT: guest {_session.Name} already has {_contexts.Count} contexts open (limits.contexts-per-guest)");
             return;
         }
-        var props = GuestSession.OnDeviceDispatcher(ContextActor.Props(_session, request.Context, device), device);
+        // A context is a file of the device: on a real DRM node its own open file (limits.drm-files*).
+        Native.Gpu.IGpuSession file;
+        try
+        {
+            file = device.OpenSession(_session.Name);
+        }
+        catch (ErrnoException e)
+        {
+            request.Fail(e.Errno, $"OPEN_CONTEXT: {e.Message}");
+            return;
+        }
+        var props = GuestSession.OnDeviceDispatcher(ContextActor.Props(_session, request.Context, device, file), device);
         _contexts[request.Context] = Context.ActorOf(props, ActorNames.Unique(Context, $"ctx-{request.Context}"));
         _session.Link.ContextReopened(request.Context);
         request.Reply();

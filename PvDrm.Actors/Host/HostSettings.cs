@@ -75,6 +75,10 @@ public sealed record HostSettings
     public int ContextsPerGuest { get; init; } = 64;
     public int HandlesPerContext { get; init; } = 65536;
     public int ChannelsPerGuest { get; init; } = 64;
+
+    /// <summary>DRM files (one per context on a real node) one guest may hold, and all guests together.</summary>
+    public int DrmFilesPerGuest { get; init; } = 64;
+    public int DrmFiles { get; init; } = 1024;
     public ulong MemoryPerGuest { get; init; } = 2UL << 30;
     public int QueuedPushbufsPerGuest { get; init; } = 64;
 
@@ -182,6 +186,8 @@ public sealed record HostSettings
             ContextsPerGuest = c.Int("limits.contexts-per-guest", 1, 1 << 20),
             HandlesPerContext = c.Int("limits.handles-per-context", 1, 1 << 24),
             ChannelsPerGuest = c.Int("limits.channels-per-guest", 1, 1 << 20),
+            DrmFilesPerGuest = c.Int("limits.drm-files-per-guest", 1, 1 << 20),
+            DrmFiles = c.Int("limits.drm-files", 1, 1 << 20),
             MemoryPerGuest = (ulong)c.Bytes("limits.memory-per-guest", 4096, long.MaxValue),
             QueuedPushbufsPerGuest = c.Int("limits.queued-pushbufs-per-guest", 1, 1 << 20),
             InFlightPerGuest = c.Int("limits.in-flight-per-guest", 1, 1 << 20),

@@ -16,7 +16,7 @@ namespace PvDrm.Actors.Host;
 internal static class PrimeAdoption
 {
     /// <summary>The new object, or null after answering <paramref name="r"/> with why not.</summary>
-    public static HostGem? Adopt(PrimeImport r, FileDescriptor fd, GuestSession session, IGpuDevice device)
+    public static HostGem? Adopt(PrimeImport r, FileDescriptor fd, GuestSession session, IGpuDevice device, IGpuSession file)
     {
         ulong size;
         try
@@ -41,7 +41,7 @@ internal static class PrimeAdoption
         try
         {
             duplicate = fd.Duplicate();
-            var buffer = device.ImportBuffer(duplicate, GemDomain.Gart);
+            var buffer = file.ImportBuffer(duplicate, GemDomain.Gart);
             return new HostGem(buffer, device, session, charge, session.Gems, descriptorCharged: true);
         }
         catch (ErrnoException e)

@@ -13,16 +13,16 @@ namespace PvDrm.Native.Drm;
 /// </summary>
 internal sealed class DrmBuffer : IGpuBuffer
 {
-    private readonly DrmGpuDevice _device;
+    private readonly DrmSession _session;
     private readonly DrmMapping _mapping;
     private readonly bool _dumb;
     private readonly object _exportLock = new();
     private FileDescriptor? _dmabuf;
     private int _references = 1;
 
-    private DrmBuffer(DrmGpuDevice device, uint handle, ulong size, GemDomain domain, DrmMapping mapping, bool dumb)
+    private DrmBuffer(DrmSession session, uint handle, ulong size, GemDomain domain, DrmMapping mapping, bool dumb)
     {
-        _device = device;
+        _session = session;
         Handle = handle;
         Size = size;
         Domain = domain;
@@ -30,9 +30,12 @@ internal sealed class DrmBuffer : IGpuBuffer
         _dumb = dumb;
     }
 
-    public DrmGpuDevice Device => _device;
+    public DrmGpuDevice Device => _session.DrmDevice;
 
-    /// <summary>The GEM handle in the host's DRM file (never shown to guests).</summary>
+    /// <summary>The DRM file the handle belongs to: it means nothing in any other.</summary>
+    public DrmSession Session => _session;
+
+    /// <summary>The GEM handle in <see cref="Session"/>'s DRM file (never shown to guests).</summary>
     public uint Handle { get; }
 
     public ulong Size { get; }
@@ -57,9 +60,10 @@ internal sealed class DrmBuffer : IGpuBuffer
     /// A dumb buffer of at least <paramref name="size"/> bytes: rows of <see cref="DrmGpuDevice.DumbPitch"/>
     /// bytes (1024 pixels at 32 bpp), as many rows as pages. Drivers hand out zeroed dumb buffers.
     /// </summary>
-    public static unsafe DrmBuffer CreateDumb(DrmGpuDevice device, ulong size, GemDomain domain)
+    public static unsafe DrmBuffer CreateDumb(DrmSession session, ulong size, GemDomain domain)
     {
-        var file = device.File;
+        var device = session.DrmDevice;
+        var file = session.File;
         if (!device.HasDumbBuffers)
             ErrnoException.Throw(Errno.EOPNOTSUPP, $"{device.Info.Driver} ({file.Path}) has no dumb buffers (DRM_CAP_DUMB_BUFFER is 0)");
         ulong rows = (size + DrmGpuDevice.DumbPitch - 1) / DrmGpuDevice.DumbPitch;
@@ -77,7 +81,7 @@ internal sealed class DrmBuffer : IGpuBuffer
             var map = new drm_mode_map_dumb { handle = create.handle };
             file.Ioctl(DRM_IOCTL_MODE_MAP_DUMB, &map, $"handle {create.handle}");
             var mapping = file.Map(map.offset, create.size);
-            return new DrmBuffer(device, create.handle, create.size, domain == GemDomain.None ? GemDomain.Vram : domain, mapping, dumb: true);
+            return new DrmBuffer(session, create.handle, create.size, domain == GemDomain.None ? GemDomain.Vram : domain, mapping, dumb: true);
         }
         catch
         {
@@ -92,7 +96,7 @@ internal sealed class DrmBuffer : IGpuBuffer
     /// asked for CPU-mappable). nouveau does not clear VRAM, so VRAM buffers are zeroed here
     /// through the mapping: memory another guest freed must never show through.
     /// </summary>
-    public static unsafe DrmBuffer CreateNouveau(DrmGpuDevice device, ulong size, GemDomain domain)
+    public static unsafe DrmBuffer CreateNouveau(DrmSession session, ulong size, GemDomain domain)
     {
         const GemDomain known = GemDomain.Cpu | GemDomain.Vram | GemDomain.Gart | GemDomain.Mappable;
         if ((domain & ~known) != 0) ErrnoException.Throw(Errno.EINVAL, $"unknown GEM domain bits 0x{(uint)(domain & ~known):x}");
@@ -100,7 +104,7 @@ internal sealed class DrmBuffer : IGpuBuffer
         uint placement = (uint)domain; // GemDomain is numbered as NOUVEAU_GEM_DOMAIN_*
         if ((placement & NOUVEAU_GEM_DOMAIN_VRAM) != 0) placement |= NOUVEAU_GEM_DOMAIN_MAPPABLE;
 
-        var file = device.File;
+        var file = session.File;
         var request = new drm_nouveau_gem_new { info = { size = (size + 4095) & ~4095UL, domain = placement } };
         file.Ioctl(DRM_IOCTL_NOUVEAU_GEM_NEW, &request, $"{size} bytes in domain 0x{placement:x}");
         var info = request.info;
@@ -109,7 +113,7 @@ internal sealed class DrmBuffer : IGpuBuffer
         {
             mapping = file.Map(info.map_handle, info.size);
             if ((placement & NOUVEAU_GEM_DOMAIN_VRAM) != 0) Clear(mapping);
-            return new DrmBuffer(device, info.handle, info.size, ReportedDomain(info.domain, domain), mapping, dumb: false);
+            return new DrmBuffer(session, info.handle, info.size, ReportedDomain(info.domain, domain), mapping, dumb: false);
         }
         catch
         {
@@ -139,11 +143,12 @@ internal sealed class DrmBuffer : IGpuBuffer
 
     private unsafe FileDescriptor Export()
     {
-        if (!_device.CanExportBuffers)
+        var device = _session.DrmDevice;
+        if (!device.CanExportBuffers)
             ErrnoException.Throw(Errno.EOPNOTSUPP,
-                $"{_device.Info.Driver} ({_device.Path}) cannot export buffers as dma-bufs (DRM_CAP_PRIME has no export bit): map is unavailable, use GEM_READ/GEM_WRITE");
+                $"{device.Info.Driver} ({device.Path}) cannot export buffers as dma-bufs (DRM_CAP_PRIME has no export bit): map is unavailable, use GEM_READ/GEM_WRITE");
         var request = new drm_prime_handle { handle = Handle, flags = DRM_CLOEXEC | DRM_RDWR, fd = -1 };
-        _device.File.Ioctl(DRM_IOCTL_PRIME_HANDLE_TO_FD, &request, $"handle {Handle}");
+        _session.File.Ioctl(DRM_IOCTL_PRIME_HANDLE_TO_FD, &request, $"handle {Handle}");
         return new FileDescriptor(request.fd);
     }
 
@@ -165,7 +170,7 @@ internal sealed class DrmBuffer : IGpuBuffer
         if (left < 0) throw new InvalidOperationException("buffer released more often than referenced");
         _mapping.Dispose();
         lock (_exportLock) _dmabuf?.Dispose();
-        var file = _device.File;
+        var file = _session.File;
         int error;
         if (_dumb)
         {
@@ -177,7 +182,7 @@ internal sealed class DrmBuffer : IGpuBuffer
             var close = new drm_gem_close { handle = Handle };
             error = file.TryIoctl(DRM_IOCTL_GEM_CLOSE, &close);
         }
-        _device.OnBufferFreed(Size);
+        _session.OnBufferFreed(Size);
         // Only a PvDrm bug makes the kernel refuse its own handle: surface it (the accounting is done,
         // and closing the node frees the object regardless).
         if (error != 0) throw file.Failure(_dumb ? DRM_IOCTL_MODE_DESTROY_DUMB : DRM_IOCTL_GEM_CLOSE, error, $"handle {Handle}");

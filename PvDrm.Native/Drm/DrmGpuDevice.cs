@@ -13,7 +13,9 @@ namespace PvDrm.Native.Drm;
 /// submit DRM_NOUVEAU_GEM_PUSHBUF; every other driver gets dumb buffers and no channels. Guests
 /// map a buffer through the dma-buf PRIME exports for it; the host reads and writes through its
 /// own mapping of the device file. Calls may block in the kernel (<see cref="CallsMayBlock"/>).
-/// See DRM.md.
+/// Each guest context gets a file of its own (<see cref="OpenSession"/>), so the kernel's
+/// per-file handle table and GPU address space keep guests apart; the device's own file
+/// answers queries and serves callers that use the device directly. See DRM.md.
 /// </summary>
 public sealed unsafe class DrmGpuDevice : IGpuDevice
 {
@@ -23,15 +25,18 @@ public sealed unsafe class DrmGpuDevice : IGpuDevice
     private const int MaxVersionString = 4096;
 
     private readonly DrmFile _file;
+    private readonly DrmSession _own;
+    private readonly DrmFileBudget _budget;
     private long _liveBuffers, _liveBytes, _liveChannels, _submitted, _completed;
-    private int _running, _peakRunning;
-    private int _users = 1; // the device itself, plus one per live buffer and channel: the node closes at 0
+    private int _running, _peakRunning, _openFiles = 1;
     private int _disposed;
 
-    private DrmGpuDevice(string name, DrmFile file, DeviceInfo info)
+    private DrmGpuDevice(string name, DrmFile file, DeviceInfo info, DrmFileBudget budget)
     {
         Name = name;
         _file = file;
+        _own = new DrmSession(this, file, "", budget: null);
+        _budget = budget;
         Info = info;
         IsNouveau = DrmAllowlist.IsNouveau(info.Driver);
         CanExportBuffers = TryGetCap(DRM_CAP_PRIME, out ulong prime) && (prime & DRM_PRIME_CAP_EXPORT) != 0;
@@ -42,14 +47,15 @@ public sealed unsafe class DrmGpuDevice : IGpuDevice
     /// Opens the DRM node at <paramref name="path"/> (a render node such as /dev/dri/renderD128),
     /// identifies its driver and from then on issues only that driver's allowed ioctls.
     /// </summary>
-    public static DrmGpuDevice Open(string name, string path)
+    /// <param name="budget">Caps the files <see cref="OpenSession"/> opens; shared by the host's DRM devices. None: unlimited.</param>
+    public static DrmGpuDevice Open(string name, string path, DrmFileBudget? budget = null)
     {
         var file = DrmFile.Open(path, DrmAllowlist.Probe);
         try
         {
             var info = QueryVersion(file);
             file.Allowlist = DrmAllowlist.For(info.Driver);
-            return new DrmGpuDevice(name, file, info);
+            return new DrmGpuDevice(name, file, info, budget ?? DrmFileBudget.Unlimited());
         }
         catch
         {
@@ -79,6 +85,12 @@ public sealed unsafe class DrmGpuDevice : IGpuDevice
 
     internal DrmFile File => _file;
 
+    /// <summary>The files open on the node now: the device's own and one per live session.</summary>
+    public int OpenFiles => Volatile.Read(ref _openFiles);
+
+    /// <summary>The budget sessions are charged to.</summary>
+    public DrmFileBudget FileBudget => _budget;
+
     public bool TryGetParam(ulong param, out ulong value)
     {
         value = 0;
@@ -101,62 +113,58 @@ public sealed unsafe class DrmGpuDevice : IGpuDevice
         return true;
     }
 
-    public IGpuBuffer CreateBuffer(ulong size, GemDomain domain, uint flags)
-    {
-        if (size == 0) ErrnoException.Throw(Errno.EINVAL, "buffer size must be at least 1 byte");
-        if (flags != 0) ErrnoException.Throw(Errno.EINVAL, $"GEM_NEW flags 0x{flags:x} are not supported on {Info.Driver}: none are defined");
-        if (size > ulong.MaxValue - 4095) ErrnoException.Throw(Errno.E2BIG, $"buffer of {size} bytes is too large");
-        AddUser();
-        try
-        {
-            var buffer = IsNouveau ? DrmBuffer.CreateNouveau(this, size, domain) : DrmBuffer.CreateDumb(this, size, domain);
-            Interlocked.Increment(ref _liveBuffers);
-            Interlocked.Add(ref _liveBytes, (long)buffer.Size);
-            return buffer;
-        }
-        catch
-        {
-            ReleaseUser();
-            throw;
-        }
-    }
+    /// <summary>A buffer in the device's own file (callers outside a guest context).</summary>
+    public IGpuBuffer CreateBuffer(ulong size, GemDomain domain, uint flags) => _own.CreateBuffer(size, domain, flags);
 
-    public IGpuChannel CreateChannel()
+    /// <summary>A channel in the device's own file (callers outside a guest context).</summary>
+    public IGpuChannel CreateChannel() => _own.CreateChannel("");
+
+    /// <summary>
+    /// Opens a new file on the node for one context of <paramref name="owner"/>, charged to the
+    /// file budget first (EMFILE naming the setting when it is spent).
+    /// </summary>
+    public IGpuSession OpenSession(string owner)
     {
-        if (!IsNouveau) ErrnoException.Throw(Errno.EOPNOTSUPP, $"{Info.Driver} has no command submission through PvDrm");
-        AddUser();
+        if (IsDisposed) ErrnoException.Throw(Errno.ENODEV, $"{Name} ({Path}) is shut down");
+        _budget.Take(owner, $"{Name} ({Path})");
+        DrmFile file;
         try
         {
-            var channel = NouveauChannel.Create(this);
-            Interlocked.Increment(ref _liveChannels);
-            return channel;
+            file = DrmFile.Open(Path, Allowlist);
         }
         catch
         {
-            ReleaseUser();
+            _budget.Return(owner);
             throw;
         }
+        Interlocked.Increment(ref _openFiles);
+        return new DrmSession(this, file, owner, _budget);
     }
 
     public DeviceStats GetStats() => new(
         Interlocked.Read(ref _liveBuffers), Interlocked.Read(ref _liveBytes), Interlocked.Read(ref _liveChannels),
         Interlocked.Read(ref _submitted), Interlocked.Read(ref _completed), Volatile.Read(ref _running), Volatile.Read(ref _peakRunning));
 
-    /// <summary>Any ioctl through the allowlist, for tests: 0 or the errno; a refused one throws EOPNOTSUPP.</summary>
+    /// <summary>Any ioctl on the device's own file through the allowlist, for tests: 0 or the errno; a refused one throws EOPNOTSUPP.</summary>
     internal int Ioctl(uint request, void* arg) => _file.TryIoctl(request, arg);
+
+    internal void OnBufferCreated(ulong size)
+    {
+        Interlocked.Increment(ref _liveBuffers);
+        Interlocked.Add(ref _liveBytes, (long)size);
+    }
 
     internal void OnBufferFreed(ulong size)
     {
         Interlocked.Decrement(ref _liveBuffers);
         Interlocked.Add(ref _liveBytes, -(long)size);
-        ReleaseUser();
     }
 
-    internal void OnChannelClosed()
-    {
-        Interlocked.Decrement(ref _liveChannels);
-        ReleaseUser();
-    }
+    internal void OnChannelCreated() => Interlocked.Increment(ref _liveChannels);
+
+    internal void OnChannelClosed() => Interlocked.Decrement(ref _liveChannels);
+
+    internal void OnFileClosed() => Interlocked.Decrement(ref _openFiles);
 
     internal void OnSubmitted()
     {
@@ -174,29 +182,14 @@ public sealed unsafe class DrmGpuDevice : IGpuDevice
 
     internal bool IsDisposed => Volatile.Read(ref _disposed) != 0;
 
-    private void AddUser()
-    {
-        int current;
-        do
-        {
-            current = Volatile.Read(ref _users);
-            if (current == 0 || IsDisposed) ErrnoException.Throw(Errno.ENODEV, $"{Name} ({Path}) is shut down");
-        }
-        while (Interlocked.CompareExchange(ref _users, current + 1, current) != current);
-    }
-
-    private void ReleaseUser()
-    {
-        // The kernel frees every handle of a file when it closes, so the node stays open until
-        // the last buffer and channel are gone.
-        if (Interlocked.Decrement(ref _users) == 0) _file.Dispose();
-    }
-
-    /// <summary>Refuses new objects; the node closes once buffers and channels still in use are released.</summary>
+    /// <summary>
+    /// Refuses new objects and sessions. Each file, the device's own included, closes once the
+    /// buffers and channels made in it are released (the kernel would free them with the file).
+    /// </summary>
     public void Dispose()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
-        ReleaseUser();
+        _own.Dispose();
     }
 
     /// <summary>DRM_IOCTL_VERSION twice: once for the string lengths, once with buffers that size.</summary>

@@ -15,35 +15,38 @@ namespace PvDrm.Native.Drm;
 /// </summary>
 internal sealed unsafe class NouveauChannel : IGpuChannel
 {
+    private readonly DrmSession _session;
     private readonly DrmGpuDevice _device;
     private readonly object _lock = new();
     private readonly BlockingCollection<Pending> _pending = new();
     private ulong _lastSeqno;
     private volatile bool _closed;
 
-    private NouveauChannel(DrmGpuDevice device, int channel)
+    private NouveauChannel(DrmSession session, int channel)
     {
-        _device = device;
+        _session = session;
+        _device = session.DrmDevice;
         Channel = channel;
-        var thread = new Thread(WaitLoop) { IsBackground = true, Name = $"pvdrm-fence-{device.Name}-{channel}" };
+        var thread = new Thread(WaitLoop) { IsBackground = true, Name = $"pvdrm-fence-{_device.Name}-{channel}" };
         thread.Start();
     }
 
     /// <summary>The kernel's channel id.</summary>
     public int Channel { get; }
 
-    public static NouveauChannel Create(DrmGpuDevice device)
+    /// <summary>A channel in <paramref name="session"/>'s file: it can use only that file's buffers.</summary>
+    public static NouveauChannel Create(DrmSession session)
     {
         // Zeroed, as libdrm sends it for Fermi and later: the kernel picks the graphics engine.
         var request = new drm_nouveau_channel_alloc();
-        device.File.Ioctl(DRM_IOCTL_NOUVEAU_CHANNEL_ALLOC, &request);
-        return new NouveauChannel(device, request.channel);
+        session.File.Ioctl(DRM_IOCTL_NOUVEAU_CHANNEL_ALLOC, &request);
+        return new NouveauChannel(session, request.channel);
     }
 
     public GpuFence Submit(Pushbuf pushbuf)
     {
         if (_closed) ErrnoException.Throw(Errno.ENODEV, "channel is closed");
-        var request = NouveauPushbuf.Translate(_device, pushbuf, size => (DrmBuffer)_device.CreateBuffer(size, GemDomain.Gart, 0));
+        var request = NouveauPushbuf.Translate(_session, pushbuf, size => (DrmBuffer)_session.CreateBuffer(size, GemDomain.Gart, 0));
         // The submission holds a reference on every buffer until its fence signals (the staging buffer's is its only one).
         int referenced = 0;
         try
@@ -84,7 +87,7 @@ internal sealed unsafe class NouveauChannel : IGpuChannel
                 nr_push = (uint)request.Push.Length,
                 push = (ulong)push,
             };
-            _device.File.Ioctl(DRM_IOCTL_NOUVEAU_GEM_PUSHBUF, &call, $"channel {Channel}, {request.Bos.Length} buffers, {request.Push.Length} push entries");
+            _session.File.Ioctl(DRM_IOCTL_NOUVEAU_GEM_PUSHBUF, &call, $"channel {Channel}, {request.Bos.Length} buffers, {request.Push.Length} push entries");
         }
     }
 
@@ -111,7 +114,7 @@ internal sealed unsafe class NouveauChannel : IGpuChannel
     /// <summary>CPU_PREP then CPU_FINI on each buffer; the kernel gives up after 30 s with EBUSY, and the wait goes on while the channel is open.</summary>
     private (int Error, string? Message) WaitIdle(DrmBuffer[] buffers)
     {
-        var file = _device.File;
+        var file = _session.File;
         foreach (var buffer in buffers)
         {
             var prep = new drm_nouveau_gem_cpu_prep { handle = buffer.Handle, flags = NOUVEAU_GEM_CPU_PREP_WRITE };
@@ -138,10 +141,10 @@ internal sealed unsafe class NouveauChannel : IGpuChannel
             _closed = true;
         }
         var free = new drm_nouveau_channel_free { channel = Channel };
-        int error = _device.File.TryIoctl(DRM_IOCTL_NOUVEAU_CHANNEL_FREE, &free);
+        int error = _session.File.TryIoctl(DRM_IOCTL_NOUVEAU_CHANNEL_FREE, &free);
         _pending.CompleteAdding();
-        _device.OnChannelClosed();
-        if (error != 0) throw _device.File.Failure(DRM_IOCTL_NOUVEAU_CHANNEL_FREE, error, $"channel {Channel}");
+        _session.OnChannelClosed();
+        if (error != 0) throw _session.File.Failure(DRM_IOCTL_NOUVEAU_CHANNEL_FREE, error, $"channel {Channel}");
     }
 
     private sealed record Pending(GpuFence Fence, DrmBuffer[] Buffers);

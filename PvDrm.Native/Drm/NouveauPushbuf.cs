@@ -26,8 +26,10 @@ internal static class NouveauPushbuf
     public sealed record Request(DrmBuffer[] Buffers, drm_nouveau_gem_pushbuf_bo[] Bos, drm_nouveau_gem_pushbuf_push[] Push, DrmBuffer? Staging);
 
     /// <param name="createStaging">Allocates a GART buffer of the given size for the inline block.</param>
-    public static Request Translate(DrmGpuDevice device, Pushbuf pushbuf, Func<ulong, DrmBuffer> createStaging)
+    /// <param name="session">The channel's DRM file: every buffer must have its handle there.</param>
+    public static Request Translate(DrmSession session, Pushbuf pushbuf, Func<ulong, DrmBuffer> createStaging)
     {
+        var device = session.DrmDevice;
         if ((uint)pushbuf.Push.Length > NOUVEAU_GEM_MAX_PUSH)
             ErrnoException.Throw(Errno.E2BIG, $"pushbuf: {pushbuf.Push.Length} push entries exceed nouveau's {NOUVEAU_GEM_MAX_PUSH}");
 
@@ -40,6 +42,10 @@ internal static class NouveauPushbuf
         {
             if (pushbuf.Buffers[i] is not DrmBuffer buffer || buffer.Device != device)
                 throw new ErrnoException(Errno.EINVAL, $"pushbuf: buffer {i} does not belong to DRM device {device.Name}");
+            // Handles are per file: in this file the number could name nothing, or another object.
+            if (buffer.Session != session)
+                throw new ErrnoException(Errno.EINVAL, $"pushbuf: buffer {i} was made in another DRM file (another context's) on {device.Name}; " +
+                    "its handle means nothing in this channel's file, and buffers are not imported between files");
             if (!byHandle.TryGetValue(buffer.Handle, out int at))
             {
                 at = unique.Count;

@@ -49,6 +49,13 @@ public interface IGpuDevice : IDisposable
     /// </summary>
     IGpuChannel CreateChannel(string owner) => CreateChannel();
 
+    /// <summary>
+    /// Opens a session for one guest context of <paramref name="owner"/>: where that context's
+    /// objects and channels are made. A real DRM node opens a file per session (and may refuse
+    /// with EMFILE when its file budget is spent); devices without per-file state share themselves.
+    /// </summary>
+    IGpuSession OpenSession(string owner) => new SharedGpuSession(this);
+
     /// <summary>A snapshot of live objects and work, for status output and leak checks.</summary>
     DeviceStats GetStats();
 }

@@ -12,7 +12,7 @@ internal sealed class FakeDrm : IDisposable
 {
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(30);
     private static readonly Lazy<string> s_binary = new(() =>
-        NativeToolchain.Compile("fake_drm", ["fake_drm.c", "fake_nouveau.c"], "libdrm", "fuse3"));
+        NativeToolchain.Compile("fake_drm", ["fake_drm.c", "fake_files.c", "fake_nouveau.c"], "libdrm", "fuse3"));
 
     private readonly Process _process;
     private readonly StringBuilder _stderr = new();

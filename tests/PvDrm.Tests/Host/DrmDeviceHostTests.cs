@@ -2,6 +2,7 @@ using Akka.TestKit.Xunit2;
 using PvDrm.Actors.Host;
 using PvDrm.Guest.Client;
 using PvDrm.Native.Drm;
+using PvDrm.Native.Gpu;
 using PvDrm.Native.Interop;
 using PvDrm.Native.Tests.Drm;
 using PvDrm.Tests.Support;
@@ -43,6 +44,104 @@ public class DrmDeviceHostTests : TestKit
 
         await client.DisposeAsync();
         host.AwaitDevice(buffers: 0, extra: 0);
+    }
+
+    /// <summary>
+    /// Issue 16, attack 11: on one shared DRM file every guest's objects sat in one handle table
+    /// and one GPU address space. Each context now has a file of its own: the fake (which keeps a
+    /// table per open file, as the kernel does) receives each guest's pushbuf on a different
+    /// file, and a kernel handle that exists in guest a's file is absent from guest b's.
+    /// </summary>
+    [FakeDrmFact]
+    public async Task Each_guest_context_has_its_own_drm_file_and_one_guests_kernel_handles_are_absent_from_anothers()
+    {
+        using var fake = FakeDrm.Start("nouveau");
+        var device = DrmGpuDevice.Open("nv0", fake.DevicePath);
+        var host = new HostHarness(this, device: device);
+        string files = fake.Stats()["files"]; // the device's own file
+
+        await using var a = await host.ConnectAsync("a");
+        var ctxA = await a.OpenContextAsync();
+        var spareA = await ctxA.GemNewAsync(4096, GemDomain.Gart);
+        var secretA = await ctxA.GemNewAsync(4096, GemDomain.Gart);
+        var (fileA, handleA) = await SubmitAndRecord(fake, ctxA, secretA);
+
+        await using var b = await host.ConnectAsync("b");
+        var ctxB = await b.OpenContextAsync();
+        var ownB = await ctxB.GemNewAsync(4096, GemDomain.Gart);
+        var (fileB, handleB) = await SubmitAndRecord(fake, ctxB, ownB);
+
+        Assert.NotEqual(fileA, fileB);
+        var tableA = fake.Stats()[$"file.{fileA}.handles"].Split(',');
+        var tableB = fake.Stats()[$"file.{fileB}.handles"].Split(',');
+        Assert.Contains(handleA, tableA);
+        Assert.DoesNotContain(handleA, tableB); // b's file cannot name a's buffer: the kernel answers ENOENT
+        Assert.Contains(handleB, tableB);
+        Assert.Equal(3, device.OpenFiles);
+
+        // Through the protocol b can only name its own handles; a's number is unknown in b's context.
+        var e = await Assert.ThrowsAsync<DrmException>(() => ctxB.Send(new PvDrm.Actors.Protocol.Requests.GemInfo(secretA.Handle)));
+        Assert.Equal(Errno.ENOENT, e.Errno);
+
+        // Closing a context closes its file, and the kernel drops that file's handles with it.
+        await ctxA.DisposeAsync();
+        AwaitAssert(() => Assert.False(fake.Stats().ContainsKey($"file.{fileA}.handles")), HostHarness.Timeout);
+        await a.DisposeAsync();
+        await b.DisposeAsync();
+        host.AwaitDeviceEmpty();
+        AwaitAssert(() => Assert.Equal(files, fake.Stats()["files"]), HostHarness.Timeout);
+        Assert.Equal(1, device.OpenFiles);
+        Assert.Equal(0, device.FileBudget.Open);
+        Assert.Equal("1", tableA[0]); // spareA: each file numbers its handles from 1
+        _ = spareA;
+        device.Dispose(); // the node is closed, so the fake unmounts at once
+    }
+
+    [FakeDrmFact]
+    public async Task Drm_files_are_budgeted_per_guest_and_host_wide_and_OPEN_CONTEXT_beyond_names_the_key()
+    {
+        using var fake = FakeDrm.Start("fakedrm");
+        var settings = HostSettings.Create(Actors.PvDrmConfig.Load(null, "pvdrm.host.limits { drm-files-per-guest = 2, drm-files = 3 }"));
+        var device = DrmGpuDevice.Open("drm0", fake.DevicePath, DeviceFactory.FileBudget(settings));
+        var host = new HostHarness(this, settings, device: device);
+
+        await using var a = await host.ConnectAsync("a");
+        var first = await a.OpenContextAsync();
+        await a.OpenContextAsync();
+        var perGuest = await Assert.ThrowsAsync<DrmException>(() => a.OpenContextAsync());
+        Assert.Equal(Errno.EMFILE, perGuest.Errno);
+        Assert.Contains("pvdrm.host.limits.drm-files-per-guest = 2", perGuest.Message);
+
+        await using var b = await host.ConnectAsync("b");
+        await b.OpenContextAsync();
+        var total = await Assert.ThrowsAsync<DrmException>(() => b.OpenContextAsync());
+        Assert.Equal(Errno.EMFILE, total.Errno);
+        Assert.Contains("pvdrm.host.limits.drm-files = 3", total.Message);
+
+        // Only the request failed: a's contexts still work, and closing one gives its file back.
+        var gem = await first.GemNewAsync(4096);
+        await gem.WriteAsync(0, "still here"u8.ToArray());
+        await first.DisposeAsync();
+        AwaitAssert(() => Assert.Equal(2, device.FileBudget.Open), HostHarness.Timeout);
+        await b.OpenContextAsync();
+
+        await a.DisposeAsync();
+        await b.DisposeAsync();
+        AwaitAssert(() => Assert.Equal(0, device.FileBudget.Open), HostHarness.Timeout);
+        device.Dispose();
+    }
+
+    // Submits a pushbuf that uses gem on a new channel; returns the fake's file id and the kernel handle it received.
+    private static async Task<(string File, string Handle)> SubmitAndRecord(FakeDrm fake, DrmContext ctx, GemObject gem)
+    {
+        var channel = await ctx.ChannelAllocAsync();
+        var pushbuf = new PushbufBuilder();
+        pushbuf.Use(gem, BufferAccess.Read);
+        pushbuf.Commands.Nop();
+        await ctx.FenceWaitAsync(await ctx.SubmitAsync(channel, pushbuf));
+        var stats = fake.Stats();
+        string handle = System.Text.RegularExpressions.Regex.Match(stats["pushbuf"], "buffers=(\\d+):").Groups[1].Value;
+        return (stats["pushbuf.file"], handle);
     }
 
     [Fact]

@@ -6,7 +6,8 @@
  *   fake_drm [--driver NAME] MOUNTPOINT
  *     MOUNTPOINT/renderD128  the device; NAME is what DRM_IOCTL_VERSION reports (default
  *                            "fakedrm"); "nouveau" adds nouveau's ABI16 ioctls
- *     MOUNTPOINT/stats       "key value" lines: ioctls received by name, the last requests
+ *     MOUNTPOINT/stats       "key value" lines: ioctls received by name, the last requests,
+ *                            the open device files and each one's handles
  *
  * Prints "ready" once the kernel has initialised the mount. Foreground, single-threaded; ends
  * when unmounted (fusermount3 -u) or on SIGTERM, and auto_unmount cleans up if it is killed.
@@ -18,6 +19,11 @@
  * page cache to read/write below, which serve each buffer at its own never-reused offset.
  * What it cannot do: install a descriptor in the caller, so PRIME_HANDLE_TO_FD checks and
  * records the request and then fails with EOPNOTSUPP.
+ *
+ * Each open of the device is its own DRM file, as in the kernel: its own handle table (the
+ * lowest free handle from 1, like the kernel's idr, so two files hand out the same numbers)
+ * and its own channels. A handle means nothing in another file (ENOENT/EINVAL), and release
+ * frees whatever the file still holds (fake_files.c). Objects and their mmap offsets are device-wide.
  */
 #define FUSE_USE_VERSION 35
 #define _GNU_SOURCE
@@ -34,8 +40,6 @@
 
 const char *driver = "fakedrm";
 int nouveau;
-struct bo bos[MAX_BOS + 1]; /* indexed by handle; handles are never reused, nor are offsets */
-uint32_t next_handle = 1;
 struct fake_stats stats;
 
 #define KNOWN(c) { c, #c }
@@ -72,34 +76,6 @@ static int copy_field(char *buffer, __kernel_size_t *length, const char *value)
 	return to_caller((uint64_t)(uintptr_t)buffer, value, n);
 }
 
-struct bo *bo_get(uint32_t handle)
-{
-	return handle != 0 && handle < next_handle && bos[handle].live ? &bos[handle] : NULL;
-}
-
-int bo_new(uint64_t size, uint32_t domain, uint32_t *handle)
-{
-	if (size == 0) return -EINVAL;
-	if (size > MAX_BO_SIZE || next_handle > MAX_BOS) return -ENOMEM;
-	struct bo *bo = &bos[next_handle];
-	if (!(bo->mem = calloc(1, size))) return -ENOMEM;
-	bo->size = size;
-	bo->domain = domain;
-	bo->live = 1;
-	*handle = next_handle++;
-	return 0;
-}
-
-int bo_close(uint32_t handle)
-{
-	struct bo *bo = bo_get(handle);
-	if (!bo) return -EINVAL; /* drm_gem_handle_delete */
-	free(bo->mem);
-	memset(bo, 0, sizeof *bo);
-	return 0;
-}
-
-uint64_t bo_offset(uint32_t handle) { return (uint64_t)handle << BO_SHIFT; }
 
 static int version(struct drm_version *v)
 {
@@ -153,15 +129,17 @@ static int create_dumb(struct drm_mode_create_dumb *d)
 
 static int map_dumb(struct drm_mode_map_dumb *m)
 {
-	if (!bo_get(m->handle)) return -ENOENT;
-	m->offset = bo_offset(m->handle);
+	struct bo *bo = bo_get(m->handle);
+	if (!bo) return -ENOENT;
+	m->offset = bo_offset(bo);
 	return 0;
 }
 
 static int fake_ioctl(const char *path, unsigned int cmd, void *arg, struct fuse_file_info *fi, unsigned int flags, void *data)
 {
-	(void)arg; (void)fi; (void)flags;
+	(void)arg; (void)flags;
 	if (strcmp(path, "/" DEVICE) != 0) return -ENOTTY;
+	current_file = (uint32_t)fi->fh;
 	stats.total++;
 	size_t i;
 	for (i = 0; i < NKNOWN && known[i].cmd != cmd; i++) ;
@@ -185,7 +163,10 @@ static int device_io(char *buf, size_t size, off_t offset, int write)
 		uint64_t at = (uint64_t)offset + done, within = at & (MAX_BO_SIZE - 1);
 		size_t n = size - done;
 		if (n > MAX_BO_SIZE - within) n = MAX_BO_SIZE - within;
-		struct bo *bo = at >> BO_SHIFT <= MAX_BOS ? bo_get((uint32_t)(at >> BO_SHIFT)) : NULL;
+		uint64_t id = at >> BO_SHIFT;
+		/* The kernel checks at mmap time that the file holds a handle; behind the page cache the
+		 * fake cannot tell which open file a write comes from, so this is device-wide. */
+		struct bo *bo = id > 0 && id < next_object && bos[id].live ? &bos[id] : NULL;
 		size_t inside = bo && within < bo->size ? (n < bo->size - within ? n : bo->size - within) : 0;
 		if (write) { if (inside) memcpy(bo->mem + within, buf + done, inside); }
 		else { if (inside) memcpy(buf + done, bo->mem + within, inside); memset(buf + done + inside, 0, n - inside); }
@@ -199,12 +180,22 @@ static int render_stats(char *out, size_t size)
 	int n = snprintf(out, size, "driver %s\nioctls %lu\nunknown %lu\n", driver, stats.total, stats.unknown);
 	for (size_t i = 0; i < NKNOWN; i++)
 		if (stats.by_known[i]) n += snprintf(out + n, size - n, "%s %lu\n", known[i].name, stats.by_known[i]);
-	unsigned live = 0;
-	for (uint32_t h = 1; h < next_handle; h++) live += bos[h].live;
+	unsigned live = 0, open_files = 0;
+	for (uint32_t id = 1; id < next_object; id++) live += bos[id].live;
+	for (uint32_t f = 1; f <= MAX_FILES; f++) {
+		if (!files[f].live) continue;
+		open_files++;
+		n += snprintf(out + n, size - n, "file.%u.handles ", f);
+		int first = 1;
+		for (uint32_t h = 1; h <= MAX_BOS; h++)
+			if (files[f].objects[h]) { n += snprintf(out + n, size - n, "%s%u", first ? "" : ",", h); first = 0; }
+		n += snprintf(out + n, size - n, "%s\n", first ? "-" : "");
+	}
+	n += snprintf(out + n, size - n, "files %u\n", open_files);
 	n += snprintf(out + n, size - n, "live_bos %u\nprime.handle %u\nprime.flags %u\ncpu_prep.handle %u\ncpu_prep.flags %u\n"
 		      "dumb.request %u:%u:%u\ngem_new.domain %u\n", live, stats.prime_handle, stats.prime_flags, stats.prep_handle,
 		      stats.prep_flags, stats.dumb_width, stats.dumb_height, stats.dumb_bpp, stats.gem_new_domain);
-	if (stats.pushbuf[0]) n += snprintf(out + n, size - n, "pushbuf %s\n", stats.pushbuf);
+	if (stats.pushbuf[0]) n += snprintf(out + n, size - n, "pushbuf %s\npushbuf.file %u\n", stats.pushbuf, stats.pushbuf_file);
 	return n;
 }
 
@@ -221,7 +212,18 @@ static int fake_getattr(const char *path, struct stat *st, struct fuse_file_info
 static int fake_open(const char *path, struct fuse_file_info *fi)
 {
 	if (strcmp(path, "/stats") == 0) { fi->direct_io = 1; return 0; } /* always fresh */
-	return strcmp(path, "/" DEVICE) == 0 ? 0 : -ENOENT;
+	if (strcmp(path, "/" DEVICE) != 0) return -ENOENT;
+	int f = file_open();
+	if (f < 0) return f;
+	fi->fh = (uint64_t)f;
+	return 0;
+}
+
+/* The last close of a DRM file: the kernel's drm_file_free drops every handle and channel it holds. */
+static int fake_release(const char *path, struct fuse_file_info *fi)
+{
+	if (strcmp(path, "/" DEVICE) == 0 && fi->fh != 0) file_release((uint32_t)fi->fh);
+	return 0;
 }
 
 static int fake_read(const char *path, char *buf, size_t size, off_t offset, struct fuse_file_info *fi)
@@ -264,7 +266,7 @@ static void *fake_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 
 static const struct fuse_operations operations = {
 	.getattr = fake_getattr, .open = fake_open, .read = fake_read, .write = fake_write,
-	.readdir = fake_readdir, .ioctl = fake_ioctl, .init = fake_init,
+	.readdir = fake_readdir, .ioctl = fake_ioctl, .init = fake_init, .release = fake_release,
 };
 
 int main(int argc, char **argv)

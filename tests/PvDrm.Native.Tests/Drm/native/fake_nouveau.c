@@ -1,7 +1,9 @@
 /*
  * nouveau's ABI16 ioctls for fake_drm (--driver nouveau), checked as the kernel's
  * nouveau_abi16.c and nouveau_gem.c check them, against libdrm's nouveau_drm.h structs. There
- * is no GPU: a pushbuf is validated and recorded, and every buffer is idle at once.
+ * is no GPU: a pushbuf is validated and recorded, and every buffer is idle at once. Channel ids
+ * are device-wide (the hardware's), but a file can use only its own channels, as abi16 looks
+ * them up in the client's list.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -12,7 +14,7 @@
 #define MAX_CHANNELS 64
 #define NO_PREFETCH (1ULL << 23) /* NOUVEAU_GEM_PUSHBUF_NO_PREFETCH, kernel uapi only */
 
-static int channel_live[MAX_CHANNELS + 1];
+static uint32_t channel_file[MAX_CHANNELS + 1]; /* the file that allocated it, 0: free */
 
 static int getparam(struct drm_nouveau_getparam *p)
 {
@@ -29,8 +31,8 @@ static int getparam(struct drm_nouveau_getparam *p)
 static int channel_alloc(struct drm_nouveau_channel_alloc *c)
 {
 	for (int id = 1; id <= MAX_CHANNELS; id++) {
-		if (channel_live[id]) continue;
-		channel_live[id] = 1;
+		if (channel_file[id]) continue;
+		channel_file[id] = current_file;
 		c->channel = id;
 		c->pushbuf_domains = NOUVEAU_GEM_DOMAIN_VRAM | NOUVEAU_GEM_DOMAIN_GART;
 		c->notifier_handle = 0xfeed0000u + id;
@@ -40,17 +42,23 @@ static int channel_alloc(struct drm_nouveau_channel_alloc *c)
 	return -ENOSPC;
 }
 
-static int channel_valid(int id) { return id > 0 && id <= MAX_CHANNELS && channel_live[id]; }
+static int channel_valid(int id) { return id > 0 && id <= MAX_CHANNELS && channel_file[id] == current_file; }
+
+void nouveau_release(uint32_t file)
+{
+	for (int id = 1; id <= MAX_CHANNELS; id++)
+		if (channel_file[id] == file) channel_file[id] = 0;
+}
 
 static void fill_info(uint32_t handle, struct drm_nouveau_gem_info *info)
 {
-	struct bo *bo = &bos[handle];
+	struct bo *bo = bo_get(handle);
 	info->handle = handle;
 	info->domain = bo->domain & NOUVEAU_GEM_DOMAIN_VRAM ? NOUVEAU_GEM_DOMAIN_VRAM
 		     : bo->domain & NOUVEAU_GEM_DOMAIN_GART ? NOUVEAU_GEM_DOMAIN_GART : NOUVEAU_GEM_DOMAIN_CPU;
 	info->size = bo->size;
-	info->offset = (1ULL << 40) + bo_offset(handle); /* GPU virtual address */
-	info->map_handle = bo_offset(handle);
+	info->offset = (1ULL << 40) + bo_offset(bo); /* GPU virtual address */
+	info->map_handle = bo_offset(bo);
 	info->tile_mode = info->tile_flags = 0;
 }
 
@@ -78,6 +86,7 @@ static int pushbuf(struct drm_nouveau_gem_pushbuf *p)
 	if ((rc = from_caller(p->buffers, list, p->nr_buffers * sizeof list[0]))) return rc;
 	if ((rc = from_caller(p->push, push, p->nr_push * sizeof push[0]))) return rc;
 
+	stats.pushbuf_file = current_file;
 	n = snprintf(stats.pushbuf, sizeof stats.pushbuf, "channel=%u relocs=%u buffers=", p->channel, p->nr_relocs);
 	for (uint32_t i = 0; i < p->nr_buffers; i++) {
 		struct bo *bo = bo_get(list[i].handle);
@@ -118,7 +127,7 @@ int nouveau_ioctl(unsigned int cmd, void *data)
 	if (cmd == DRM_IOCTL_NOUVEAU_CHANNEL_FREE) {
 		int id = ((struct drm_nouveau_channel_free *)data)->channel;
 		if (!channel_valid(id)) return -ENOENT;
-		channel_live[id] = 0;
+		channel_file[id] = 0;
 		return 0;
 	}
 	if (cmd == DRM_IOCTL_NOUVEAU_GEM_NEW) return gem_new(data);
