@@ -26,14 +26,17 @@ internal sealed class ShimFile : ReceiveActor
     private readonly ProxyCache _cache;
     private readonly IActorRef _cacheActor;
     private readonly ShimCalls _calls;
+    private readonly NameScope _names;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly Queue<ShimProtocol.Frame> _queue = new();
     private IActorRef _context = ActorRefs.Nobody;
     private Func<ShimProtocol.Answer, ShimReply?>? _pending;
     private bool _paused;
 
-    public ShimFile(Connection connection, UpstreamLink upstream, uint hostContext, ulong app, ProxyCache cache, IActorRef cacheActor, ShimUnknownIoctls unknown)
+    public ShimFile(Connection connection, UpstreamLink upstream, uint hostContext, ulong app, ProxyCache cache, IActorRef cacheActor, ShimUnknownIoctls unknown, GuestNames names)
     {
+        // Names are scoped per program: its files may share by FLINK/OPEN, other programs may not.
+        _names = new NameScope(names, connection.Peer is { } peer ? NameScope.ProgramOwner(peer.Pid) : app);
         _connection = connection;
         _upstream = upstream;
         _hostContext = hostContext;
@@ -68,12 +71,13 @@ internal sealed class ShimFile : ReceiveActor
         });
     }
 
-    public static Props Props(Connection connection, UpstreamLink upstream, uint hostContext, ulong app, ProxyCache cache, IActorRef cacheActor, ShimUnknownIoctls unknown) =>
-        Akka.Actor.Props.Create(() => new ShimFile(connection, upstream, hostContext, app, cache, cacheActor, unknown));
+    public static Props Props(Connection connection, UpstreamLink upstream, uint hostContext, ulong app, ProxyCache cache, IActorRef cacheActor, ShimUnknownIoctls unknown, GuestNames names) =>
+        Akka.Actor.Props.Create(() => new ShimFile(connection, upstream, hostContext, app, cache, cacheActor, unknown, names));
 
     protected override void PreStart()
     {
-        _context = Context.ActorOf(AppContext.Props(_upstream, ShimCalls.ContextId, _hostContext, _app, _cache, _cacheActor), "ctx");
+        _names.Names.Attach(_names.Owner);
+        _context = Context.ActorOf(AppContext.Props(_upstream, ShimCalls.ContextId, _hostContext, _app, _cache, _cacheActor, _names), "ctx");
         Context.Watch(_context);
         // Open the context and learn the device's memory before the first call is served.
         Start(new OpenContext(0), toHost: false, a => a.Status != 0
@@ -167,6 +171,7 @@ internal sealed class ShimFile : ReceiveActor
 
     protected override void PostStop()
     {
+        _names.Names.Detach(_names.Owner);
         _connection.Close("DRM file closed");
         foreach (var frame in _queue) frame.Fd?.Dispose();
     }
