@@ -9,6 +9,7 @@ using PvDrm.Guest.Workloads;
 using PvDrm.Native.Gpu;
 using PvDrm.Native.Gpu.Soft;
 using PvDrm.Native.Interop;
+using PvDrm.Tests.Shim;
 using PvDrm.Tests.Support;
 
 namespace PvDrm.Tests.Security;
@@ -166,6 +167,28 @@ public class ProxyIsolationTests : TestKit, IDisposable
         Assert.True(back.All(x => x == 0x11), "the delayed COPY read another application's data");
         // Once its work is done, the object does enter the pool.
         AwaitCondition(() => Status() is var st && st.CachedWithName == 1 && st.Cache.Settling == 0, HostHarness.Timeout, HostHarness.Poll);
+    }
+
+    [ShimFact]
+    public async Task Idle_render_node_files_use_no_host_context_and_a_program_still_runs()
+    {
+        var host = UnixHost(new SoftGpuOptions { Personality = SoftGpuPersonality.Nouveau });
+        AwaitCondition(() => File.Exists(_dir["host.sock"]), HostHarness.Timeout, HostHarness.Poll);
+        await ProxyAsync(host, new ProxySettings { Host = $"unix:{_dir["host.sock"]}", Name = "vm", ShimUnix = $"unix:{_dir["drm.sock"]}" });
+        // More open files than the guest may have contexts (pvdrm.host.limits.contexts-per-guest = 64).
+        var idle = Enumerable.Range(0, 80).Select(_ => Native.Io.UnixSocket.Connect(_dir["drm.sock"])).ToList();
+        try
+        {
+            using var run = ShimProgram.Start(_dir["drm.sock"], ShimPrograms.Core, "core");
+            int code = await run.ExitAsync(HostHarness.Timeout);
+
+            Assert.True(code == 0, $"shim_core core exited {code}:\n{run.Output}");
+            AwaitCondition(() => host.GuestStatus("vm").Contexts == 0, HostHarness.Timeout, HostHarness.Poll);
+        }
+        finally
+        {
+            foreach (var fd in idle) fd.Dispose();
+        }
     }
 
     public new void Dispose()
