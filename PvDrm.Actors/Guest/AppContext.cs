@@ -51,10 +51,11 @@ internal sealed class AppContext : ReceiveActor
         });
         Receive<GemImport>(r =>
         {
-            if (_cache?.IsInternalName(r.Name) == true)
-                r.Fail(Errno.ENOENT, $"GEM_IMPORT: no GEM object has the global name {r.Name} for this guest");
-            else if (_names.Names.Refusal(r.Name, _names.Owner) is { } refusal)
+            // Refused alike whether or not the cache uses the name, so its names cannot be told apart.
+            if (_names.Names.Refusal(r.Name, _names.Owner) is { } refusal)
                 r.Fail(Errno.EACCES, refusal);
+            else if (_cache?.IsInternalName(r.Name) == true)
+                r.Fail(Errno.ENOENT, $"GEM_IMPORT: no GEM object has the global name {r.Name} for this guest");
             else NewHandle(r, r.Handle, h => r with { Handle = h });
         });
         Receive<PrimeImport>(r => NewHandle(r, r.Handle, h => r with { Handle = h })); // the descriptor rides along
