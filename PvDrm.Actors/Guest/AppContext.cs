@@ -20,10 +20,12 @@ internal sealed class AppContext : ReceiveActor
     private readonly IdMap _channels = new();
     private readonly ProxyCache? _cache;
     private readonly ContextCache _cached;
+    private readonly NameScope _names;
     private bool _open;
 
-    public AppContext(UpstreamLink upstream, uint appId, uint hostId, ulong app, ProxyCache? cache, IActorRef cacheActor)
+    public AppContext(UpstreamLink upstream, uint appId, uint hostId, ulong app, ProxyCache? cache, IActorRef cacheActor, NameScope names)
     {
+        _names = names;
         _upstream = upstream;
         _appId = appId;
         _hostId = hostId;
@@ -49,7 +51,10 @@ internal sealed class AppContext : ReceiveActor
         });
         Receive<GemImport>(r =>
         {
-            if (_cache?.IsInternalName(r.Name) == true)
+            // Refused alike whether or not the cache uses the name, so its names cannot be told apart.
+            if (_names.Names.Refusal(r.Name, _names.Owner) is { } refusal)
+                r.Fail(Errno.EACCES, refusal);
+            else if (_cache?.IsInternalName(r.Name) == true)
                 r.Fail(Errno.ENOENT, $"GEM_IMPORT: no GEM object has the global name {r.Name} for this guest");
             else NewHandle(r, r.Handle, h => r with { Handle = h });
         });
@@ -88,8 +93,8 @@ internal sealed class AppContext : ReceiveActor
         Receive<ProxyProtocol.UpstreamReply>(OnReply);
     }
 
-    public static Props Props(UpstreamLink upstream, uint appId, uint hostId, ulong app, ProxyCache? cache, IActorRef cacheActor) =>
-        Akka.Actor.Props.Create(() => new AppContext(upstream, appId, hostId, app, cache, cacheActor));
+    public static Props Props(UpstreamLink upstream, uint appId, uint hostId, ulong app, ProxyCache? cache, IActorRef cacheActor, NameScope names) =>
+        Akka.Actor.Props.Create(() => new AppContext(upstream, appId, hostId, app, cache, cacheActor, names));
 
     private Request Shared(uint host, Request hostRequest)
     {
@@ -170,6 +175,10 @@ internal sealed class AppContext : ReceiveActor
                 break;
             case GemInfo when ok:
                 RelayInfo(u, u.Reply.Read<Replies.GemInfo>());
+                break;
+            case GemExport when ok:
+                _names.Names.Exported(u.Reply.Read<Replies.Name>().Number, _names.Owner);
+                u.Relay(u.Reply.Payload);
                 break;
             case GemMap m when ok:
                 if (u.Reply.Fd != null && _handles.TryGetHost(m.Handle, out uint mappedHost)) _cached.Mapped(mappedHost, u.Reply.Fd);

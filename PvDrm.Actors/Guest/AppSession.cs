@@ -21,10 +21,13 @@ internal sealed class AppSession : ReceiveActor
     private readonly ulong _app;
     private readonly ProxyCache _cache;
     private readonly IActorRef _cacheActor;
+    private readonly GuestNames _names;
     private readonly Dictionary<uint, IActorRef> _contexts = new();
 
-    public AppSession(AppLink link, UpstreamLink upstream, ContextIds contextIds, ulong app, ProxyCache cache, IActorRef cacheActor)
+    public AppSession(AppLink link, UpstreamLink upstream, ContextIds contextIds, ulong app, ProxyCache cache, IActorRef cacheActor, GuestNames names)
     {
+        _names = names;
+        names.Attach(app);
         _link = link;
         _upstream = upstream;
         _contextIds = contextIds;
@@ -57,8 +60,8 @@ internal sealed class AppSession : ReceiveActor
         });
     }
 
-    public static Props Props(AppLink link, UpstreamLink upstream, ContextIds contextIds, ulong app, ProxyCache cache, IActorRef cacheActor) =>
-        Akka.Actor.Props.Create(() => new AppSession(link, upstream, contextIds, app, cache, cacheActor));
+    public static Props Props(AppLink link, UpstreamLink upstream, ContextIds contextIds, ulong app, ProxyCache cache, IActorRef cacheActor, GuestNames names) =>
+        Akka.Actor.Props.Create(() => new AppSession(link, upstream, contextIds, app, cache, cacheActor, names));
 
     private void Open(OpenContext r)
     {
@@ -72,13 +75,17 @@ internal sealed class AppSession : ReceiveActor
             r.Fail(Errno.EMFILE, $"OPEN_CONTEXT: this application already has {MaxContexts} contexts open");
             return;
         }
-        var context = Context.ActorOf(AppContext.Props(_upstream, r.Context, _contextIds.Next(), _app, _cache, _cacheActor), ActorNames.Unique(Context, $"ctx-{r.Context}"));
+        var context = Context.ActorOf(AppContext.Props(_upstream, r.Context, _contextIds.Next(), _app, _cache, _cacheActor, new NameScope(_names, _app)), ActorNames.Unique(Context, $"ctx-{r.Context}"));
         Context.Watch(context);
         _contexts[r.Context] = context;
         context.Tell(r);
     }
 
-    protected override void PostStop() => _link.Connection.Close("application session ended");
+    protected override void PostStop()
+    {
+        _names.Detach(_app);
+        _link.Connection.Close("application session ended");
+    }
 }
 
 internal static class UpstreamReplies

@@ -23,14 +23,11 @@ internal sealed class CacheActor : ReceiveActor
         _cache = cache;
         _upstream = upstream;
 
-        Receive<Pooled>(p =>
-        {
-            Free(p.Evicted);
-            // A name lets another context open it; one evicted at once needs none, and one that
-            // has been round the pool before keeps the name it got then.
-            if (!p.Evicted.Contains(p.Entry) && p.Entry.Name == 0)
-                _upstream.Forward(new GemExport(p.Entry.HostHandle) { Context = p.Entry.HostContext }, Self, new Ticket(p.Entry));
-        });
+        // A closed object enters the pool only once its GPU work has finished (a delayed COPY out
+        // of it must not see the next application's data) and it has its name (so no application
+        // can import the name in between).
+        Receive<Settle>(p => _upstream.Forward(
+            new CpuPrep(p.Entry.HostHandle, CpuPrepFlags.Write, 0) { Context = p.Entry.HostContext }, Self, new Ticket(p.Entry, p.Shape)));
         Receive<Evicted>(e => Free(e.Entries));
         Receive<Reclaim>(r => Free(_cache.Pool.Drain(r.Bytes)));
         Receive<ProxyProtocol.UpstreamReply>(OnReply);
@@ -38,8 +35,8 @@ internal sealed class CacheActor : ReceiveActor
 
     public static Props Props(ProxyCache cache, UpstreamLink upstream) => Akka.Actor.Props.Create(() => new CacheActor(cache, upstream));
 
-    /// <summary>An object went into the pool (and these had to leave it).</summary>
-    public sealed record Pooled(ProxyCached Entry, List<ProxyCached> Evicted);
+    /// <summary>An application closed an object into the cache: pool it once its work is done and it has a name.</summary>
+    public sealed record Settle(ProxyCached Entry, GemShape Shape);
 
     public sealed record Evicted(List<ProxyCached> Entries);
 
@@ -50,7 +47,7 @@ internal sealed class CacheActor : ReceiveActor
     /// takes an object from another sends the GEM_IMPORT itself (so it is ordered before that
     /// application's next requests) with a ticket, and this actor closes the old handle once it succeeded.
     /// </summary>
-    internal sealed record Ticket(ProxyCached Entry) : Request
+    internal sealed record Ticket(ProxyCached Entry, GemShape Shape = default) : Request
     {
         public override Op Op => Op.GemExport;
         public override int BodySize => 0;
@@ -60,13 +57,21 @@ internal sealed class CacheActor : ReceiveActor
     private void OnReply(ProxyProtocol.UpstreamReply u)
     {
         u.Reply.TakeFd()?.Dispose();
-        var entry = ((Ticket)u.AppRequest).Entry;
+        var ticket = (Ticket)u.AppRequest;
+        var entry = ticket.Entry;
         switch (u.Reply.Header.Op)
         {
+            case Op.CpuPrep when u.Reply.Status == 0 && entry.Name == 0 && _cache.MovesByName:
+                _upstream.Forward(new GemExport(entry.HostHandle) { Context = entry.HostContext }, Self, ticket);
+                break;
+            case Op.CpuPrep when u.Reply.Status == 0:
+                Pool(ticket);
+                break;
             case Op.GemExport when u.Reply.Status == 0:
                 uint name = u.Reply.Read<Replies.Name>().Number;
                 _cache.NameForMoves(name);
                 entry.Name = name;
+                Pool(ticket);
                 break;
             case Op.GemImport when u.Reply.Status == 0:
                 // The object has its new handle: now the old one may go.
@@ -75,9 +80,22 @@ internal sealed class CacheActor : ReceiveActor
             default:
                 _log.Warning("GEM cache: {Op} for host object {Handle} in context {Context} failed: {Reason}",
                     OpTable.NameOf(u.Reply.Header.Op), entry.HostHandle, entry.HostContext, u.Reply.Message);
-                if (u.Reply.Header.Op == Op.GemImport) Close(entry);
+                if (u.Reply.Header.Op != Op.GemImport) _cache.Pool.CountSettling(-1); // never pooled
+                Close(entry);
                 break;
         }
+    }
+
+    /// <summary>A settled object enters the pool, unless only its departed context could have taken it.</summary>
+    private void Pool(Ticket ticket)
+    {
+        _cache.Pool.CountSettling(-1);
+        if (ticket.Entry.Mapped && _cache.IsRetired(ticket.Entry.HostContext))
+        {
+            Free([ticket.Entry]);
+            return;
+        }
+        Free(_cache.Pool.Add(ticket.Shape, ticket.Entry));
     }
 
     private void Free(List<ProxyCached> entries)

@@ -90,7 +90,7 @@ internal sealed class ContextCache
         return true;
     }
 
-    /// <summary>GEM_CLOSE into the pool instead of the host, for an object nobody else can see.</summary>
+    /// <summary>GEM_CLOSE into the cache instead of the host, for an object nobody else can see (pooled once its work is done).</summary>
     public bool TryKeep(GemClose r)
     {
         if (!Enabled || !_handles.TryGetHost(r.Handle, out uint host) || !_states.TryGetValue(host, out var s) || s.Shared) return false;
@@ -98,8 +98,9 @@ internal sealed class ContextCache
         _states.Remove(host);
         var entry = new ProxyCached(_hostContext, host, _app, s.Mapped, s.Fd) { Name = s.Name };
         _cache!.Hold(_hostContext);
-        var evicted = _cache.Pool.Add(s.Shape, entry);
-        _cacheActor.Tell(new CacheActor.Pooled(entry, evicted));
+        // Not pooled yet: the cache actor waits for the object's GPU work and its name first.
+        _cache.Pool.CountSettling(1);
+        _cacheActor.Tell(new CacheActor.Settle(entry, s.Shape));
         _cache.Pool.CountSaved(1);
         r.Reply();
         return true;

@@ -6,7 +6,8 @@ namespace PvDrm.Actors.Guest;
 public readonly record struct GemShape(ulong Size, GemDomain Domain, uint Flags);
 
 /// <summary>Cache counters, for status output.</summary>
-public sealed record GemCacheStats(long Hits, long Misses, long Evictions, long ScrubbedBytes, long RoundTripsSaved, int Objects, long Bytes);
+/// <param name="Settling">Closed objects waiting for their GPU work to finish (and their name) before they enter the pool.</param>
+public sealed record GemCacheStats(long Hits, long Misses, long Evictions, long ScrubbedBytes, long RoundTripsSaved, int Objects, long Bytes, int Settling = 0);
 
 /// <summary>Bounds of a GEM cache (pvdrm.guest.cache).</summary>
 public sealed record GemCacheOptions
@@ -32,6 +33,7 @@ public sealed class GemPool<T>
     private readonly LinkedList<(GemShape Shape, T Item)> _entries = new(); // most recently used first
     private readonly GemCacheOptions _options;
     private long _bytes, _hits, _misses, _evictions, _scrubbed, _saved;
+    private int _settling;
 
     public GemPool(GemCacheOptions options) => _options = options;
 
@@ -119,9 +121,12 @@ public sealed class GemPool<T>
 
     public void CountSaved(int roundTrips) => Interlocked.Add(ref _saved, roundTrips);
 
+    /// <summary>One more (+1) or one fewer (-1) closed object waiting to enter the pool.</summary>
+    public void CountSettling(int delta) => Interlocked.Add(ref _settling, delta);
+
     public GemCacheStats Stats()
     {
-        lock (_lock) return new(_hits, _misses, _evictions, Interlocked.Read(ref _scrubbed), Interlocked.Read(ref _saved), _entries.Count, _bytes);
+        lock (_lock) return new(_hits, _misses, _evictions, Interlocked.Read(ref _scrubbed), Interlocked.Read(ref _saved), _entries.Count, _bytes, Volatile.Read(ref _settling));
     }
 
     private List<T> EvictWhile(Func<bool> over)

@@ -23,6 +23,7 @@ public sealed class GuestProxy : ReceiveActor
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly ContextIds _contextIds = new();
     private readonly ProxyCache _cache;
+    private readonly GuestNames _names;
     private IActorRef _cacheActor = ActorRefs.Nobody;
     private UnixListener? _listener;
     private ulong _nextApp;
@@ -32,13 +33,14 @@ public sealed class GuestProxy : ReceiveActor
         _settings = settings;
         _upstream = upstream;
         _onUpstreamLost = onUpstreamLost;
-        _cache = new ProxyCache(settings.Cache);
+        _names = new GuestNames(settings.Sharing);
+        _cache = new ProxyCache(settings.Cache, movesByName: settings.Sharing != NameSharing.Host);
 
         Receive<ProxyProtocol.AppConnected>(a =>
         {
             ulong id = NextApp();
             var link = new AppLink(a.Connection, _upstream, id, maxInFlight: 256);
-            var session = Context.ActorOf(AppSession.Props(link, _upstream, _contextIds, id, _cache, _cacheActor), $"app-{id}");
+            var session = Context.ActorOf(AppSession.Props(link, _upstream, _contextIds, id, _cache, _cacheActor, _names), $"app-{id}");
             link.Start(session);
         });
         Receive<CacheActor.Reclaim>(r => _cacheActor.Forward(r));
@@ -64,7 +66,7 @@ public sealed class GuestProxy : ReceiveActor
         _cacheActor = Context.ActorOf(CacheActor.Props(_cache, _upstream), "cache");
         if (_settings.ControlUnix is { } control) Context.ActorOf(ControlActor.Props(control, Self, "status"), "control");
         if (_settings.ShimUnix is { } shim)
-            Context.ActorOf(ShimListener.Props(ProxySettings.UnixPath(shim), _upstream, _contextIds, NextApp, _cache, _cacheActor), ShimListener.Name);
+            Context.ActorOf(ShimListener.Props(ProxySettings.UnixPath(shim), _upstream, _contextIds, NextApp, _cache, _cacheActor, _names), ShimListener.Name);
         _upstream.LossListener = Self;
         string path = ProxySettings.UnixPath(_settings.Listen);
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);

@@ -49,7 +49,14 @@ internal sealed class ProxyCache
     private readonly HashSet<uint> _retired = new();
     private readonly HashSet<uint> _names = new();
 
-    public ProxyCache(GemCacheOptions options) => Pool = new GemPool<ProxyCached>(options);
+    public ProxyCache(GemCacheOptions options, bool movesByName = true)
+    {
+        Pool = new GemPool<ProxyCached>(options);
+        MovesByName = movesByName;
+    }
+
+    /// <summary>False (sharing = host, where names cannot be kept from applications): objects are reused only in their own context.</summary>
+    public bool MovesByName { get; }
 
     public GemPool<ProxyCached> Pool { get; }
 
@@ -92,6 +99,12 @@ internal sealed class ProxyCache
             _held.Remove(hostContext);
             return _retired.Remove(hostContext);
         }
+    }
+
+    /// <summary>Has the application context that owns <paramref name="hostContext"/> gone (while the cache still holds objects there)?</summary>
+    public bool IsRetired(uint hostContext)
+    {
+        lock (_lock) return _retired.Contains(hostContext);
     }
 
     /// <summary>The application context is gone. True: nothing is held there, close it now; otherwise it closes with its last object.</summary>

@@ -25,6 +25,9 @@ public sealed record ProxySettings
     /// <summary>Where the preload shim of unmodified DRM programs connects (unix:PATH); null: no render node.</summary>
     public string? ShimUnix { get; init; }
 
+    /// <summary>Who may open a global name an application exported (pvdrm.guest.sharing).</summary>
+    public NameSharing Sharing { get; init; } = NameSharing.Application;
+
     /// <summary>The proxy's admin socket (status); null: none.</summary>
     public string? ControlUnix { get; init; }
 
@@ -43,6 +46,13 @@ public sealed record ProxySettings
                 Enabled = c.Bool("cache.enabled"),
                 MaxBytes = c.Bytes("cache.max-bytes", 0, long.MaxValue),
                 MaxObjects = c.Int("cache.max-objects", 0, 1 << 24),
+            },
+            Sharing = c.String("sharing") switch
+            {
+                "application" => NameSharing.Application,
+                "guest" => NameSharing.Guest,
+                "host" => NameSharing.Host,
+                var other => throw new ConfigurationException($"{Root}.sharing: '{other}' is not application, guest or host"),
             },
             ControlUnix = c.String("control.unix") is { Length: > 0 } control ? control : null,
             ShimUnix = c.String("shim.unix").Length > 0 ? UnixEndpoint(c, "shim.unix") : null,

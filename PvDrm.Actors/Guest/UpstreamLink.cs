@@ -93,6 +93,13 @@ public sealed class UpstreamLink : ClientLink
     /// <summary>Sends <paramref name="hostRequest"/>; its reply is told to <paramref name="owner"/> with <paramref name="appRequest"/>.</summary>
     public void Forward(Request hostRequest, IActorRef owner, Request appRequest)
     {
+        if (hostRequest.Fd != null && !Connection.CanPassFds)
+        {
+            // Sending it would end the link for every application: refuse this request only.
+            owner.Tell(new ProxyProtocol.UpstreamReply(appRequest, Refused(hostRequest, Errno.EOPNOTSUPP,
+                $"{OpTable.NameOf(hostRequest.Op)} passes a descriptor, which this proxy's {Connection.Transport} link to the host cannot carry; use GEM_READ/GEM_WRITE")));
+            return;
+        }
         uint id;
         lock (_lock)
         {
@@ -114,8 +121,10 @@ public sealed class UpstreamLink : ClientLink
 
     public void Close(string reason) => Connection.Close(reason);
 
-    private ReplyFrame Lost(Request request) =>
-        new(request.Header, -Errno.ECONNRESET, Array.Empty<byte>(), $"connection to the host lost: {EndReason ?? "closed"}", null);
+    private ReplyFrame Lost(Request request) => Refused(request, Errno.ECONNRESET, $"connection to the host lost: {EndReason ?? "closed"}");
+
+    private static ReplyFrame Refused(Request request, int errno, string message) =>
+        new(request.Header, -errno, Array.Empty<byte>(), message, null);
 
     protected override void OnReply(ReplyFrame reply)
     {

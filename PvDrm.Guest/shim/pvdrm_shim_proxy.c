@@ -101,10 +101,13 @@ struct reply {
 };
 
 /* Reply: u32 length, i32 status, u32 arg_size, u16 blob_count, u16 message_length,
- * u32 blob_size[blob_count], arg, blobs, message. */
+ * u32 blob_size[blob_count], arg, blobs, message. Every length comes from the proxy, so sums
+ * are taken in 64 bits (no u32 field can wrap them) and each part must lie inside the n bytes
+ * received: a malformed reply fails the call with EIO and nothing outside the buffer is read. */
 static int parse_reply(const unsigned char *b, ssize_t n, struct reply *r)
 {
-	uint32_t length, sum;
+	uint32_t length;
+	uint64_t sum;
 	uint16_t blobs, message;
 	if (n < 16)
 		return -EIO;
@@ -113,18 +116,20 @@ static int parse_reply(const unsigned char *b, ssize_t n, struct reply *r)
 	memcpy(&r->arg_size, b + 8, 4);
 	memcpy(&blobs, b + 12, 2);
 	memcpy(&message, b + 14, 2);
-	if (length != (uint32_t)n || blobs > MAX_BLOBS || 16 + 4u * blobs + r->arg_size > length)
+	if ((uint64_t)length != (uint64_t)n || blobs > MAX_BLOBS)
+		return -EIO;
+	sum = 16 + 4u * (uint64_t)blobs;
+	if (sum + r->arg_size > length)
 		return -EIO;
 	r->blob_count = blobs;
-	sum = 16 + 4u * blobs;
 	r->arg = b + sum;
 	sum += r->arg_size;
 	for (unsigned i = 0; i < blobs; i++) {
 		memcpy(&r->blob_size[i], b + 16 + 4 * i, 4);
+		if (sum + r->blob_size[i] > length)
+			return -EIO;
 		r->blob[i] = b + sum;
 		sum += r->blob_size[i];
-		if (sum > length)
-			return -EIO;
 	}
 	if (sum + message != length)
 		return -EIO;
@@ -138,14 +143,21 @@ static ssize_t call(struct pvdrm_file *f, int fd, uint16_t kind, uint32_t reques
 {
 	unsigned char header[20 + 4 * MAX_BLOBS];
 	struct iovec iov[2 + MAX_BLOBS];
-	uint32_t length = 20 + 4 * blob_count + arg_size;
+	uint64_t total = 20 + 4 * (uint64_t)blob_count + arg_size;
 	uint16_t version = FRAME_VERSION;
+	if (blob_count > MAX_BLOBS)
+		return -EINVAL;
 	for (uint32_t i = 0; i < blob_count; i++) {
+		if (blobs[i].iov_len > UINT32_MAX)
+			return -EINVAL;
 		uint32_t size = (uint32_t)blobs[i].iov_len;
 		memcpy(header + 20 + 4 * i, &size, 4);
-		length += size;
+		total += size;
 		iov[2 + i] = blobs[i];
 	}
+	if (total > UINT32_MAX)
+		return -EINVAL; /* larger than any frame: the proxy would refuse it anyway */
+	uint32_t length = (uint32_t)total;
 	memcpy(header, &length, 4);
 	memcpy(header + 4, &kind, 2);
 	memcpy(header + 6, &version, 2);

@@ -13,7 +13,9 @@ namespace PvDrm.Actors.Guest.Shim;
 /// the analog of a struct drm_file. It owns one <see cref="AppContext"/> (so handles, channels and
 /// map offsets are translated and isolated exactly as for protocol applications, and the GEM cache
 /// applies), answers the shim's calls one at a time in arrival order (the shim has no request
-/// ids), and closes the context when the program closes its last descriptor of the file.
+/// ids), and closes the context when the program closes its last descriptor of the file. The
+/// host context opens on the first call that needs it, so files a program only holds (or
+/// probes with VERSION and GET_CAP) cost the guest no host context.
 /// </summary>
 internal sealed class ShimFile : ReceiveActor
 {
@@ -26,14 +28,18 @@ internal sealed class ShimFile : ReceiveActor
     private readonly ProxyCache _cache;
     private readonly IActorRef _cacheActor;
     private readonly ShimCalls _calls;
+    private readonly NameScope _names;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly Queue<ShimProtocol.Frame> _queue = new();
     private IActorRef _context = ActorRefs.Nobody;
     private Func<ShimProtocol.Answer, ShimReply?>? _pending;
     private bool _paused;
+    private bool _opened; // the host context is open (or opening)
 
-    public ShimFile(Connection connection, UpstreamLink upstream, uint hostContext, ulong app, ProxyCache cache, IActorRef cacheActor, ShimUnknownIoctls unknown)
+    public ShimFile(Connection connection, UpstreamLink upstream, uint hostContext, ulong app, ProxyCache cache, IActorRef cacheActor, ShimUnknownIoctls unknown, GuestNames names)
     {
+        // Names are scoped per program: its files may share by FLINK/OPEN, other programs may not.
+        _names = new NameScope(names, connection.Peer is { } peer ? NameScope.ProgramOwner(peer.Pid) : app);
         _connection = connection;
         _upstream = upstream;
         _hostContext = hostContext;
@@ -68,17 +74,21 @@ internal sealed class ShimFile : ReceiveActor
         });
     }
 
-    public static Props Props(Connection connection, UpstreamLink upstream, uint hostContext, ulong app, ProxyCache cache, IActorRef cacheActor, ShimUnknownIoctls unknown) =>
-        Akka.Actor.Props.Create(() => new ShimFile(connection, upstream, hostContext, app, cache, cacheActor, unknown));
+    private void NewContext()
+    {
+        _context = Context.ActorOf(AppContext.Props(_upstream, ShimCalls.ContextId, _hostContext, _app, _cache, _cacheActor, _names));
+        Context.Watch(_context);
+    }
+
+    public static Props Props(Connection connection, UpstreamLink upstream, uint hostContext, ulong app, ProxyCache cache, IActorRef cacheActor, ShimUnknownIoctls unknown, GuestNames names) =>
+        Akka.Actor.Props.Create(() => new ShimFile(connection, upstream, hostContext, app, cache, cacheActor, unknown, names));
 
     protected override void PreStart()
     {
-        _context = Context.ActorOf(AppContext.Props(_upstream, ShimCalls.ContextId, _hostContext, _app, _cache, _cacheActor), "ctx");
-        Context.Watch(_context);
-        // Open the context and learn the device's memory before the first call is served.
-        Start(new OpenContext(0), toHost: false, a => a.Status != 0
-            ? Fatal("OPEN_CONTEXT", a)
-            : Learn(DeviceParam.FbSize, v => _calls.VramSize = v, () => Learn(DeviceParam.AgpSize, v => _calls.GartSize = v, null)));
+        _names.Names.Attach(_names.Owner);
+        NewContext();
+        // Learn the device's memory (no context needed) before the first call is served.
+        Learn(DeviceParam.FbSize, v => _calls.VramSize = v, () => Learn(DeviceParam.AgpSize, v => _calls.GartSize = v, null));
         _connection.Start(new ShimFrameHandler(Self));
     }
 
@@ -93,11 +103,25 @@ internal sealed class ShimFile : ReceiveActor
         return null;
     }
 
-    private ShimReply? Fatal(string what, ShimProtocol.Answer a)
+    /// <summary>
+    /// Opens the host context, then makes <paramref name="ask"/>. A refused open (the guest's
+    /// contexts are all in use) fails this call with its errno; the next call tries again.
+    /// </summary>
+    private void OpenThen(Ask ask)
     {
-        _log.Warning("a DRM file could not start: {0} failed: {1}", what, a.Message);
-        _connection.Close($"{what} failed: {a.Message}");
-        return null;
+        _opened = true;
+        Start(new OpenContext(0), toHost: false, a =>
+        {
+            if (a.Status == 0)
+            {
+                Start(ask.Request, ask.ToHost, b => ask.Then(b));
+                return null;
+            }
+            _opened = false;
+            Context.Unwatch(_context); // it stops itself after a refused open
+            NewContext();
+            return ShimReply.Fail(a.Status, $"{OpTable.NameOf(ask.Request.Op)}: the file's context could not open: {a.Message}");
+        });
     }
 
     private void Start(Request request, bool toHost, Func<ShimProtocol.Answer, ShimReply?> then)
@@ -150,6 +174,7 @@ internal sealed class ShimFile : ReceiveActor
             }
             var step = _calls.Translate(request, frame.Fd);
             if (step is Answered answered) Send(answered.Reply);
+            else if (step is Ask { ToHost: false } first && !_opened) OpenThen(first);
             else if (step is Ask ask) Start(ask.Request, ask.ToHost, a => ask.Then(a));
         }
         if (_paused && _queue.Count < PauseAt / 2)
@@ -167,6 +192,7 @@ internal sealed class ShimFile : ReceiveActor
 
     protected override void PostStop()
     {
+        _names.Names.Detach(_names.Owner);
         _connection.Close("DRM file closed");
         foreach (var frame in _queue) frame.Fd?.Dispose();
     }

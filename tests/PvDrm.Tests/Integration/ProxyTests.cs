@@ -20,7 +20,8 @@ public class ProxyTests : TestKit, IDisposable
     {
         _host = new HostHarness(this, new HostSettings { ListenUnix = _dir["host.sock"] });
         _proxySocket = _dir["guest.sock"];
-        var settings = new ProxySettings { Host = $"unix:{_dir["host.sock"]}", Listen = $"unix:{_proxySocket}", Name = "vm1" };
+        // Guest-wide name sharing: applications here share buffers by name (the default keeps names per application).
+        var settings = new ProxySettings { Host = $"unix:{_dir["host.sock"]}", Listen = $"unix:{_proxySocket}", Name = "vm1", Sharing = NameSharing.Guest };
         AwaitCondition(() => File.Exists(_dir["host.sock"]), HostHarness.Timeout, HostHarness.Poll);
         var upstream = UpstreamLink.ConnectAsync(settings).WaitAsync(HostHarness.Timeout).GetAwaiter().GetResult();
         Sys.ActorOf(GuestProxy.Props(settings, upstream, _ => { }));

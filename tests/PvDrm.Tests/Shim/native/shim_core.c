@@ -4,6 +4,7 @@
  *   bad         ioctls outside the boundary and malformed ones: errors, never a crash
  *   isolate P   an object filled with P while another program does the same (test-driven)
  *   dead-proxy  calls after the proxy died fail with ENODEV instead of hanging (test-driven)
+ *   bad-replies malformed replies from a fake proxy fail the call with EIO (test-driven)
  */
 #include <fcntl.h>
 #include <stdint.h>
@@ -202,6 +203,25 @@ static void dead_proxy(void)
 	printf("ok dead-proxy\n");
 }
 
+/* The test's fake proxy answers these calls, in this order, with lengths that wrap 32 bits. */
+static void bad_replies(void)
+{
+	int fd = open_node();
+	struct drm_get_cap cap = { .capability = DRM_CAP_PRIME };
+	CHECK_ERRNO(ioctl(fd, DRM_IOCTL_GET_CAP, &cap), EIO, "GET_CAP answered with an argument length that wraps");
+	size_t big = 1 << 20;
+	char *name = malloc(big);
+	CHECK(name != NULL, "malloc");
+	struct drm_version v = { .name_len = big, .name = name };
+	CHECK_ERRNO(ioctl(fd, DRM_IOCTL_VERSION, &v), EIO, "VERSION answered with a string length that wraps");
+	free(name);
+	cap.value = 0;
+	CHECK(ioctl(fd, DRM_IOCTL_GET_CAP, &cap) == 0 && cap.value == 7, "a well-formed reply after bad ones: value %llu",
+	      (unsigned long long)cap.value);
+	close(fd);
+	printf("ok bad-replies\n");
+}
+
 int main(int argc, char **argv)
 {
 	const char *mode = argc > 1 ? argv[1] : "";
@@ -213,8 +233,10 @@ int main(int argc, char **argv)
 		isolate((uint32_t)strtoul(argv[2], NULL, 0));
 	else if (strcmp(mode, "dead-proxy") == 0)
 		dead_proxy();
+	else if (strcmp(mode, "bad-replies") == 0)
+		bad_replies();
 	else {
-		fprintf(stderr, "usage: shim_core core | bad | isolate PATTERN | dead-proxy\n");
+		fprintf(stderr, "usage: shim_core core | bad | isolate PATTERN | dead-proxy | bad-replies\n");
 		return 2;
 	}
 	return 0;

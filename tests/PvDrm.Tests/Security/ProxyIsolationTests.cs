@@ -1,0 +1,199 @@
+using System.Net;
+using Akka.Actor;
+using Akka.TestKit.Xunit2;
+using PvDrm.Actors.Guest;
+using PvDrm.Actors.Host;
+using PvDrm.Actors.Host.Control;
+using PvDrm.Guest.Client;
+using PvDrm.Guest.Workloads;
+using PvDrm.Native.Gpu;
+using PvDrm.Native.Gpu.Soft;
+using PvDrm.Native.Interop;
+using PvDrm.Tests.Shim;
+using PvDrm.Tests.Support;
+
+namespace PvDrm.Tests.Security;
+
+/// <summary>
+/// Applications of one guest attack each other through the proxy, following the protocol
+/// exactly: the proxy keeps them as isolated as guests (issue 16, attacks 9 and 10).
+/// </summary>
+public class ProxyIsolationTests : TestKit, IDisposable
+{
+    private readonly TempDir _dir = new();
+
+    private async Task<string> ProxyAsync(HostHarness host, ProxySettings settings)
+    {
+        settings = settings with { Listen = $"unix:{_dir["vm.sock"]}", Name = settings.Name.Length > 0 ? settings.Name : "vm", ControlUnix = _dir["vm-control.sock"] };
+        var upstream = await UpstreamLink.ConnectAsync(settings).WaitAsync(HostHarness.Timeout);
+        Sys.ActorOf(GuestProxy.Props(settings, upstream, _ => { }));
+        AwaitCondition(() => File.Exists(_dir["vm.sock"]) && File.Exists(_dir["vm-control.sock"]), HostHarness.Timeout, HostHarness.Poll);
+        return $"unix:{_dir["vm.sock"]}";
+    }
+
+    private Task<string> UnixProxyAsync(HostHarness host, NameSharing sharing = NameSharing.Application, bool cache = false)
+    {
+        AwaitCondition(() => File.Exists(_dir["host.sock"]), HostHarness.Timeout, HostHarness.Poll);
+        return ProxyAsync(host, new ProxySettings
+        {
+            Host = $"unix:{_dir["host.sock"]}", Name = "vm", Sharing = sharing, Cache = new GemCacheOptions { Enabled = cache },
+        });
+    }
+
+    private HostHarness UnixHost(SoftGpuOptions? gpu = null) => new(this, new HostSettings { ListenUnix = _dir["host.sock"] }, gpu);
+
+    private ControlProtocol.ProxyStatus Status() =>
+        ControlClient.SendAsync(_dir["vm-control.sock"], new ControlProtocol.Request("status"), HostHarness.Timeout).GetAwaiter().GetResult().Proxy!;
+
+    [Fact]
+    public async Task A_prime_import_on_a_tcp_host_link_fails_that_request_and_other_applications_keep_working()
+    {
+        File.WriteAllText(_dir["tokens"], "vm s3cret\n");
+        File.SetUnixFileMode(_dir["tokens"], UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        var host = new HostHarness(this, new HostSettings
+        {
+            ListenUnix = null, ListenTcp = new IPEndPoint(IPAddress.Loopback, 0),
+            Auth = new AuthSettings { TokensFile = _dir["tokens"], SameUid = false },
+        });
+        string[] listening = [];
+        AwaitCondition(() => (listening = host.Host.Ask<string[]>(PvDrmHost.GetListening.Instance).GetAwaiter().GetResult()).Length > 0,
+            HostHarness.Timeout, HostHarness.Poll);
+        string proxy = await ProxyAsync(host, new ProxySettings { Host = listening.Single(l => l.StartsWith("tcp:", StringComparison.Ordinal)), Name = "vm", Token = "s3cret" });
+        await using var attacker = await DrmClient.ConnectAsync(proxy);
+        await using var bystander = await DrmClient.ConnectAsync(proxy);
+
+        using var fd = Native.Memory.MemFd.Create("attack", 4096);
+        var error = await Assert.ThrowsAsync<DrmException>(async () => await (await attacker.OpenContextAsync()).PrimeImportAsync(fd));
+
+        Assert.Equal(Errno.EOPNOTSUPP, error.Errno);
+        Assert.Contains("tcp link to the host cannot carry", error.Message);
+        var result = await new GemmWorkload { Size = 32, Iterations = 1 }.RunAsync(bystander);
+        Assert.True(result.Verified, result.Error);
+        await (await attacker.OpenContextAsync()).GemNewAsync(4096); // the attacker's own session goes on too
+    }
+
+    [Fact]
+    public async Task An_application_cannot_import_a_name_another_application_exported()
+    {
+        var host = UnixHost();
+        string proxy = await UnixProxyAsync(host);
+        await using var owner = await DrmClient.ConnectAsync(proxy);
+        await using var other = await DrmClient.ConnectAsync(proxy);
+        var gem = await (await owner.OpenContextAsync()).GemNewAsync(4096);
+        await gem.WriteAsync(0, new byte[] { 0x5E });
+        uint name = await gem.ExportAsync();
+
+        var error = await Assert.ThrowsAsync<DrmException>(async () => await (await other.OpenContextAsync()).ImportAsync(name));
+        Assert.Equal(Errno.EACCES, error.Errno);
+        Assert.Contains(GuestNames.Key, error.Message);
+        // The next names, not exported by anyone yet, are refused as well.
+        for (uint guess = name + 1; guess < name + 4; guess++)
+            Assert.Equal(Errno.EACCES, (await Assert.ThrowsAsync<DrmException>(async () => await (await other.OpenContextAsync()).ImportAsync(guess))).Errno);
+
+        // The exporting application itself may open it in another of its contexts.
+        var mine = await (await owner.OpenContextAsync()).ImportAsync(name);
+        var back = new byte[1];
+        await mine.ReadAsync(0, back);
+        Assert.Equal(0x5E, back[0]);
+    }
+
+    [Fact]
+    public async Task With_guest_wide_sharing_applications_share_names_they_exported()
+    {
+        var host = UnixHost();
+        string proxy = await UnixProxyAsync(host, NameSharing.Guest);
+        await using var owner = await DrmClient.ConnectAsync(proxy);
+        await using var other = await DrmClient.ConnectAsync(proxy);
+        uint name = await (await (await owner.OpenContextAsync()).GemNewAsync(4096)).ExportAsync();
+
+        var opened = await (await other.OpenContextAsync()).ImportAsync(name);
+
+        Assert.Equal(4096ul, opened.Size);
+        var guess = await Assert.ThrowsAsync<DrmException>(async () => await (await other.OpenContextAsync()).ImportAsync(name + 1));
+        Assert.Equal(Errno.EACCES, guess.Errno);
+    }
+
+    [Fact]
+    public async Task With_the_cache_on_the_name_the_proxy_is_about_to_give_an_object_cannot_be_imported()
+    {
+        var host = UnixHost();
+        string proxy = await UnixProxyAsync(host, NameSharing.Guest, cache: true);
+        await using var a = await DrmClient.ConnectAsync(proxy);
+        await using var b = await DrmClient.ConnectAsync(proxy);
+        var ctxB = await b.OpenContextAsync();
+        uint last = await (await ctxB.GemNewAsync(4096)).ExportAsync(); // names are sequential: the cache's is next
+        var gem = await (await a.OpenContextAsync()).GemNewAsync(4096);
+        await gem.WriteAsync(0, new byte[] { 0x5E });
+
+        await gem.CloseAsync();
+        // Before, during and after the proxy names the closed object, its name opens nothing.
+        do
+        {
+            var error = await Assert.ThrowsAsync<DrmException>(() => ctxB.ImportAsync(last + 1));
+            Assert.True(error.Errno is Errno.EACCES or Errno.ENOENT, error.Message);
+        }
+        while (Status().CachedWithName < 1);
+    }
+
+    [Fact]
+    public async Task A_buffer_closed_with_gpu_work_pending_is_not_handed_to_the_next_application_before_its_fence()
+    {
+        var host = UnixHost(new SoftGpuOptions { SemaphoreTimeout = HostHarness.Timeout });
+        string proxy = await UnixProxyAsync(host, cache: true);
+        await using var a = await DrmClient.ConnectAsync(proxy);
+        await using var b = await DrmClient.ConnectAsync(proxy);
+        var ctxA = await a.OpenContextAsync();
+        var semaphore = await ctxA.GemNewAsync(4096);
+        var source = await ctxA.GemNewAsync(64 * 1024);
+        var copy = await ctxA.GemNewAsync(64 * 1024);
+        await source.WriteAsync(0, Enumerable.Repeat((byte)0x11, 64 * 1024).ToArray());
+        // A COPY out of the source that waits for the semaphore: the source stays busy.
+        var pushbuf = new PushbufBuilder();
+        uint s = pushbuf.Use(semaphore, BufferAccess.Read), src = pushbuf.Use(source, BufferAccess.Read), dst = pushbuf.Use(copy, BufferAccess.Write);
+        pushbuf.Commands.SemaphoreAcquire(s, 0, 1);
+        pushbuf.Commands.Copy(src, 0, dst, 0, 64 * 1024);
+        ulong fence = await ctxA.SubmitAsync(await ctxA.ChannelAllocAsync(), pushbuf);
+
+        await source.CloseAsync();
+        AwaitCondition(() => Status() is var st && (st.Cache.Settling == 1 || st.CachedWithName == 1), HostHarness.Timeout, HostHarness.Poll);
+        var next = await (await b.OpenContextAsync()).GemNewAsync(64 * 1024);
+        await next.WriteAsync(0, Enumerable.Repeat((byte)0x22, 64 * 1024).ToArray()); // B's secret
+        Assert.Equal(4, host.Device.GetStats().LiveBuffers); // B got a new object, not the busy one
+
+        await semaphore.WriteAsync(0, BitConverter.GetBytes(1u));
+        await ctxA.FenceWaitAsync(fence);
+        var back = new byte[64 * 1024];
+        await copy.ReadAsync(0, back);
+        Assert.True(back.All(x => x == 0x11), "the delayed COPY read another application's data");
+        // Once its work is done, the object does enter the pool.
+        AwaitCondition(() => Status() is var st && st.CachedWithName == 1 && st.Cache.Settling == 0, HostHarness.Timeout, HostHarness.Poll);
+    }
+
+    [ShimFact]
+    public async Task Idle_render_node_files_use_no_host_context_and_a_program_still_runs()
+    {
+        var host = UnixHost(new SoftGpuOptions { Personality = SoftGpuPersonality.Nouveau });
+        AwaitCondition(() => File.Exists(_dir["host.sock"]), HostHarness.Timeout, HostHarness.Poll);
+        await ProxyAsync(host, new ProxySettings { Host = $"unix:{_dir["host.sock"]}", Name = "vm", ShimUnix = $"unix:{_dir["drm.sock"]}" });
+        // More open files than the guest may have contexts (pvdrm.host.limits.contexts-per-guest = 64).
+        var idle = Enumerable.Range(0, 80).Select(_ => Native.Io.UnixSocket.Connect(_dir["drm.sock"])).ToList();
+        try
+        {
+            using var run = ShimProgram.Start(_dir["drm.sock"], ShimPrograms.Core, "core");
+            int code = await run.ExitAsync(HostHarness.Timeout);
+
+            Assert.True(code == 0, $"shim_core core exited {code}:\n{run.Output}");
+            AwaitCondition(() => host.GuestStatus("vm").Contexts == 0, HostHarness.Timeout, HostHarness.Poll);
+        }
+        finally
+        {
+            foreach (var fd in idle) fd.Dispose();
+        }
+    }
+
+    public new void Dispose()
+    {
+        base.Dispose();
+        _dir.Dispose();
+    }
+}
