@@ -33,6 +33,10 @@ internal sealed unsafe class RawGuest : IDisposable
     /// <summary>Sends if the kernel takes it (a frame larger than the socket buffer may be refused outright).</summary>
     public int TrySend(ReadOnlySpan<byte> frame) => UnixSocket.Send(_socket, frame, null);
 
+    /// <summary>Sends with a descriptor (SCM_RIGHTS); false once the host has closed the connection.</summary>
+    public bool TrySendWithFd(ReadOnlySpan<byte> frame, FileDescriptor? fd) =>
+        UnixSocket.Send(_socket, frame, fd) is 0 or Errno.EMSGSIZE or Errno.EAGAIN;
+
     /// <summary>
     /// Sends; when the host has closed the connection (a broken stream ends it), says HELLO again on
     /// a new one first. Replies are drained as it goes so the host never sees a peer that does not read.
