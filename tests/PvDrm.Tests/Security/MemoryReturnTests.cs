@@ -53,7 +53,7 @@ public class MemoryReturnTests : TestKit
     {
         await using var client = await _host.ConnectAsync();
         var ctx = await client.OpenContextAsync();
-        using var fd = Leaks.GuestMemFd("imported", Size);
+        using var fd = GuestMemFd.Create("imported", Size);
         Fill(fd);
         var gem = await ctx.PrimeImportAsync(fd);
         Assert.Equal((long)Size, _host.GuestStatus(client.Name).Bytes);

@@ -13,7 +13,6 @@ namespace PvDrm.Tests.Security;
 /// </summary>
 public class PrimeImportTests : TestKit
 {
-    private const int F_SEAL_FUTURE_WRITE = 0x0010;
     private readonly HostHarness _host;
 
     public PrimeImportTests() => _host = new HostHarness(this);
@@ -29,11 +28,11 @@ public class PrimeImportTests : TestKit
         var ctx = await client.OpenContextAsync();
         var bystanderGem = await ctx.GemNewAsync(4096);
         string name = $"attack-{kind}";
-        using var fd = Leaks.GuestMemFd(name, 64 * 1024);
+        using var fd = GuestMemFd.Create(name, 64 * 1024);
         int seal = kind switch
         {
             "write-sealed" => F_SEAL_WRITE,
-            "future-write-sealed" => F_SEAL_FUTURE_WRITE,
+            "future-write-sealed" => GuestMemFd.F_SEAL_FUTURE_WRITE,
             "sealed-shut" => F_SEAL_SEAL,
             _ => 0,
         };
@@ -72,7 +71,7 @@ public class PrimeImportTests : TestKit
     {
         await using var client = await _host.ConnectAsync();
         var ctx = await client.OpenContextAsync();
-        using var fd = Leaks.GuestMemFd("imported", 4096);
+        using var fd = GuestMemFd.Create("imported", 4096);
         var gem = await ctx.PrimeImportAsync(fd);
 
         Assert.NotEqual(0, ftruncate(fd.Number, 1 << 30)); // growing: the host charged 4 KiB
@@ -94,7 +93,7 @@ public class PrimeImportTests : TestKit
         var ctx = await client.OpenContextAsync();
         for (int round = 0; round < 20; round++)
         {
-            using var fd = Leaks.GuestMemFd("racing", 4096);
+            using var fd = GuestMemFd.Create("racing", 4096);
             using var stop = new CancellationTokenSource();
             // Flips the size until the host's seal stops it.
             var racer = Task.Run(() =>

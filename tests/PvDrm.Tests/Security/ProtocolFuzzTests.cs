@@ -41,7 +41,7 @@ public class ProtocolFuzzTests : TestKit
         var host = new HostHarness(this, new HostSettings { ListenUnix = null, MemoryPerGuest = Quota, HandlesPerContext = 64, ContextsPerGuest = 4, ChannelsPerGuest = 4 },
             new SoftGpuOptions { Engines = 2, SemaphoreTimeout = TimeSpan.FromMilliseconds(50) });
         string device = host.Device.Name;
-        int baselineMaps = BufferMappings(device);
+        int baselineMaps = Leaks.BufferMappings(device);
 
         // The bystander keeps one exported buffer with a known pattern through every round.
         await using var bystander = await host.ConnectAsync("bystander");
@@ -78,7 +78,7 @@ public class ProtocolFuzzTests : TestKit
                 Assert.True(host.Status().Guests.All(g => g.Name == "bystander"), $"{where}: a fuzzing guest is still listed");
                 // The bystander's one buffer may be backed (one memfd, at most one mapping); nothing else.
                 Assert.True(Leaks.BufferFds(device) <= 1, $"{where}: {Leaks.BufferFds(device)} buffer memfds open");
-                Assert.True(BufferMappings(device) <= baselineMaps + 1, $"{where}: {BufferMappings(device)} buffer mappings");
+                Assert.True(Leaks.BufferMappings(device) <= baselineMaps + 1, $"{where}: {Leaks.BufferMappings(device)} buffer mappings");
                 Assert.True(ImportFds(device) == 0, $"{where}: {ImportFds(device)} imported descriptors still open");
                 Assert.True(ImportMappings(device) == 0, $"{where}: {ImportMappings(device)} imported descriptors still mapped");
             }, HostHarness.Timeout, HostHarness.Poll);
@@ -139,16 +139,16 @@ public class ProtocolFuzzTests : TestKit
     {
         var edge = (Edge)random.Next(Enum.GetValues<Edge>().Length);
         if (edge == Edge.Eventfd) return new FileDescriptor(Tmds.Linux.LibC.eventfd(0, Tmds.Linux.LibC.EFD_CLOEXEC));
-        var fd = FuzzMemFd.Create($"{ImportPrefix}{device}", Math.Min(size, 1 << 20), sealable: edge != Edge.NotSealable);
+        var fd = GuestMemFd.Create($"{ImportPrefix}{device}", Math.Min(size, 1 << 20), sealable: edge != Edge.NotSealable);
         int seals = edge switch
         {
             Edge.ShrinkSealed => Tmds.Linux.LibC.F_SEAL_SHRINK,
             Edge.WriteSealed => Tmds.Linux.LibC.F_SEAL_WRITE,
-            Edge.FutureWriteSealed => FuzzMemFd.F_SEAL_FUTURE_WRITE,
+            Edge.FutureWriteSealed => GuestMemFd.F_SEAL_FUTURE_WRITE,
             Edge.SealSealed => Tmds.Linux.LibC.F_SEAL_SEAL,
             _ => 0,
         };
-        if (seals != 0) FuzzMemFd.AddSeals(fd, seals);
+        if (seals != 0) GuestMemFd.AddSeals(fd, seals);
         return fd;
     }
 
@@ -156,14 +156,8 @@ public class ProtocolFuzzTests : TestKit
 
     private const string ImportPrefix = "pvdrm-fuzz-import-";
 
-    /// <summary>Mappings of the host's own buffer memfds in this process.</summary>
-    private static int BufferMappings(string device) => MapsLines($"/memfd:pvdrm-{device} ");
-
-    private static int ImportMappings(string device) => MapsLines($"/memfd:{ImportPrefix}{device} ");
+    private static int ImportMappings(string device) => Leaks.Mappings($"/memfd:{ImportPrefix}{device} ");
 
     /// <summary>Descriptors of fuzzer-made memfds still open in this process (the host's duplicates).</summary>
     private static int ImportFds(string device) => Leaks.Fds($"/memfd:{ImportPrefix}{device} ");
-
-    private static int MapsLines(string needle) =>
-        File.ReadLines("/proc/self/maps").Count(line => line.Contains(needle, StringComparison.Ordinal));
 }

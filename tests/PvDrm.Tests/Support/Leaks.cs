@@ -30,8 +30,11 @@ internal static class Leaks
     });
 
     /// <summary>Mappings of this process (lines of /proc/self/maps) of PvDrm buffer memfds of <paramref name="device"/>.</summary>
-    public static int BufferMappings(string device) =>
-        File.ReadLines("/proc/self/maps").Count(line => line.Contains($"/memfd:pvdrm-{device} ", StringComparison.Ordinal));
+    public static int BufferMappings(string device) => Mappings($"/memfd:pvdrm-{device} ");
+
+    /// <summary>Mappings of this process (lines of /proc/self/maps) that contain <paramref name="needle"/>.</summary>
+    public static int Mappings(string needle) =>
+        File.ReadLines("/proc/self/maps").Count(line => line.Contains(needle, StringComparison.Ordinal));
 
     /// <summary>Bytes of memory the file behind <paramref name="fd"/> holds (st_blocks, 512-byte units).</summary>
     public static unsafe long ResidentBytes(FileDescriptor fd)
@@ -41,14 +44,4 @@ internal static class Leaks
         return (long)st.st_blocks * 512;
     }
 
-    /// <summary>A memfd made as a guest would, sealable, of <paramref name="size"/> bytes.</summary>
-    public static unsafe FileDescriptor GuestMemFd(string name, long size)
-    {
-        var bytes = System.Text.Encoding.ASCII.GetBytes(name + "\0");
-        int fd;
-        fixed (byte* p = bytes) fd = memfd_create(p, MFD_CLOEXEC | MFD_ALLOW_SEALING);
-        Assert.True(fd >= 0, $"memfd_create failed: {errno}");
-        Assert.Equal(0, ftruncate(fd, size));
-        return new FileDescriptor(fd);
-    }
 }

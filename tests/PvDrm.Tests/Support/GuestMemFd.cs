@@ -6,12 +6,12 @@ using static Tmds.Linux.LibC;
 namespace PvDrm.Tests.Support;
 
 /// <summary>Memfds as a hostile guest makes them: sealable or not, with whatever seals it likes.</summary>
-internal static unsafe class FuzzMemFd
+internal static unsafe class GuestMemFd
 {
     /// <summary>Linux 5.1's F_SEAL_FUTURE_WRITE (Tmds.LibC does not name it).</summary>
     public const int F_SEAL_FUTURE_WRITE = 0x0010;
 
-    public static FileDescriptor Create(string name, ulong size, bool sealable)
+    public static FileDescriptor Create(string name, ulong size, bool sealable = true)
     {
         byte[] bytes = Encoding.UTF8.GetBytes(name + "\0");
         int fd;
