@@ -80,10 +80,13 @@ echo "killing n2 (SIGKILL)..."
 killed_at=$(date +%s.%N)
 kill -9 "${pid[n2]}"; wait "${pid[n2]}" 2>/dev/null || true; unset 'pid[n2]'
 for _ in $(seq 1 120); do pool_up 2 && break; sleep 0.25; done
+pool_up 2 || { echo "cluster-demo: the pool did not drop n2 within 30 s; logs in $work" >&2; exit 1; }
+moved=0
 for _ in $(seq 1 120); do
-  "$host_exe" status --cluster --json --config "$work/n1.hocon" | grep -q '"n2/' || break
+  "$host_exe" status --cluster --json --config "$work/n1.hocon" | grep -q '"n2/' || { moved=1; break; }
   sleep 0.25
 done
+[ "$moved" = 1 ] || { echo "cluster-demo: n2's guests were not moved within 30 s; logs in $work" >&2; exit 1; }
 echo "n2's guests moved $(python3 -c "import time; print(f'{time.time() - $killed_at:.1f}')") s after the kill; running everything again:"
 run_all
 "$host_exe" status --cluster --config "$work/n3.hocon"

@@ -32,9 +32,17 @@ public class StreamConnectionTests
         while (data.Length > 0)
         {
             int n = StreamSocket.Send(socket, data);
+            Assert.True(n >= 0 || n == -Tmds.Linux.LibC.EAGAIN, $"send failed: errno {-n}");
             if (n > 0) data = data[n..];
-            else Thread.Yield();
+            else WaitReady(socket, Tmds.Linux.LibC.POLLOUT);
         }
+    }
+
+    /// <summary>Sleeps in poll(2) until the socket is ready; a peer that never makes it ready fails the test instead of hanging it.</summary>
+    private static unsafe void WaitReady(FileDescriptor socket, short events)
+    {
+        var ready = new Tmds.Linux.pollfd { fd = socket.Number, events = events };
+        Assert.True(Tmds.Linux.LibC.poll(&ready, 1, 30_000) == 1, "the socket did not become ready in 30 s");
     }
 
     [Fact]
@@ -106,8 +114,9 @@ public class StreamConnectionTests
             while (received.Count < sent.Sum(f => f.Length))
             {
                 int n = StreamSocket.Receive(theirs, buffer);
+                Assert.True(n != 0, "the stream ended before every frame arrived");
                 if (n > 0) received.AddRange(buffer.AsSpan(0, n).ToArray());
-                else Thread.Sleep(1);
+                else WaitReady(theirs, Tmds.Linux.LibC.POLLIN);
             }
             Assert.Equal(sent.SelectMany(f => f), received);
         }

@@ -33,7 +33,7 @@ public class DevicesAndGuestsTests : TestKit
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
-    public async Task Two_guests_on_two_devices_run_verified_work_at_the_same_time_each_on_its_own(bool sequential)
+    public async Task Two_guests_on_two_devices_run_verified_work_each_on_its_own(bool sequential)
     {
         var host = Host(new() { ["vm1"] = _a.Name, ["vm2"] = _b.Name }, sequential);
         await using var vm1 = await host.ConnectAsync("vm1");
@@ -52,6 +52,27 @@ public class DevicesAndGuestsTests : TestKit
         Assert.Equal([(_a.Name, ["vm1"]), (_b.Name, ["vm2"])], status.Devices.Select(d => (d.Name, d.Guests.ToArray())));
         Assert.Equal(_a.Name, host.GuestStatus("vm1").Device);
         Assert.Equal(sequential ? "sequential" : "concurrent", status.Mode);
+    }
+
+    [Fact]
+    public async Task In_concurrent_mode_one_devices_work_completes_while_the_other_device_is_busy()
+    {
+        var host = Host(new() { ["vm1"] = _a.Name, ["vm2"] = _b.Name });
+        await using var vm1 = await host.ConnectAsync("vm1");
+        await using var vm2 = await host.ConnectAsync("vm2");
+        await using var busy = await vm1.OpenContextAsync();
+        var semaphore = await busy.GemNewAsync(4096);
+        var target = await busy.GemNewAsync(4096);
+        var waiting = await busy.SubmitAsync(await busy.ChannelAllocAsync(), Commands.AcquireThenFill(semaphore, 1, target, 0x11));
+
+        await using var other = await vm2.OpenContextAsync();
+        for (int i = 0; i < 3; i++) await Verified.FillAndCheck(other, 0x200 + (uint)i);
+
+        // Proof of overlap: vm2 finished while vm1's pushbuf still waits on device A.
+        Assert.Equal(Errno.EBUSY, (await Assert.ThrowsAsync<DrmException>(() => busy.FenceWaitAsync(waiting, noWait: true))).Errno);
+        await busy.SubmitAsync(await busy.ChannelAllocAsync(), Commands.Release(semaphore, 1));
+        await busy.FenceWaitAsync(waiting).WaitAsync(HostHarness.Timeout);
+        Assert.Equal((2L, 3L), (_a.GetStats().Completed, _b.GetStats().Completed)); // the wait and the release; three fills
     }
 
     [Fact]

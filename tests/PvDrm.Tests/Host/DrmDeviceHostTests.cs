@@ -155,10 +155,9 @@ public class DrmDeviceHostTests : TestKit
         Assert.Contains("cannot open /nonexistent/renderD128", missing.Message);
     }
 
-    [Fact]
+    [WithoutDrmNodesFact]
     public void Auto_falls_back_to_SoftGpu_and_says_why_when_there_is_no_drm_node()
     {
-        if (Directory.Exists("/dev/dri")) return; // a machine with a GPU: covered by `pvdrm-host nodes` there
         string? note = null;
         using var devices = DeviceFactory.CreateAll(HostSettings.Create(Actors.PvDrmConfig.Load(null, "pvdrm.host.device = auto")), n => note = n);
         var device = Assert.Single(devices.All);

@@ -42,13 +42,13 @@ public class AdmissionTests : TestKit, IDisposable
         Assert.Contains("token does not match", wrong.Message);
         var missing = await Assert.ThrowsAsync<DrmException>(() => Connect(host, "vm3", ""));
         Assert.Contains("no token was given", missing.Message);
-        Assert.Contains("uid 0 is not admitted", missing.Message);
+        Assert.Contains($"uid {Tmds.Linux.LibC.geteuid()} is not admitted", missing.Message);
     }
 
     [Fact]
     public async Task A_listed_uid_is_admitted_without_a_token()
     {
-        var host = HostWith(new AuthSettings { UnixUids = new[] { 0 }, SameUid = false });
+        var host = HostWith(new AuthSettings { UnixUids = new[] { (int)Tmds.Linux.LibC.geteuid() }, SameUid = false }); // our own uid, root or not
         await using var client = await Connect(host, "by-uid", "");
         Assert.True(client.IsConnected);
     }

@@ -10,8 +10,8 @@ using PvDrm.Tests.Support;
 namespace PvDrm.Tests.Security;
 
 /// <summary>
-/// A guest's name is bound to its credentials: a peer admitted by uid (these tests run as root,
-/// which <c>same-uid</c> admits) cannot take a name that has a token or belongs to another uid,
+/// A guest's name is bound to its credentials: a peer admitted by uid (these tests run as the
+/// host's own user, which <c>same-uid</c> admits) cannot take a name that has a token or belongs to another uid,
 /// so it can neither borrow that guest's sharing group and device nor lock the real guest out.
 /// </summary>
 public class NameBindingTests : TestKit, IDisposable
@@ -63,7 +63,7 @@ public class NameBindingTests : TestKit, IDisposable
     [Fact]
     public async Task A_uid_is_admitted_only_for_the_names_configured_for_it()
     {
-        var host = Host("same-uid = off\nuid-names { 0 = [vm2, vm3] }");
+        var host = Host($"same-uid = off\nuid-names {{ {Tmds.Linux.LibC.geteuid()} = [vm2, vm3] }}"); // our own uid, root or not
 
         await using var listed = await Connect(host, "vm2");
         Assert.True(listed.IsConnected);

@@ -120,13 +120,13 @@ public class SharingTests : TestKit
     }
 
     [Fact]
-    public async Task A_memfd_made_by_another_process_is_adopted_as_a_buffer_without_copying()
+    public async Task A_sealable_memfd_the_client_library_did_not_make_is_adopted_as_a_buffer_without_copying()
     {
         var host = new HostHarness(this);
         await using var client = await host.ConnectAsync();
         var ctx = await client.OpenContextAsync();
-        // Another process makes a memfd (allowing seals) and passes it to us.
-        using var fd = ForeignMemfd(16384);
+        // A memfd (allowing seals) as another application would hand it over: the host sees only the descriptor.
+        using var fd = GuestMemFd.Create("foreign", 16384);
         using var map = Native.Memory.Mapping.Map(fd, 16384);
         map.Slice(0, 4).Fill(1);
 
@@ -167,42 +167,12 @@ public class SharingTests : TestKit
         await using var client = await host.ConnectAsync();
         var ctx = await client.OpenContextAsync();
         var gem = await ctx.GemNewAsync(4096);
-        using var fd = ForeignMemfd(4096);
+        using var fd = GuestMemFd.Create("foreign", 4096);
 
         var error = await Assert.ThrowsAsync<DrmException>(() => ctx.Send(new Actors.Protocol.Requests.GemInfo(gem.Handle) { Fd = fd }));
         Assert.Equal(Errno.EINVAL, error.Errno);
         Assert.Contains("does not take a descriptor", error.Message);
         var missing = await Assert.ThrowsAsync<DrmException>(() => ctx.Send(new Actors.Protocol.Requests.PrimeImport(9)));
         Assert.Contains("needs a descriptor", missing.Message);
-    }
-
-    /// <summary>A memfd created in a child process and received over a socket, as another application would hand it over.</summary>
-    private static unsafe FileDescriptor ForeignMemfd(ulong size)
-    {
-        var (mine, theirs) = Native.Io.UnixSocket.Pair();
-        using (mine)
-        using (theirs)
-        {
-            Assert.Equal(0, fcntl(theirs.Number, F_SETFD, 0)); // the child inherits its end
-            var child = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("python3")
-            {
-                ArgumentList =
-                {
-                    "-c",
-                    "import os, socket, sys\n" +
-                    "s = socket.socket(fileno=int(sys.argv[1]))\n" +
-                    "fd = os.memfd_create('foreign', os.MFD_ALLOW_SEALING)\n" +
-                    "os.ftruncate(fd, int(sys.argv[2]))\n" +
-                    "socket.send_fds(s, [b'x'], [fd])\n",
-                    $"{theirs.Number}", $"{size}",
-                },
-                UseShellExecute = false,
-            })!;
-            child.WaitForExit();
-            Span<int> fds = stackalloc int[Native.Io.UnixSocket.MaxFdsPerMessage];
-            int n = Native.Io.UnixSocket.Receive(mine, new byte[4], fds, out int count, out _);
-            Assert.True(n == 1 && count == 1, $"the child did not send a memfd (exit {child.ExitCode})");
-            return new FileDescriptor(fds[0]);
-        }
     }
 }
