@@ -48,7 +48,7 @@ public class AdmissionTests : TestKit, IDisposable
     [Fact]
     public async Task A_listed_uid_is_admitted_without_a_token()
     {
-        var host = HostWith(new AuthSettings { UnixUids = new[] { (int)Tmds.Linux.LibC.geteuid() }, SameUid = false }); // our own uid, root or not
+        var host = HostWith(new AuthSettings { UnixUids = new[] { (int)(uint)Tmds.Linux.LibC.geteuid() }, SameUid = false }); // our own uid, root or not
         await using var client = await Connect(host, "by-uid", "");
         Assert.True(client.IsConnected);
     }
