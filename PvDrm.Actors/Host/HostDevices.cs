@@ -35,14 +35,6 @@ public sealed class HostDevices : IDisposable
     /// <summary>What a device is, for status: soft or drm.</summary>
     public static string KindOf(IGpuDevice device) => device is Native.Gpu.Soft.SoftGpu ? "soft" : "drm";
 
-    /// <summary>Sums every device's statistics (leak checks across the host).</summary>
-    public DeviceStats TotalStats()
-    {
-        var stats = All.Select(d => d.GetStats()).ToList();
-        return new DeviceStats(stats.Sum(s => s.LiveBuffers), stats.Sum(s => s.LiveBytes), stats.Sum(s => s.LiveChannels),
-            stats.Sum(s => s.Submitted), stats.Sum(s => s.Completed), stats.Sum(s => s.Running), stats.Sum(s => s.PeakRunning));
-    }
-
     public void Dispose()
     {
         foreach (var device in All) device.Dispose();

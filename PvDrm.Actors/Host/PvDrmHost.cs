@@ -35,15 +35,7 @@ public sealed class PvDrmHost : ReceiveActor
         Receive<GuestProtocol.Accept>(a => _guests.Forward(a));
         // Admin requests go through here: unlike an actor selection, the mailbox only runs after PreStart made the registry.
         Receive<ControlProtocol.Request>(r => _guests.Forward(r));
-        Receive<GetDeviceStats>(r => Sender.Tell(r.Device == null ? _devices.TotalStats()
-            : _devices.Find(r.Device)?.GetStats() ?? throw new ArgumentException($"no device named {r.Device}")));
         Receive<GetListening>(_ => Sender.Tell(Listening.ToArray()));
-    }
-
-    /// <summary>Asks for a device's live objects and work (<see cref="DeviceStats"/>); null: summed over every device.</summary>
-    public sealed record GetDeviceStats(string? Device = null)
-    {
-        public static GetDeviceStats Instance { get; } = new();
     }
 
     /// <summary>Asks for the addresses guests can connect to (string[]).</summary>
@@ -69,7 +61,6 @@ public sealed class PvDrmHost : ReceiveActor
     protected override void PreStart()
     {
         Context.ActorOf(DeadRequests.Props(), "dead-requests");
-        Context.ActorOf(Devices.Props(_devices.All), "devices");
         var gate = Context.ActorOf(SequentialGate.Props(_settings.RequestTimeout), "gate");
         var mode = new HostMode(_settings.Sequential, gate);
         gate.Tell(mode);
