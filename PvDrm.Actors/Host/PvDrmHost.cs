@@ -25,6 +25,7 @@ public sealed class PvDrmHost : ReceiveActor
     private UnixListener? _listener;
     private readonly List<StreamListener> _streams = new();
     private Metrics.HostMetrics? _metrics;
+    private bool _serving; // read by /readyz from the HTTP listener's threads
 
     public PvDrmHost(HostSettings settings, HostDevices devices, Admission admission, Pool.ClusterSettings cluster)
     {
@@ -100,9 +101,17 @@ public sealed class PvDrmHost : ReceiveActor
         {
             var registry = _guests;
             _metrics.Start(_settings.MetricsListen!, _settings, async ct =>
-                (await registry.Ask<ControlProtocol.Response>(new ControlProtocol.Request("status"), TimeSpan.FromSeconds(5), ct)).Status!);
+                (await registry.Ask<ControlProtocol.Response>(new ControlProtocol.Request("status"), TimeSpan.FromSeconds(5), ct)).Status!,
+                () => Volatile.Read(ref _serving) ? null : "not serving guests: the host is stopping");
             _log.Info("Prometheus metrics at {MetricsUrl}", _metrics.Url);
         }
+        Volatile.Write(ref _serving, true);
+        // Not ready as soon as a shutdown begins, before the guests are drained and the sockets close.
+        CoordinatedShutdown.Get(Context.System).AddTask(CoordinatedShutdown.PhaseBeforeServiceUnbind, "pvdrm-not-ready", () =>
+        {
+            Volatile.Write(ref _serving, false);
+            return Task.FromResult(Akka.Done.Instance);
+        });
         _log.Info("PvDrm host ready: devices {Devices} (default {DefaultDevice}), {Mode} mode, listening on {Listening}",
             string.Join(", ", _devices.All.Select(d => $"{d.Name} ({d.Info.Driver})")), _devices.Default ?? "none",
             _settings.Sequential ? "sequential" : "concurrent", string.Join(", ", Listening));

@@ -1,7 +1,7 @@
 using System.Net;
+using System.Reflection;
 using PvDrm.Actors.Host.Control;
 using PvDrm.Actors.Protocol;
-using PvDrm.Native.Interop;
 using Prometheus;
 
 namespace PvDrm.Actors.Host.Metrics;
@@ -11,70 +11,109 @@ namespace PvDrm.Actors.Host.Metrics;
 /// counts and latencies are recorded as requests complete, through a <see cref="GuestMetrics"/>
 /// per guest; everything else (guests, memory, quota use, the device, the mode) is read from the
 /// same snapshot as <c>pvdrm-host status</c> when Prometheus scrapes, so idle hosts cost nothing.
+/// Names follow Prometheus' conventions: one unit per family, base units in the name, counters
+/// ending in <c>_total</c>; the runtime's and process's own families (open descriptors
+/// included) sit beside them.
 /// </summary>
 public sealed class HostMetrics : IDisposable
 {
     private readonly CollectorRegistry _registry = Prometheus.Metrics.NewCustomRegistry();
+    private readonly MetricFactory _factory;
     private readonly HashSet<string> _guestsShown = new(StringComparer.Ordinal);
     private readonly Dictionary<string, string> _deviceShown = new(StringComparer.Ordinal); // guest -> device label shown
     private readonly object _scrapeLock = new();
-    private IMetricServer? _server;
+    private readonly Gauge _mode, _guests;
+    private readonly Counter _admitted;
+    private readonly Gauge _guestDevice;
+    private readonly (Gauge Gauge, Func<ControlProtocol.GuestStatus, double> Value)[] _perGuest;
+    private readonly (Gauge Gauge, Func<ControlProtocol.DeviceStatus, double> Value)[] _perDevice;
+    private readonly (Counter Counter, Func<ControlProtocol.DeviceStatus, double> Value)[] _perDeviceTotals;
+    private MetricsEndpoint? _endpoint;
 
     public HostMetrics()
     {
-        var factory = Prometheus.Metrics.WithCustomRegistry(_registry);
-        Requests = factory.CreateCounter("pvdrm_requests_total",
+        _factory = Prometheus.Metrics.WithCustomRegistry(_registry);
+        DotNetStats.Register(_registry);
+        ProcessDescriptors.Register(_registry);
+        Requests = _factory.CreateCounter("pvdrm_requests_total",
             "Requests answered, by guest, operation and status (ok or an errno name).", ["guest", "op", "status"]);
-        Latency = factory.CreateHistogram("pvdrm_request_duration_seconds",
+        Latency = _factory.CreateHistogram("pvdrm_request_duration_seconds",
             "Time from decoding a request to its reply, by guest and operation.", ["guest", "op"],
             new HistogramConfiguration { Buckets = Histogram.ExponentialBuckets(0.000_005, 2, 20) }); // 5 µs .. 2.6 s
-        Mode = factory.CreateGauge("pvdrm_sequential", "1 when every request passes through the sequential gate.");
-        Guests = factory.CreateGauge("pvdrm_guests", "Guests connected.");
-        Admitted = factory.CreateGauge("pvdrm_guests_admitted", "Guests admitted since the host started (a counter).");
-        Device = factory.CreateGauge("pvdrm_device", "Per device: live buffers, bytes and channels, pushbufs running, memory_bytes, guests.", ["device", "what"]);
-        GuestDevice = factory.CreateGauge("pvdrm_guest_device", "1 for the device each guest is attached to (none: no device).", ["guest", "device"]);
-        Guest = factory.CreateGauge("pvdrm_guest",
-            "Per guest: contexts, objects, memory_bytes, mapped_bytes, channels, queued_pushbufs, in_flight.", ["guest", "what"]);
-        Limit = factory.CreateGauge("pvdrm_limit", "Per-guest limits (pvdrm.host.limits), for quota use ratios.", ["limit"]);
+        _mode = _factory.CreateGauge("pvdrm_sequential", "1 when every request passes through the sequential gate.");
+        _guests = _factory.CreateGauge("pvdrm_guests", "Guests connected.");
+        _admitted = _factory.CreateCounter("pvdrm_guests_admitted_total", "Guests admitted since the host started.");
+        _guestDevice = _factory.CreateGauge("pvdrm_guest_device", "1 for the device each guest is attached to (none: no device).", ["guest", "device"]);
+        string version = typeof(HostMetrics).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "unknown";
+        _factory.CreateGauge("pvdrm_build_info", "1, labelled with the running host's version.", ["version"]).WithLabels(version).Set(1);
+
+        Gauge PerGuest(string name, string help) => _factory.CreateGauge(name, help, ["guest"]);
+        _perGuest =
+        [
+            (PerGuest("pvdrm_guest_contexts", "Open contexts of each guest."), g => g.Contexts),
+            (PerGuest("pvdrm_guest_objects", "GEM objects each guest holds."), g => g.Objects),
+            (PerGuest("pvdrm_guest_memory_bytes", "Buffer memory charged to each guest."), g => g.Bytes),
+            (PerGuest("pvdrm_guest_mapped_bytes", "Bytes of each guest's buffers it has mapped."), g => g.MappedBytes),
+            (PerGuest("pvdrm_guest_channels", "Open channels of each guest."), g => g.Channels),
+            (PerGuest("pvdrm_guest_queued_pushbufs", "Pushbufs each guest has waiting on the device."), g => g.QueuedPushbufs),
+            (PerGuest("pvdrm_guest_in_flight_requests", "Requests of each guest being served."), g => g.InFlight),
+        ];
+        Gauge PerDevice(string name, string help) => _factory.CreateGauge(name, help, ["device"]);
+        _perDevice =
+        [
+            (PerDevice("pvdrm_device_buffers", "Live buffers on each device."), d => d.LiveBuffers),
+            (PerDevice("pvdrm_device_buffer_bytes", "Bytes of live buffers on each device."), d => d.LiveBytes),
+            (PerDevice("pvdrm_device_channels", "Open channels on each device."), d => d.LiveChannels),
+            (PerDevice("pvdrm_device_running_pushbufs", "Pushbufs running on each device's engines."), d => d.Running),
+            (PerDevice("pvdrm_device_memory_bytes", "Memory each device reports (0: it does not say)."), d => d.MemoryBytes),
+            (PerDevice("pvdrm_device_guests", "Connected guests attached to each device."), d => d.Guests.Count),
+        ];
+        _perDeviceTotals =
+        [
+            (_factory.CreateCounter("pvdrm_device_pushbufs_submitted_total", "Pushbufs submitted to each device.", ["device"]), d => d.Submitted),
+            (_factory.CreateCounter("pvdrm_device_pushbufs_completed_total", "Pushbufs each device completed.", ["device"]), d => d.Completed),
+        ];
     }
 
     internal Counter Requests { get; }
 
     internal Histogram Latency { get; }
 
-    private Gauge Mode { get; }
-
-    private Gauge Guests { get; }
-
-    private Gauge Admitted { get; }
-
-    private Gauge Device { get; }
-
-    private Gauge Guest { get; }
-
-    private Gauge GuestDevice { get; }
-
-    private Gauge Limit { get; }
-
     /// <summary>The address it serves, once started: http://ADDR:PORT/metrics.</summary>
     public string? Url { get; private set; }
 
-    /// <summary>Serves <c>/metrics</c> on <paramref name="listen"/> (ADDR:PORT; port 0 picks a free one).</summary>
-    public void Start(string listen, HostSettings settings, Func<CancellationToken, Task<ControlProtocol.HostStatus>> snapshot)
+    /// <summary>
+    /// Serves <c>/metrics</c>, <c>/healthz</c> and <c>/readyz</c> on <paramref name="listen"/>
+    /// (ADDR:PORT; port 0 picks a free one).
+    /// </summary>
+    /// <param name="readiness">Null when guests can be served, else why not.</param>
+    public void Start(string listen, HostSettings settings, Func<CancellationToken, Task<ControlProtocol.HostStatus>> snapshot, Func<string?> readiness)
     {
         var endpoint = IPEndPoint.Parse(listen); // checked with the settings
         foreach (var (name, value) in new (string, double)[]
         {
-            ("memory-per-guest", settings.MemoryPerGuest), ("contexts-per-guest", settings.ContextsPerGuest),
-            ("channels-per-guest", settings.ChannelsPerGuest), ("in-flight-per-guest", settings.InFlightPerGuest),
-            ("queued-pushbufs-per-guest", settings.QueuedPushbufsPerGuest), ("handles-per-context", settings.HandlesPerContext),
+            ("pvdrm_limit_memory_per_guest_bytes", settings.MemoryPerGuest), ("pvdrm_limit_contexts_per_guest", settings.ContextsPerGuest),
+            ("pvdrm_limit_channels_per_guest", settings.ChannelsPerGuest), ("pvdrm_limit_in_flight_requests_per_guest", settings.InFlightPerGuest),
+            ("pvdrm_limit_queued_pushbufs_per_guest", settings.QueuedPushbufsPerGuest), ("pvdrm_limit_handles_per_context", settings.HandlesPerContext),
         })
-            Limit.WithLabels(name).Set(value);
+            _factory.CreateGauge(name, "A limit of pvdrm.host.limits, for quota-use ratios.").Set(value);
         _registry.AddBeforeCollectCallback(async ct => Show(await snapshot(ct)));
-        if (endpoint.Port == 0) endpoint.Port = FreePort(endpoint.Address);
-        string host = endpoint.Address.Equals(IPAddress.Any) ? "+" : endpoint.Address.ToString();
-        _server = new MetricServer(host, endpoint.Port, "metrics/", _registry).Start();
-        Url = $"http://{endpoint}/metrics";
+        _endpoint = new MetricsEndpoint(endpoint, _registry, async ct => await Healthy(snapshot, ct), readiness);
+        Url = $"http://{_endpoint.Address}/metrics";
+    }
+
+    /// <summary>Alive: the host's actors answer a status request in time.</summary>
+    private static async Task<string?> Healthy(Func<CancellationToken, Task<ControlProtocol.HostStatus>> snapshot, CancellationToken ct)
+    {
+        try
+        {
+            await snapshot(ct);
+            return null;
+        }
+        catch (Exception e) when (e is TimeoutException or Akka.Actor.AskTimeoutException or TaskCanceledException)
+        {
+            return "the host did not answer a status request in time";
+        }
     }
 
     /// <summary>A guest's request counters, looked up once per operation rather than per request.</summary>
@@ -91,96 +130,33 @@ public sealed class HostMetrics : IDisposable
     {
         lock (_scrapeLock)
         {
-            Mode.Set(status.Mode == "sequential" ? 1 : 0);
-            Guests.Set(status.Guests.Count);
-            Admitted.Set(status.Totals.GuestsAdmitted);
+            _mode.Set(status.Mode == "sequential" ? 1 : 0);
+            _guests.Set(status.Guests.Count);
+            _admitted.IncTo(status.Totals.GuestsAdmitted);
             foreach (var d in status.Devices)
             {
-                Device.WithLabels(d.Name, "buffers").Set(d.LiveBuffers);
-                Device.WithLabels(d.Name, "bytes").Set(d.LiveBytes);
-                Device.WithLabels(d.Name, "channels").Set(d.LiveChannels);
-                Device.WithLabels(d.Name, "running").Set(d.Running);
-                Device.WithLabels(d.Name, "memory_bytes").Set(d.MemoryBytes);
-                Device.WithLabels(d.Name, "guests").Set(d.Guests.Count);
+                foreach (var (gauge, value) in _perDevice) gauge.WithLabels(d.Name).Set(value(d));
+                foreach (var (counter, value) in _perDeviceTotals) counter.WithLabels(d.Name).IncTo(value(d));
             }
             var present = new HashSet<string>(StringComparer.Ordinal);
             foreach (var g in status.Guests)
             {
                 present.Add(g.Name);
-                Guest.WithLabels(g.Name, "contexts").Set(g.Contexts);
-                Guest.WithLabels(g.Name, "objects").Set(g.Objects);
-                Guest.WithLabels(g.Name, "memory_bytes").Set(g.Bytes);
-                Guest.WithLabels(g.Name, "mapped_bytes").Set(g.MappedBytes);
-                Guest.WithLabels(g.Name, "channels").Set(g.Channels);
-                Guest.WithLabels(g.Name, "queued_pushbufs").Set(g.QueuedPushbufs);
-                Guest.WithLabels(g.Name, "in_flight").Set(g.InFlight);
+                foreach (var (gauge, value) in _perGuest) gauge.WithLabels(g.Name).Set(value(g));
                 string device = g.Device ?? "none";
-                if (_deviceShown.TryGetValue(g.Name, out var was) && was != device) GuestDevice.RemoveLabelled(g.Name, was);
-                GuestDevice.WithLabels(g.Name, device).Set(1);
+                if (_deviceShown.TryGetValue(g.Name, out var was) && was != device) _guestDevice.RemoveLabelled(g.Name, was);
+                _guestDevice.WithLabels(g.Name, device).Set(1);
                 _deviceShown[g.Name] = device;
             }
             foreach (var gone in _guestsShown.Where(n => !present.Contains(n)).ToList())
             {
-                foreach (var what in GuestSeries) Guest.RemoveLabelled(gone, what);
-                if (_deviceShown.Remove(gone, out var device)) GuestDevice.RemoveLabelled(gone, device);
+                foreach (var (gauge, _) in _perGuest) gauge.RemoveLabelled(gone);
+                if (_deviceShown.Remove(gone, out var device)) _guestDevice.RemoveLabelled(gone, device);
                 _guestsShown.Remove(gone);
             }
             _guestsShown.UnionWith(present);
         }
     }
 
-    private static readonly string[] GuestSeries = ["contexts", "objects", "memory_bytes", "mapped_bytes", "channels", "queued_pushbufs", "in_flight"];
-
-    private static int FreePort(IPAddress address)
-    {
-        using var probe = new System.Net.Sockets.TcpListener(address, 0);
-        probe.Start();
-        return ((IPEndPoint)probe.LocalEndpoint).Port;
-    }
-
-    public void Dispose() => _server?.Dispose();
-}
-
-/// <summary>
-/// One guest's request series: children looked up on first use of each operation and status,
-/// then kept, so recording a request is two array reads and two atomic adds.
-/// </summary>
-internal sealed class GuestMetrics
-{
-    private const int OpSlots = 0x100; // op codes are below 0x100
-    private readonly HostMetrics _metrics;
-    private readonly string _guest;
-    private readonly Counter.Child?[] _ok = new Counter.Child?[OpSlots];
-    private readonly Histogram.Child?[] _latency = new Histogram.Child?[OpSlots];
-    private readonly Dictionary<(Op, int), Counter.Child> _failed = new();
-
-    public GuestMetrics(HostMetrics metrics, string guest) => (_metrics, _guest) = (metrics, guest);
-
-    public void Record(Op op, int status, long receivedAt)
-    {
-        int i = (int)op;
-        if ((uint)i >= (uint)_ok.Length) return;
-        (_latency[i] ??= _metrics.Latency.WithLabels(_guest, OpTable.NameOf(op)))
-            .Observe(System.Diagnostics.Stopwatch.GetElapsedTime(receivedAt).TotalSeconds);
-        if (status == 0)
-        {
-            (_ok[i] ??= _metrics.Requests.WithLabels(_guest, OpTable.NameOf(op), "ok")).Inc();
-            return;
-        }
-        Counter.Child? failed;
-        lock (_failed)
-            if (!_failed.TryGetValue((op, status), out failed))
-                _failed[(op, status)] = failed = _metrics.Requests.WithLabels(_guest, OpTable.NameOf(op), Errno.Name(-status));
-        failed.Inc();
-    }
-
-    public void Forget()
-    {
-        var series = new List<(Op, string)>();
-        for (int i = 0; i < _ok.Length; i++)
-            if (_ok[i] != null || _latency[i] != null) series.Add(((Op)i, "ok"));
-        lock (_failed)
-            series.AddRange(_failed.Keys.Select(k => (k.Item1, Errno.Name(-k.Item2))));
-        _metrics.Forget(_guest, series);
-    }
+    public void Dispose() => _endpoint?.Dispose();
 }

@@ -66,13 +66,26 @@ public class StatusAndMetricsTests : TestKit
         Assert.Equal(1, metrics["pvdrm_requests_total{guest=\"m1\",op=\"GEM_IMPORT\",status=\"ENOENT\"}"]);
         Assert.Equal(3, metrics["pvdrm_request_duration_seconds_count{guest=\"m1\",op=\"GEM_NEW\"}"]);
         Assert.True(metrics["pvdrm_request_duration_seconds_sum{guest=\"m1\",op=\"GEM_NEW\"}"] > 0);
-        Assert.Equal(3 * 8192, metrics["pvdrm_guest{guest=\"m1\",what=\"memory_bytes\"}"]);
-        Assert.Equal(3, metrics["pvdrm_guest{guest=\"m1\",what=\"objects\"}"]);
-        Assert.Equal(host.Settings.MemoryPerGuest, metrics["pvdrm_limit{limit=\"memory-per-guest\"}"]);
+        Assert.Equal(3 * 8192, metrics["pvdrm_guest_memory_bytes{guest=\"m1\"}"]);
+        Assert.Equal(3, metrics["pvdrm_guest_objects{guest=\"m1\"}"]);
+        Assert.Equal(host.Settings.MemoryPerGuest, metrics["pvdrm_limit_memory_per_guest_bytes"]);
         Assert.Equal(1, metrics["pvdrm_guests"]);
         Assert.Equal(0, metrics["pvdrm_sequential"]);
-        Assert.Equal(3, metrics[$"pvdrm_device{{device=\"{host.Device.Name}\",what=\"buffers\"}}"]);
+        Assert.Equal(3, metrics[$"pvdrm_device_buffers{{device=\"{host.Device.Name}\"}}"]);
         Assert.Equal(1, metrics[$"pvdrm_guest_device{{guest=\"m1\",device=\"{host.Device.Name}\"}}"]);
+
+        Assert.True(metrics["process_open_fds"] > 0);
+        Assert.True(metrics["process_max_fds"] >= metrics["process_open_fds"]);
+        Assert.Contains(metrics.Keys, k => k.StartsWith("pvdrm_build_info{version=", StringComparison.Ordinal));
+
+        // The probes beside the scrape: alive and ready while serving; anything else is 404.
+        string root = url[..^"metrics".Length];
+        using (var health = await http.GetAsync(root + "healthz"))
+            Assert.Equal((System.Net.HttpStatusCode.OK, "ok\n"), (health.StatusCode, await health.Content.ReadAsStringAsync()));
+        using (var ready = await http.GetAsync(root + "readyz"))
+            Assert.Equal((System.Net.HttpStatusCode.OK, "ok\n"), (ready.StatusCode, await ready.Content.ReadAsStringAsync()));
+        using (var unknown = await http.GetAsync(root + "nothing"))
+            Assert.Equal(System.Net.HttpStatusCode.NotFound, unknown.StatusCode);
 
         await guest.DisposeAsync();
         await AwaitAssertAsync(async () =>
@@ -81,7 +94,38 @@ public class StatusAndMetricsTests : TestKit
             Assert.Equal(0, metrics["pvdrm_guests"]);
         }, HostHarness.Timeout, HostHarness.Poll);
         Assert.DoesNotContain(metrics.Keys, k => k.Contains("guest=\"m1\""));
-        Assert.Equal(1, metrics["pvdrm_guests_admitted"]);
+        Assert.Equal(1, metrics["pvdrm_guests_admitted_total"]);
+    }
+
+    /// <summary>
+    /// Prometheus' naming rules on every family the host serves: TYPE and HELP given, counters end
+    /// in _total and nothing else does, base units only, and no label that mixes units in one
+    /// family (the old pvdrm_guest{what} pattern).
+    /// </summary>
+    [Fact]
+    public async Task Every_metric_family_follows_the_prometheus_naming_rules()
+    {
+        var host = new HostHarness(this, new HostSettings { ListenUnix = null, MetricsListen = "127.0.0.1:0" });
+        await using var guest = await host.ConnectAsync("lint");
+        await (await guest.OpenContextAsync()).GemNewAsync(4096);
+        using var http = new HttpClient { Timeout = HostHarness.Timeout };
+        var response = await http.GetAsync(host.Status().MetricsUrl!);
+        Assert.Equal("text/plain; version=0.0.4; charset=utf-8", response.Content.Headers.ContentType?.ToString());
+        string text = await response.Content.ReadAsStringAsync();
+
+        var types = Regex.Matches(text, @"^# TYPE (\S+) (\S+)$", RegexOptions.Multiline).ToDictionary(m => m.Groups[1].Value, m => m.Groups[2].Value);
+        var helps = Regex.Matches(text, @"^# HELP (\S+) .+$", RegexOptions.Multiline).Select(m => m.Groups[1].Value).ToHashSet();
+        Assert.Contains("pvdrm_guest_memory_bytes", types.Keys);
+        Assert.Contains("process_open_fds", types.Keys);
+        foreach (var (family, type) in types)
+        {
+            Assert.Matches("^[a-zA-Z_:][a-zA-Z0-9_:]*$", family);
+            Assert.Contains(family, helps);
+            Assert.True(type == "counter" == family.EndsWith("_total", StringComparison.Ordinal), $"{family} is a {type}: only counters end in _total");
+            Assert.DoesNotMatch("_(ms|milliseconds|us|microseconds|kb|kib|mb|mib|percent)(_|$)", family);
+        }
+        foreach (Match sample in Sample.Matches(text))
+            Assert.DoesNotMatch(@"[{,](what|limit|unit)=", sample.Groups["name"].Value);
     }
 
     [Theory]
