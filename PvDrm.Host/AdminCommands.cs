@@ -52,8 +52,9 @@ internal static class AdminCommands
     {
         var config = ConfigOption();
         var guest = CommandValues.NonEmpty(new Argument<string>("guest") { Description = "the guest's name" }, "a guest's name");
-        var command = new Command("evict", "Disconnect a guest and release everything it holds") { guest, config };
-        command.SetAction(parse => Answer(ControlPath(parse.GetValue(config)), new Request("evict", parse.GetValue(guest)), "evict"));
+        var json = JsonOption();
+        var command = new Command("evict", "Disconnect a guest and release everything it holds") { guest, config, json };
+        command.SetAction(parse => Answer(ControlPath(parse.GetValue(config)), new Request("evict", parse.GetValue(guest)), parse.GetValue(json), "evict"));
         return command;
     }
 
@@ -62,9 +63,10 @@ internal static class AdminCommands
         var config = ConfigOption();
         var key = CommandValues.OneOf(new Argument<string>("key") { Description = "what to set: sequential" }, "sequential");
         var value = CommandValues.OneOf(new Argument<string>("value") { Description = "on or off" }, "on", "off");
-        var command = new Command("set", "Change a running host's setting: sequential on|off (after in-flight work drains)") { key, value, config };
+        var json = JsonOption();
+        var command = new Command("set", "Change a running host's setting: sequential on|off (after in-flight work drains)") { key, value, config, json };
         command.SetAction(parse => Answer(ControlPath(parse.GetValue(config)),
-            new Request("set", Key: parse.GetValue(key), Value: parse.GetValue(value)), "set", "in-flight work to drain"));
+            new Request("set", Key: parse.GetValue(key), Value: parse.GetValue(value)), parse.GetValue(json), "set", "in-flight work to drain"));
         return command;
     }
 
@@ -92,11 +94,13 @@ internal static class AdminCommands
         guest.Required = true;
         var device = CommandValues.Text("--device", "the device's name (pvdrm-host devices)");
         device.Required = true;
+        var json = JsonOption();
         var command = attach
-            ? new Command("attach", "Give a guest a device; its contexts on another device are closed first") { guest, device, config }
-            : new Command("detach", "Take a guest's device away: its contexts are closed and what they held released; it stays connected") { guest, config };
+            ? new Command("attach", "Give a guest a device; its contexts on another device are closed first") { guest, device, config, json }
+            : new Command("detach", "Take a guest's device away: its contexts are closed and what they held released; it stays connected") { guest, config, json };
         command.SetAction(parse => Answer(ControlPath(parse.GetValue(config)),
-            new Request(command.Name, parse.GetValue(guest), Value: attach ? parse.GetValue(device) : null), command.Name, "the guest's contexts to close"));
+            new Request(command.Name, parse.GetValue(guest), Value: attach ? parse.GetValue(device) : null), parse.GetValue(json), command.Name,
+            "the guest's contexts to close"));
         return command;
     }
 
@@ -107,10 +111,20 @@ internal static class AdminCommands
         HostSettings.Create(PvDrmConfig.Load(configFile)).ControlUnix
         ?? throw new Akka.Configuration.ConfigurationException("pvdrm.host.control.unix is empty: this host has no control socket");
 
-    /// <summary>Sends a command whose answer is a message: printed on stdout (exit 0) or stderr (exit 1).</summary>
-    private static async Task<int> Answer(string path, Request request, string what, string waitingFor = "the host")
+    private static Option<bool> JsonOption() => new("--json") { Description = "print the answer as JSON ({\"ok\": ..., \"message\": ...}), for scripts" };
+
+    /// <summary>
+    /// Sends a command whose answer is a message: printed on stdout (exit 0) or stderr (exit 1);
+    /// with <paramref name="json"/>, as one JSON object on stdout either way (same exit codes).
+    /// </summary>
+    private static async Task<int> Answer(string path, Request request, bool json, string what, string waitingFor = "the host")
     {
         var response = await Send(path, request, what, waitingFor);
+        if (json)
+        {
+            Console.WriteLine(JsonSerializer.Serialize(new { ok = response.Ok, message = response.Message }));
+            return response.Ok ? CommandErrors.Success : CommandErrors.Failed;
+        }
         if (!response.Ok) return Failed(response);
         Console.WriteLine(response.Message);
         return CommandErrors.Success;

@@ -53,8 +53,15 @@ internal static class StatusView
         foreach (var d in devices)
             table.AddRow(Markup.Escape(d.Name) + (d.IsDefault ? " (default)" : ""), d.Kind, Markup.Escape(d.Driver),
                 d.MemoryBytes == 0 ? "?" : Mib(d.MemoryBytes), $"{d.LiveBuffers}", Mib(d.LiveBytes), $"{d.LiveChannels}", $"{d.Running}",
-                $"{d.Completed}/{d.Submitted}", d.Guests.Count == 0 ? "-" : Markup.Escape(string.Join(", ", d.Guests)));
+                $"{d.Completed}/{d.Submitted}", GuestList(d));
         return table;
+    }
+
+    /// <summary>Connected guests, then those attached but not connected, marked as such.</summary>
+    private static string GuestList(DeviceStatus d)
+    {
+        var names = d.Guests.Concat((d.Waiting ?? []).Select(g => $"{g} (not connected)")).ToList();
+        return names.Count == 0 ? "-" : Markup.Escape(string.Join(", ", names));
     }
 
     /// <summary>

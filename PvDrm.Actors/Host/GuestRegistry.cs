@@ -130,8 +130,15 @@ internal sealed partial class GuestRegistry : ReceiveActor
         var guests = _guests.Values.Where(g => g.Session.Device == device).Select(g => g.Session.Name).Order(StringComparer.Ordinal).ToList();
         ulong memory = device.TryGetParam(Native.Gpu.DeviceParam.FbSize, out ulong fb) ? fb : 0;
         return new ControlProtocol.DeviceStatus(device.Name, HostDevices.KindOf(device), device.Info.Driver, (long)memory,
-            device.Name == _devices.Default, d.LiveBuffers, d.LiveBytes, d.LiveChannels, d.Submitted, d.Completed, d.Running, guests);
+            device.Name == _devices.Default, d.LiveBuffers, d.LiveBytes, d.LiveChannels, d.Submitted, d.Completed, d.Running, guests,
+            WaitingFor(device.Name));
     }).ToList();
+
+    /// <summary>Guests named for a device (by the operator's attach, else the configuration) that are not connected.</summary>
+    private List<string> WaitingFor(string device) =>
+        _settings.GuestDevices.Keys.Concat(_attached.Keys).Distinct(StringComparer.Ordinal)
+            .Where(g => !_guests.ContainsKey(g) && DeviceNameFor(g) == device)
+            .Order(StringComparer.Ordinal).ToList();
 
     private void Admit(GuestProtocol.Admit admit)
     {

@@ -72,10 +72,11 @@ public static class ControlProtocol
     /// <param name="MemoryBytes">The device's memory as it reports it (0: it does not say).</param>
     /// <param name="IsDefault">Guests without a device of their own get this one.</param>
     /// <param name="Guests">The connected guests attached to it.</param>
+    /// <param name="Waiting">Guests attached to it (by <c>attach</c> or <c>pvdrm.host.guests</c>) that are not connected.</param>
     public sealed record DeviceStatus(
         string Name, string Kind, string Driver, long MemoryBytes, bool IsDefault,
         long LiveBuffers, long LiveBytes, long LiveChannels, long Submitted, long Completed, int Running,
-        IReadOnlyList<string> Guests);
+        IReadOnlyList<string> Guests, IReadOnlyList<string>? Waiting = null);
 
     /// <param name="Device">The attached device; null: none.</param>
     public sealed record GuestStatus(

@@ -71,9 +71,13 @@ public class DeviceCommandsTests : IDisposable
         Assert.Equal(["vm2"], devices[1].Guests);
         Assert.Equal((128L << 20, "soft"), (devices[1].MemoryBytes, devices[1].Kind));
         Assert.True(devices[0].Completed > 0 && devices[1].Completed > 1, json.Stdout);
+        // Attached but gone: vm1 by the configuration, vm3 by the operator; shown, marked as not connected.
+        Assert.Equal(["vm1"], devices[0].Waiting!);
+        Assert.Equal(["vm3"], devices[1].Waiting!);
         var table = await Admin("devices");
         Assert.Contains("soft1", table.Stdout);
         Assert.Contains("vm2", table.Stdout);
+        Assert.Contains("vm1", table.Stdout);
 
         var detach = await Admin("detach", "--guest", "vm2");
         Assert.True(detach.ExitCode == 0, detach.Stderr);
@@ -84,6 +88,14 @@ public class DeviceCommandsTests : IDisposable
         Assert.Equal((1, true), (unknownGuest.ExitCode, unknownGuest.Stderr.Contains("no guest named 'nobody' has connected to this host")));
         var unknownDevice = await Admin("attach", "--guest", "vm2", "--device", "gpu9");
         Assert.Equal((1, true), (unknownDevice.ExitCode, unknownDevice.Stderr.Contains("no device named 'gpu9'")));
+        // Every admin command answers in JSON for scripts, with the same exit codes.
+        var scripted = await Admin("attach", "--guest", "vm2", "--device", "gpu9", "--json");
+        Assert.Equal(1, scripted.ExitCode);
+        using (var answer = JsonDocument.Parse(scripted.Stdout))
+        {
+            Assert.False(answer.RootElement.GetProperty("ok").GetBoolean());
+            Assert.Contains("no device named 'gpu9'", answer.RootElement.GetProperty("message").GetString());
+        }
 
         host.Signal(Tmds.Linux.LibC.SIGTERM);
         Assert.Equal(0, await host.WaitAsync(Timeout));
