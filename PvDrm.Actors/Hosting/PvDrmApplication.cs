@@ -4,7 +4,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Serilog;
 using Serilog.Events;
-using Serilog.Formatting.Json;
+using Serilog.Formatting.Compact;
 
 namespace PvDrm.Actors;
 
@@ -25,9 +25,15 @@ public static class PvDrmApplication
             log.MinimumLevel.Is(minimum)
                 .MinimumLevel.Override("Microsoft", LogEventLevel.Warning)
                 .Enrich.FromLogContext();
-            // Events carry named properties (Guest, Context, Op, Errno, Reason...): json keeps them for log collectors.
+            // Events carry named properties (Guest, Context, Op, Errno, Reason...): json keeps them for
+            // log collectors, one compact object per line (@t, @m, @l, then the properties).
             if (format == "json")
-                log.WriteTo.Console(new JsonFormatter(renderMessage: true), standardErrorFromLevel: LogEventLevel.Verbose);
+                log.WriteTo.Console(new RenderedCompactJsonFormatter(), standardErrorFromLevel: LogEventLevel.Verbose);
+            else if (Journald.IsStderr())
+                // journald keeps its own timestamps and reads the severity from a <N> prefix (sd-daemon(3)).
+                log.Enrich.With<Journald.SeverityPrefix>().WriteTo.Console(
+                    outputTemplate: "{SyslogPrefix}{SourceContext}: {Message:lj}{NewLine}{Exception}",
+                    standardErrorFromLevel: LogEventLevel.Verbose);
             else
                 log.WriteTo.Console(
                     outputTemplate: "{Timestamp:HH:mm:ss.fff} {Level:u3} {SourceContext}: {Message:lj}{NewLine}{Exception}",

@@ -79,14 +79,44 @@ public class OperatorCommandsTests : IDisposable
 
         host.Signal(Tmds.Linux.LibC.SIGTERM);
         Assert.Equal(0, await host.WaitAsync(Timeout));
-        // Every log line is a JSON object; guest events carry the guest as a property.
+        // Every log line is a compact JSON object (@t, @m, @l, then the properties); guest events
+        // carry the guest as a property.
         var events = host.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries)
             .Where(l => l.StartsWith('{')).Select(l => JsonDocument.Parse(l).RootElement).ToList();
-        Assert.Contains(events, e => e.GetProperty("MessageTemplate").GetString()!.Contains("admitted")
-            && e.GetProperty("Properties").GetProperty("Guest").GetString() == "vm1");
-        Assert.Contains(events, e => e.GetProperty("Level").GetString() == "Warning"
-            && e.GetProperty("Properties").TryGetProperty("Guest", out var g) && g.GetString() == "vm1"
-            && e.GetProperty("RenderedMessage").GetString()!.Contains("evicted"));
+        Assert.All(events, e => Assert.True(e.TryGetProperty("@t", out _) && e.TryGetProperty("@m", out _), e.ToString()));
+        Assert.Contains(events, e => e.GetProperty("@m").GetString()!.Contains("admitted")
+            && e.TryGetProperty("Guest", out var g) && g.GetString() == "vm1");
+        Assert.Contains(events, e => e.TryGetProperty("@l", out var level) && level.GetString() == "Warning"
+            && e.TryGetProperty("Guest", out var g) && g.GetString() == "vm1"
+            && e.GetProperty("@m").GetString()!.Contains("evicted"));
+    }
+
+    /// <summary>
+    /// Under systemd, stderr is the journal's stream and JOURNAL_STREAM names it: text lines then
+    /// start with their syslog severity instead of a timestamp, so `journalctl -p` can filter.
+    /// </summary>
+    [Fact]
+    public async Task Text_logs_to_the_journal_start_with_their_syslog_severity()
+    {
+        File.WriteAllText(_run["host.hocon"], $$"""
+            pvdrm.host {
+              listen.unix = "{{_run["host.sock"]}}"
+              control.unix = "{{_run["control.sock"]}}"
+            }
+            pvdrm.log.level = info
+            """);
+        string dll = Path.Combine(AppContext.BaseDirectory, "pvdrm-host.dll");
+        // The stream is a file here: JOURNAL_STREAM is set to its device and inode, as systemd does for its socket.
+        var host = Start("/bin/sh", "-c",
+            "exec 2>\"$1\"; export JOURNAL_STREAM=\"$(stat -L -c %d:%i /proc/self/fd/2)\"; exec dotnet \"$2\" serve --config \"$3\"",
+            "sh", _run["journal.log"], dll, _run["host.hocon"]);
+        await host.WaitForFileAsync(_run["control.sock"], Timeout);
+        host.Signal(Tmds.Linux.LibC.SIGTERM);
+        Assert.Equal(0, await host.WaitAsync(Timeout));
+
+        var lines = File.ReadAllLines(_run["journal.log"]).Where(l => l.Length > 0).ToList();
+        Assert.Contains(lines, l => l.StartsWith("<6>", StringComparison.Ordinal) && l.Contains("PvDrm host ready"));
+        Assert.All(lines.Where(l => !char.IsWhiteSpace(l[0])), l => Assert.Matches("^<[2-7]>", l));
     }
 
     /// <summary>
