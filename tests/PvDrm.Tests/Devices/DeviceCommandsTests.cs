@@ -43,6 +43,7 @@ public class DeviceCommandsTests : IDisposable
             """);
         var host = _run.Start("pvdrm-host", "serve", "--config", _run["host.hocon"]);
         await host.WaitForFileAsync(_run["control.sock"], Timeout);
+        await host.WaitForFileAsync(_run["host.sock"], Timeout); // made after the control socket
 
         var vm1 = await Gemm("vm1");
         Assert.True(vm1.ExitCode == 0 && vm1.Stdout.Contains("verified"), vm1.Stdout + vm1.Stderr);

@@ -101,7 +101,7 @@ public class DrmDeviceHostTests : TestKit
     public async Task Drm_files_are_budgeted_per_guest_and_host_wide_and_OPEN_CONTEXT_beyond_names_the_key()
     {
         using var fake = FakeDrm.Start("fakedrm");
-        var settings = HostSettings.Create(Actors.PvDrmConfig.Load(null, "pvdrm.host.limits { drm-files-per-guest = 2, drm-files = 3 }"));
+        var settings = HostSettings.Create(Actors.PvDrmConfig.Load(null, "pvdrm.host { listen.unix = \"\", control.unix = \"\", limits { drm-files-per-guest = 2, drm-files = 3 } }"));
         var device = DrmGpuDevice.Open("drm0", fake.DevicePath, DeviceFactory.FileBudget(settings));
         var host = new HostHarness(this, settings, device: device);
 

@@ -40,6 +40,7 @@ public class OperatorCommandsTests : IDisposable
             """);
         var host = Start("pvdrm-host", "serve", "--config", _run["host.hocon"], "--log-format", "json");
         await host.WaitForFileAsync(_run["control.sock"], Timeout);
+        await host.WaitForFileAsync(_run["host.sock"], Timeout); // made after the control socket
         // The guest: a client over the real socket that keeps working until it is evicted.
         await using var guest = await DrmClient.ConnectAsync($"unix:{_run["host.sock"]}", new DrmClientOptions { Name = "vm1" });
         var work = Task.Run(async () =>
@@ -138,6 +139,7 @@ public class OperatorCommandsTests : IDisposable
             """);
         var host = Start("pvdrm-host", "serve", "--config", _run["host.hocon"]);
         await host.WaitForFileAsync(_run["control.sock"], Timeout);
+        await host.WaitForFileAsync(_run["host.sock"], Timeout); // made after the control socket
         // In flight: a pushbuf waiting on a semaphore that only the test releases, through a mapping (no request).
         await using var guest = await DrmClient.ConnectAsync($"unix:{_run["host.sock"]}", new DrmClientOptions { Name = "vm1" });
         var ctx = await guest.OpenContextAsync();

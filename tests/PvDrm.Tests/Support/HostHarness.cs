@@ -30,6 +30,11 @@ internal sealed class HostHarness
     {
         _kit = kit;
         Settings = settings ?? new HostSettings { ListenUnix = null };
+        // reference.conf's sockets are the machine's: a test that kept them would fail as an
+        // ordinary user (no /run/pvdrm) and, as root, take the machine's paths.
+        foreach (string? path in new[] { Settings.ListenUnix, Settings.ControlUnix })
+            if (path != null && path.StartsWith("/run/", StringComparison.Ordinal))
+                throw new ArgumentException($"a test host must not listen on {path}: set listen.unix and control.unix to \"\" or a temporary path");
         devices ??= HostDevices.Single(device ?? NewSoftGpu(gpu));
         Device = devices.All[0];
         Host = kit.Sys.ActorOf(PvDrmHost.Props(Settings, devices));
