@@ -86,6 +86,19 @@ internal static class AdminCommands
         return command;
     }
 
+    /// <summary>`reload`: the host reads its configuration again (tokens, uid bindings, guests' devices, sharing groups), as on SIGHUP.</summary>
+    public static Command Reload()
+    {
+        var config = ConfigOption();
+        var json = JsonOption();
+        var command = new Command("reload", "Read the running host's configuration again: tokens, uid bindings, guests' devices and sharing groups, without dropping a guest")
+        {
+            config, json,
+        };
+        command.SetAction(parse => Answer(ControlPath(parse.GetValue(config)), new Request("reload"), parse.GetValue(json), "reload"));
+        return command;
+    }
+
     /// <summary>`attach --guest G --device D` (PVDRM's `tools/vdrm DEVICE DOMAIN`), and `detach --guest G`.</summary>
     public static Command Attach(bool attach)
     {

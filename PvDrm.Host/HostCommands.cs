@@ -26,9 +26,19 @@ internal static class HostCommands
             string? path = parse.GetValue(listen) is { } l ? ProxySettings.UnixPath(l) : null;
             var overrides = PvDrmConfig.Overrides(HostSettings.Root, ("listen.unix", path), ("sequential", parse.GetValue(sequential)))
                 + "\n" + CommonOptions.LogOverrides(parse, logFormat);
-            var hocon = PvDrmConfig.Load(parse.GetValue(config), overrides);
-            using var app = BuildHost(hocon, HostSettings.Create(hocon));
-            await app.RunAsync(ct);
+            string? file = parse.GetValue(config);
+            var hocon = PvDrmConfig.Load(file, overrides);
+            var reload = new SettingsReload(() => HostSettings.Create(PvDrmConfig.Load(file, overrides)));
+            using var app = BuildHost(hocon, HostSettings.Create(hocon), reload: reload);
+            await app.StartAsync(ct);
+            // SIGHUP: read the configuration again, as `pvdrm-host reload` does; the host logs the outcome.
+            var root = app.Services.GetRequiredService<Akka.Hosting.ActorRegistry>().Get<PvDrmHost>();
+            using var hangup = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGHUP, signal =>
+            {
+                signal.Cancel = true;
+                root.Tell(new Actors.Host.Control.ControlProtocol.Request("reload"));
+            });
+            await app.WaitForShutdownAsync(ct);
             return CommandErrors.Success;
         });
         return command;
@@ -77,11 +87,11 @@ internal static class HostCommands
     }
 
     /// <summary>The host daemon as a generic host: the same composition `serve` and the demo run.</summary>
-    public static IHost BuildHost(Config config, HostSettings settings, LogEventLevel? level = null)
+    public static IHost BuildHost(Config config, HostSettings settings, LogEventLevel? level = null, SettingsReload? reload = null)
     {
         var admission = Admission.Load(settings.Auth);
         var cluster = Actors.Host.Pool.ClusterSettings.Create(config);
         var devices = DeviceFactory.CreateAll(settings, line => Console.Error.WriteLine($"pvdrm-host: {line}"));
-        return PvDrmApplication.Build("pvdrm", config, akka => akka.WithPvDrmHost(settings, devices, admission, cluster), level);
+        return PvDrmApplication.Build("pvdrm", config, akka => akka.WithPvDrmHost(settings, devices, admission, cluster, reload), level);
     }
 }

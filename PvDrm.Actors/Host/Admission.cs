@@ -37,6 +37,9 @@ public sealed class Admission
             }
     }
 
+    /// <summary>How many names have a token.</summary>
+    public int Tokens => _tokens.Count;
+
     /// <summary>Uids that <c>auth.unix-uids</c> admits for any unbound name: worth a warning at start.</summary>
     public IEnumerable<int> UidsForAnyName => _settings.UnixUids.Where(u => !_settings.UidNames.ContainsKey((uint)u));
 

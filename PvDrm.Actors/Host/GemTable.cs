@@ -15,10 +15,16 @@ internal sealed class GemTable
     private readonly Dictionary<uint, HostGem> _names = new();
     private readonly Dictionary<(ulong Device, ulong Inode), HostGem> _files = new();
     private readonly Dictionary<HostGem, (ulong, ulong)> _fileOf = new();
-    private readonly IReadOnlyList<IReadOnlyList<string>> _groups;
+    private volatile IReadOnlyList<IReadOnlyList<string>> _groups; // read by every guest's actors, replaced by a reload
     private uint _lastName;
 
     public GemTable(IReadOnlyList<IReadOnlyList<string>> sharingGroups) => _groups = sharingGroups;
+
+    /// <summary>pvdrm.host.sharing.groups, replaced by a reload: decides imports from then on.</summary>
+    public IReadOnlyList<IReadOnlyList<string>> SharingGroups
+    {
+        set => _groups = value;
+    }
 
     /// <summary>Live names (status output, leak checks).</summary>
     public int Names

@@ -14,11 +14,12 @@ namespace PvDrm.Actors.Host;
 /// </summary>
 internal sealed partial class GuestRegistry : ReceiveActor
 {
-    private readonly HostSettings _settings;
+    private HostSettings _settings; // reload replaces its auth, guests and sharing parts
     private readonly Pool.ClusterSettings _cluster;
     private readonly HostDevices _devices;
     private readonly HostMode _mode;
-    private readonly Admission _admission;
+    private Admission _admission;
+    private readonly SettingsReload? _reload;
     private readonly GemTable _gems;
     private readonly Metrics.HostMetrics? _metrics;
     private readonly ILoggingAdapter _log = Context.GetLogger();
@@ -36,8 +37,9 @@ internal sealed partial class GuestRegistry : ReceiveActor
     private readonly RefusalLog _refusals;
 
     public GuestRegistry(HostSettings settings, HostDevices devices, HostMode mode, Admission admission, Metrics.HostMetrics? metrics, Pool.ClusterSettings? cluster,
-        UnadmittedConnections? places)
+        UnadmittedConnections? places, SettingsReload? reload)
     {
+        _reload = reload;
         _metrics = metrics;
         _settings = settings;
         _cluster = cluster ?? new Pool.ClusterSettings();
@@ -71,6 +73,7 @@ internal sealed partial class GuestRegistry : ReceiveActor
                 "evict" => new ControlProtocol.Response(false, "evict needs a guest name"),
                 "devices" => new ControlProtocol.Response(true, "ok", Devices: DeviceStatuses()),
                 "attach" or "detach" => Attach(r), // null: the guest's actor answers
+                "reload" => Reload(),
                 _ => new ControlProtocol.Response(false, $"unknown command '{r.Command}'"),
             };
             if (response != null) Sender.Tell(response);
@@ -87,9 +90,27 @@ internal sealed partial class GuestRegistry : ReceiveActor
     }
 
     /// <param name="places">The places of connections not yet admitted (and the refusal log), shared with the listeners.</param>
+    /// <param name="reload">Reads the configuration again for `reload` and SIGHUP; null: this host cannot.</param>
     public static Props Props(HostSettings settings, HostDevices devices, HostMode mode, Admission admission,
-        Metrics.HostMetrics? metrics = null, Pool.ClusterSettings? cluster = null, UnadmittedConnections? places = null) =>
-        Akka.Actor.Props.Create(() => new GuestRegistry(settings, devices, mode, admission, metrics, cluster, places));
+        Metrics.HostMetrics? metrics = null, Pool.ClusterSettings? cluster = null, UnadmittedConnections? places = null, SettingsReload? reload = null) =>
+        Akka.Actor.Props.Create(() => new GuestRegistry(settings, devices, mode, admission, metrics, cluster, places, reload));
+
+    /// <summary>`reload` and SIGHUP (<see cref="SettingsReload"/>): nobody is disconnected.</summary>
+    private ControlProtocol.Response Reload()
+    {
+        if (_reload == null) return new ControlProtocol.Response(false, "this host was not started from a configuration it can read again");
+        if (_reload.TryRead(_settings, _devices, out string? error) is not var (settings, admission))
+        {
+            _log.Warning("{Reason}", error);
+            return new ControlProtocol.Response(false, error!);
+        }
+        (_settings, _admission) = (settings, admission);
+        _gems.SharingGroups = settings.SharingGroups;
+        string summary = $"reloaded: {admission.Tokens} token(s), {settings.Auth.UidNames.Count} uid binding(s), " +
+            $"{settings.GuestDevices.Count} guest device(s), {settings.SharingGroups.Count} sharing group(s); {_guests.Count} connected guest(s) kept";
+        _log.Info("{Summary}", summary);
+        return new ControlProtocol.Response(true, summary);
+    }
 
     /// <summary>The device a guest gets: the operator's last attach or detach, else its configured one, else the default.</summary>
     private string? DeviceNameFor(string guest) =>

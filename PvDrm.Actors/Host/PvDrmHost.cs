@@ -25,10 +25,12 @@ public sealed class PvDrmHost : ReceiveActor
     private UnixListener? _listener;
     private readonly List<StreamListener> _streams = new();
     private Metrics.HostMetrics? _metrics;
+    private readonly SettingsReload? _reload;
     private bool _serving; // read by /readyz from the HTTP listener's threads
 
-    public PvDrmHost(HostSettings settings, HostDevices devices, Admission admission, Pool.ClusterSettings cluster)
+    public PvDrmHost(HostSettings settings, HostDevices devices, Admission admission, Pool.ClusterSettings cluster, SettingsReload? reload)
     {
+        _reload = reload;
         _settings = settings;
         _devices = devices;
         _cluster = cluster;
@@ -48,11 +50,13 @@ public sealed class PvDrmHost : ReceiveActor
     /// <param name="devices">Opened (and checked) by the caller; the host disposes them when it stops.</param>
     /// <param name="admission">Loaded by the caller (a bad tokens file stops start-up); by default from <paramref name="settings"/>.</param>
     /// <param name="cluster">A node of a pool when enabled (the actor system must then be a cluster node).</param>
-    public static Props Props(HostSettings settings, HostDevices devices, Admission? admission = null, Pool.ClusterSettings? cluster = null)
+    /// <param name="reload">Reads the configuration again for `reload` and SIGHUP; null: the host cannot.</param>
+    public static Props Props(HostSettings settings, HostDevices devices, Admission? admission = null, Pool.ClusterSettings? cluster = null,
+        SettingsReload? reload = null)
     {
         admission ??= Admission.Load(settings.Auth);
         cluster ??= new Pool.ClusterSettings();
-        return Akka.Actor.Props.Create(() => new PvDrmHost(settings, devices, admission, cluster));
+        return Akka.Actor.Props.Create(() => new PvDrmHost(settings, devices, admission, cluster, reload));
     }
 
     /// <summary>A host of one device, every guest's (tests and tools).</summary>
@@ -67,10 +71,10 @@ public sealed class PvDrmHost : ReceiveActor
         gate.Tell(mode);
         if (_settings.MetricsListen != null) _metrics = new Metrics.HostMetrics();
         var places = new UnadmittedConnections(_settings.Admission, new RefusalLog(_log));
-        _guests = Context.ActorOf(GuestRegistry.Props(_settings, _devices, mode, _admission, _metrics, _cluster, places), "guests");
+        _guests = Context.ActorOf(GuestRegistry.Props(_settings, _devices, mode, _admission, _metrics, _cluster, places, _reload), "guests");
         if (_cluster.Enabled) StartPool();
         if (_settings.ControlUnix is { } control)
-            Context.ActorOf(ControlActor.Props(control, _guests, ControlProtocol.AnswerWithin(_settings.RequestTimeout), "status", "evict", "set", "devices", "attach", "detach", "cluster-status"), "control");
+            Context.ActorOf(ControlActor.Props(control, _guests, ControlProtocol.AnswerWithin(_settings.RequestTimeout), "status", "evict", "set", "devices", "attach", "detach", "cluster-status", "reload"), "control");
         if (_settings.Auth.TokensFile is { } tokens && Admission.IsExposed(tokens))
             _log.Warning("{TokensFile} is readable by other users; tokens should be readable only by the host's user (chmod 600)", tokens);
         foreach (int uid in _admission.UidsForAnyName)
