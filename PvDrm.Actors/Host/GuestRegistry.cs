@@ -128,10 +128,22 @@ internal sealed partial class GuestRegistry : ReceiveActor
     {
         var d = device.GetStats();
         var guests = _guests.Values.Where(g => g.Session.Device == device).Select(g => g.Session.Name).Order(StringComparer.Ordinal).ToList();
-        ulong memory = device.TryGetParam(Native.Gpu.DeviceParam.FbSize, out ulong fb) ? fb : 0;
-        return new ControlProtocol.DeviceStatus(device.Name, HostDevices.KindOf(device), device.Info.Driver, (long)memory,
+        return new ControlProtocol.DeviceStatus(device.Name, HostDevices.KindOf(device), device.Info.Driver, (long)DeviceMemory(device),
             device.Name == _devices.Default, d.LiveBuffers, d.LiveBytes, d.LiveChannels, d.Submitted, d.Completed, d.Running, guests);
     }).ToList();
+
+    /// <summary>The device's memory for status, 0 when unknown or when asking it fails (an ioctl's EIO must not fail the status, nor the registry).</summary>
+    private static ulong DeviceMemory(Native.Gpu.IGpuDevice device)
+    {
+        try
+        {
+            return device.TryGetParam(Native.Gpu.DeviceParam.FbSize, out ulong fb) ? fb : 0;
+        }
+        catch (ErrnoException)
+        {
+            return 0;
+        }
+    }
 
     private void Admit(GuestProtocol.Admit admit)
     {
