@@ -91,5 +91,14 @@ public sealed class Admission
         return $"guest '{name}' is not admitted: {byToken} and uid {p.Uid} is not admitted by pvdrm.host.auth";
     }
 
+    /// <summary>
+    /// True for a name bound to no credential (no token, no <c>uid-names</c> entry): a peer takes
+    /// it on its uid alone, and <c>auth.names-per-uid</c> caps how many of them it holds.
+    /// </summary>
+    public bool IsFree(string name) => !_tokens.ContainsKey(name) && !_uidsOfName.ContainsKey(name);
+
+    /// <summary>The most free names one uid holds at once (<c>auth.names-per-uid</c>).</summary>
+    public int NamesPerUid => _settings.NamesPerUid;
+
     private static byte[] Digest(string token) => SHA256.HashData(Encoding.UTF8.GetBytes(token));
 }

@@ -20,6 +20,12 @@ public sealed record AuthSettings
     /// <summary>Admit Unix peers running as the host's own user or as root, as <see cref="UnixUids"/> does.</summary>
     public bool SameUid { get; init; } = true;
 
+    /// <summary>
+    /// Live guests one uid may hold at once under names admitted for the uid alone (free names,
+    /// through <see cref="UnixUids"/> or <see cref="SameUid"/>), so trying names cannot grow the host's tables.
+    /// </summary>
+    public int NamesPerUid { get; init; } = 64;
+
     internal static AuthSettings Create(SettingsReader c)
     {
         string tokens = c.String("auth.tokens-file");
@@ -38,6 +44,7 @@ public sealed record AuthSettings
             UidNames = uidNames,
             UnixUids = c.IntList("auth.unix-uids"),
             SameUid = c.Bool("auth.same-uid"),
+            NamesPerUid = c.Int("auth.names-per-uid", 1, 1 << 20),
         };
     }
 }

@@ -79,18 +79,8 @@ internal sealed class ContextActor : ReceiveActor, IWithTimers
         Akka.Actor.Props.Create(() => new ContextActor(session, id, device, file));
 
     /// <summary>A host syscall that fails on any path (EMFILE, ENOMEM...) fails that request only, never the context.</summary>
-    protected override bool AroundReceive(Receive receive, object message)
-    {
-        try
-        {
-            return base.AroundReceive(receive, message);
-        }
-        catch (ErrnoException e) when (message is Request r)
-        {
-            r.Fail(e.Errno, $"{OpTable.NameOf(r.Op)}: {e.Message}");
-            return true;
-        }
-    }
+    protected override bool AroundReceive(Receive receive, object message) =>
+        HostCallFailures.Receive(receive, message, _id, static id => $"context {id}");
 
     /// <summary>Checks a guest-chosen handle for a new object: non-zero, unused, within the limit.</summary>
     private bool CheckNewHandle(Request r, uint handle)
@@ -250,7 +240,7 @@ internal sealed class ContextActor : ReceiveActor, IWithTimers
             r.Fail(e.Errno, $"CHANNEL_ALLOC: {e.Message}");
             return;
         }
-        var props = GuestSession.OnDeviceDispatcher(ChannelActor.Props(_session, channel), _device);
+        var props = GuestSession.OnDeviceDispatcher(ChannelActor.Props(_session, channel, r.Channel), _device);
         _channels[r.Channel] = Context.ActorOf(props, ActorNames.Unique(Context, $"chan-{r.Channel}"));
         r.Reply();
     }

@@ -185,18 +185,8 @@ internal sealed class GemActor : UntypedActor
     }
 
     /// <summary>A host syscall that fails (EMFILE, ENOMEM, EIO...) fails this request only, never the guest's session.</summary>
-    protected override bool AroundReceive(Receive receive, object message)
-    {
-        try
-        {
-            return base.AroundReceive(receive, message);
-        }
-        catch (ErrnoException e) when (message is Request r)
-        {
-            r.Fail(e.Errno, $"{OpTable.NameOf(r.Op)}: handle {_handle}: {e.Message}");
-            return true;
-        }
-    }
+    protected override bool AroundReceive(Receive receive, object message) =>
+        HostCallFailures.Receive(receive, message, _handle, static h => $"handle {h}");
 
     private bool CheckRange(Request r, ulong offset, ulong length)
     {

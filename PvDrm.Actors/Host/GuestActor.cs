@@ -46,12 +46,13 @@ internal sealed class GuestActor : ReceiveActor
 
     public static Props Props(GuestSession session) => Akka.Actor.Props.Create(() => new GuestActor(session));
 
-    // A failure here ends the guest (the registry stops it): tell it why rather than a generic reason.
+    // A failed host call fails its request only (a device query's ioctl, opening a context's file).
+    // Any other failure ends the guest (the registry stops it): tell it why rather than a generic reason.
     protected override bool AroundReceive(Receive receive, object message)
     {
         try
         {
-            return base.AroundReceive(receive, message);
+            return HostCallFailures.Receive(receive, message, _session.Name, static name => $"guest {name}");
         }
         catch (Exception e)
         {
@@ -85,16 +86,7 @@ internal sealed class GuestActor : ReceiveActor
             return;
         }
         // A context is a file of the device: on a real DRM node its own open file (limits.drm-files*).
-        Native.Gpu.IGpuSession file;
-        try
-        {
-            file = device.OpenSession(_session.Name);
-        }
-        catch (ErrnoException e)
-        {
-            request.Fail(e.Errno, $"OPEN_CONTEXT: {e.Message}");
-            return;
-        }
+        var file = device.OpenSession(_session.Name); // may fail (EMFILE): this request only, see AroundReceive
         var props = GuestSession.OnDeviceDispatcher(ContextActor.Props(_session, request.Context, device, file), device);
         _contexts[request.Context] = Context.ActorOf(props, ActorNames.Unique(Context, $"ctx-{request.Context}"));
         _session.Link.ContextReopened(request.Context);

@@ -16,7 +16,7 @@ internal sealed partial class GuestRegistry
     private PoolView View => _view ?? PoolView.Empty(_cluster.NodeName);
 
     // Guests whose HELLO waits for the pool to place them.
-    private readonly HashSet<string> _placing = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, GuestProtocol.Admit> _placing = new(StringComparer.Ordinal);
 
     /// <summary>
     /// Where an arriving guest goes: the pool reads its placement from a majority of the nodes
@@ -28,7 +28,7 @@ internal sealed partial class GuestRegistry
     private void PlaceFirst(GuestProtocol.Admit admit)
     {
         string guest = admit.Hello.Name, initial = InitialPlacement(guest, View);
-        _placing.Add(guest);
+        _placing.Add(guest, admit);
         _pool.Ask<PoolProtocol.Placed>(new PoolProtocol.Place(guest, initial), TimeSpan.FromSeconds(10))
             .PipeTo(Self, success: p => new PoolPlaced(admit, p.Placement), failure: _ => new PoolPlaced(admit, initial));
     }

@@ -149,8 +149,7 @@ internal sealed partial class GuestRegistry : ReceiveActor
     {
         var d = device.GetStats();
         var guests = _guests.Values.Where(g => g.Session.Device == device).Select(g => g.Session.Name).Order(StringComparer.Ordinal).ToList();
-        ulong memory = device.TryGetParam(Native.Gpu.DeviceParam.FbSize, out ulong fb) ? fb : 0;
-        return new ControlProtocol.DeviceStatus(device.Name, HostDevices.KindOf(device), device.Info.Driver, (long)memory,
+        return new ControlProtocol.DeviceStatus(device.Name, HostDevices.KindOf(device), device.Info.Driver, (long)DeviceMemory(device),
             device.Name == _devices.Default, d.LiveBuffers, d.LiveBytes, d.LiveChannels, d.Submitted, d.Completed, d.Running, guests,
             WaitingFor(device.Name));
     }).ToList();
@@ -160,6 +159,19 @@ internal sealed partial class GuestRegistry : ReceiveActor
         _settings.GuestDevices.Keys.Concat(_attached.Keys).Distinct(StringComparer.Ordinal)
             .Where(g => !_guests.ContainsKey(g) && DeviceNameFor(g) == device)
             .Order(StringComparer.Ordinal).ToList();
+
+    /// <summary>The device's memory for status, 0 when unknown or when asking it fails (an ioctl's EIO must not fail the status, nor the registry).</summary>
+    private static ulong DeviceMemory(Native.Gpu.IGpuDevice device)
+    {
+        try
+        {
+            return device.TryGetParam(Native.Gpu.DeviceParam.FbSize, out ulong fb) ? fb : 0;
+        }
+        catch (ErrnoException)
+        {
+            return 0;
+        }
+    }
 
     private void Admit(GuestProtocol.Admit admit)
     {
@@ -180,13 +192,29 @@ internal sealed partial class GuestRegistry : ReceiveActor
             link.Refuse(hello, Errno.EACCES, refusal); // logged by the link's refusal log
             return;
         }
-        if (_guests.ContainsKey(hello.Name) || _placing.Contains(hello.Name))
+        if (_guests.ContainsKey(hello.Name) || _placing.ContainsKey(hello.Name))
         {
             link.Refuse(hello, Errno.EBUSY, $"a guest named '{hello.Name}' is already connected");
             return;
         }
+        if (FreeNamesOverCap(hello.Name, link.Connection.Peer) is { } over)
+        {
+            link.Refuse(hello, Errno.EMFILE, over);
+            return;
+        }
         if (Pooled) PlaceFirst(admit); // admitted once a majority of the pool says where it goes
         else Admitted(admit, null);
+    }
+
+    /// <summary>Why a free name is refused: its uid already holds <c>auth.names-per-uid</c> of them (live or being placed); null: room.</summary>
+    private string? FreeNamesOverCap(string name, Native.Io.PeerCredentials? peer)
+    {
+        if (peer is not { } p || !_admission.IsFree(name)) return null;
+        bool Counted(GuestLink link, string guest) => link.Connection.Peer?.Uid == p.Uid && _admission.IsFree(guest);
+        int held = _guests.Values.Count(g => Counted(g.Session.Link, g.Session.Name)) + _placing.Values.Count(a => Counted(a.Link, a.Hello.Name));
+        if (held < _admission.NamesPerUid) return null;
+        return $"guest '{name}' is not admitted: uid {p.Uid} already holds {held} live guests under names bound to no token or uid " +
+               $"({HostSettings.Root}.auth.names-per-uid = {_admission.NamesPerUid}); disconnect one, or bind names in auth.uid-names or the tokens file";
     }
 
     /// <param name="placement">In a pool: the guest's <c>node/device</c> (or none).</param>

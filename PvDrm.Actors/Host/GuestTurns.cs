@@ -4,46 +4,64 @@ using static PvDrm.Actors.Host.GateProtocol;
 namespace PvDrm.Actors.Host;
 
 /// <summary>
-/// The sequential gate's waiting requests, one queue per guest, served in turn: the next
-/// request is the oldest of the guest whose turn it is, and that guest then goes to the back.
-/// So a guest with a long backlog delays another's request by at most one of its own turns,
-/// while each guest's requests keep their order.
+/// The sequential gate's waiting requests, one queue per guest, served in turns: a turn is up
+/// to <c>sequential-turn.requests</c> of one guest's requests in a row, oldest first, and that
+/// guest then goes to the back. So a guest with a long backlog delays another's request by at
+/// most one of its own turns, while each guest's requests keep their order.
 /// </summary>
-internal sealed class GuestTurns
+internal sealed class GuestTurns(int requestsPerTurn)
 {
-    private readonly Dictionary<IActorRef, Queue<Gated>> _queues = new();
-    private readonly Queue<IActorRef> _turns = new(); // guests with requests waiting, next first
+    private sealed class Waiting(LinkedListNode<IActorRef> turn)
+    {
+        public Queue<Gated> Requests { get; } = new();
+
+        public LinkedListNode<IActorRef> Turn { get; } = turn;
+    }
+
+    private readonly Dictionary<IActorRef, Waiting> _waiting = new();
+    private readonly LinkedList<IActorRef> _turns = new(); // guests with requests waiting, next first
     private IActorRef? _last; // whose request was served last
+    private int _servedInTurn;  // of _last's, in a row
 
     public int Count { get; private set; }
 
     public void Enqueue(Gated gated)
     {
-        if (!_queues.TryGetValue(gated.Target, out var queue))
-        {
-            _queues[gated.Target] = queue = new Queue<Gated>();
-            _turns.Enqueue(gated.Target);
-        }
-        queue.Enqueue(gated);
+        if (!_waiting.TryGetValue(gated.Target, out var waiting))
+            _waiting[gated.Target] = waiting = new Waiting(_turns.AddLast(gated.Target));
+        waiting.Requests.Enqueue(gated);
         Count++;
     }
 
     public bool TryDequeue(out Gated gated)
     {
-        // The guest served last queued its next request while that one ran, possibly before
-        // others queued theirs: it still waits for them.
-        if (_turns.Count > 1 && Equals(_turns.Peek(), _last)) _turns.Enqueue(_turns.Dequeue());
-        if (!_turns.TryDequeue(out var guest))
+        if (_turns.First is not { } next)
         {
             gated = null!;
             return false;
         }
-        _last = guest;
-        var queue = _queues[guest];
-        gated = queue.Dequeue();
+        // The guest served last goes on while its turn lasts and it has requests waiting.
+        if (_last != null && _servedInTurn < requestsPerTurn && _waiting.ContainsKey(_last)) next = _waiting[_last].Turn;
+        else
+        {
+            // Its turn is over: it waits for the others, also if it queued again before they did.
+            if (_turns.Count > 1 && Equals(next.Value, _last))
+            {
+                _turns.RemoveFirst();
+                _turns.AddLast(next);
+                next = _turns.First!;
+            }
+            _servedInTurn = 0;
+        }
+        var guest = next.Value;
+        var waiting = _waiting[guest];
+        gated = waiting.Requests.Dequeue();
         Count--;
-        if (queue.Count > 0) _turns.Enqueue(guest);
-        else _queues.Remove(guest);
+        _last = guest;
+        _servedInTurn++;
+        _turns.Remove(next);
+        if (waiting.Requests.Count > 0) _turns.AddLast(next); // at the back for its next turn
+        else _waiting.Remove(guest);
         return true;
     }
 }

@@ -60,6 +60,9 @@ public sealed record HostSettings
 
     public AuthSettings Auth { get; init; } = new();
 
+    /// <summary><c>pvdrm.host.sequential-turn</c>: how long one guest keeps the sequential gate.</summary>
+    public SequentialTurnSettings SequentialTurn { get; init; } = new();
+
     /// <summary><c>pvdrm.host.admission</c>: the cost of connections before HELLO, the names remembered.</summary>
     public AdmissionSettings Admission { get; init; } = new();
 
@@ -93,7 +96,7 @@ public sealed record HostSettings
     /// <summary>Requests a guest may have in flight before the host stops reading from it.</summary>
     public int InFlightPerGuest { get; init; } = 256;
 
-    /// <summary>The longest a request may wait (CPU_PREP, FENCE_WAIT, a turn at the gate).</summary>
+    /// <summary>The longest a request may wait (CPU_PREP, FENCE_WAIT without a timeout of their own).</summary>
     public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromSeconds(30);
 
     public ConnectionOptions Connection => new() { MaxFrame = Protocol.MaxFrame, UnadmittedMaxFrame = Math.Min(Admission.HelloFrame, Protocol.MaxFrame) };
@@ -161,6 +164,7 @@ public sealed record HostSettings
         int maxFrame = (int)c.Bytes("limits.max-frame", 4096, 64 << 20);
         return new HostSettings
         {
+            SequentialTurn = SequentialTurnSettings.Create(new SettingsReader(merged, SequentialTurnSettings.Root)),
             Admission = AdmissionSettings.Create(new SettingsReader(merged, AdmissionSettings.Root), maxFrame),
             Sequential = c.Bool("sequential"),
             Device = device,

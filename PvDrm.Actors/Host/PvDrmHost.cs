@@ -66,7 +66,7 @@ public sealed class PvDrmHost : ReceiveActor
     protected override void PreStart()
     {
         Context.ActorOf(DeadRequests.Props(), "dead-requests");
-        var gate = Context.ActorOf(SequentialGate.Props(_settings.RequestTimeout), "gate");
+        var gate = Context.ActorOf(SequentialGate.Props(_settings.SequentialTurn), "gate");
         var mode = new HostMode(_settings.Sequential, gate);
         gate.Tell(mode);
         if (_settings.MetricsListen != null) _metrics = new Metrics.HostMetrics();

@@ -7,9 +7,10 @@ namespace PvDrm.Actors.Host;
 
 /// <summary>
 /// <c>/user/pvdrm/gate</c>: with <c>sequential = on</c>, every request of every guest waits here
-/// and runs alone, to completion. Guests take turns, one request each (<see cref="GuestTurns"/>),
-/// each guest's requests in arrival order; a turn ends when its request is complete or after the
-/// request timeout. A request is complete when it has been answered and the GPU work it started
+/// and runs alone, to completion. Guests take turns of up to <c>sequential-turn.requests</c>
+/// requests each (<see cref="GuestTurns"/>), each guest's requests in arrival order; a request
+/// holds the gate until it is complete or for <c>sequential-turn.timeout</c> at most. A request
+/// is complete when it has been answered and the GPU work it started
 /// (a PUSHBUF's) has executed. Same results as concurrent mode, no parallelism: PVDRM's back-end
 /// behaviour, kept for debugging and comparison, without letting one guest's backlog own it.
 ///
@@ -22,7 +23,7 @@ internal sealed class SequentialGate : ReceiveActor, IWithTimers
 {
     private readonly TimeSpan _turnLimit;
     private readonly ILoggingAdapter _log = Context.GetLogger();
-    private readonly GuestTurns _waiting = new();
+    private readonly GuestTurns _waiting;
     private HostMode _mode = null!;
     private Request? _current;
     private bool _currentAnswered; // answered; only its GPU work is still running
@@ -30,9 +31,10 @@ internal sealed class SequentialGate : ReceiveActor, IWithTimers
     private IActorRef? _switchedOn;
     private int _passedOn; // requests forwarded while concurrent, not yet answered
 
-    public SequentialGate(TimeSpan turnLimit)
+    public SequentialGate(SequentialTurnSettings turn)
     {
-        _turnLimit = turnLimit;
+        _turnLimit = turn.Timeout;
+        _waiting = new GuestTurns(turn.Requests);
         Receive<HostMode>(mode =>
         {
             _mode = mode;
@@ -43,7 +45,7 @@ internal sealed class SequentialGate : ReceiveActor, IWithTimers
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    public static Props Props(TimeSpan turnLimit) => Akka.Actor.Props.Create(() => new SequentialGate(turnLimit));
+    public static Props Props(SequentialTurnSettings turn) => Akka.Actor.Props.Create(() => new SequentialGate(turn));
 
     /// <summary>Concurrent mode: forward at once, counting what is still running.</summary>
     private void PassingOn()
@@ -164,7 +166,7 @@ internal sealed class SequentialGate : ReceiveActor, IWithTimers
         Receive<TurnTimedOut>(t =>
         {
             if (!ReferenceEquals(t.Request, _current)) return;
-            _log.Warning("sequential gate: {Op} (request {RequestId}) held the gate for {Timeout}; moving on",
+            _log.Warning("sequential gate: {Op} (request {RequestId}) held the gate for {Timeout} (pvdrm.host.sequential-turn.timeout); moving on",
                 OpTable.NameOf(t.Request.Op), t.Request.RequestId, _turnLimit);
             Next();
         });

@@ -26,6 +26,24 @@ public sealed class StreamConnection : SocketConnection
         PeerName = peerName ?? StreamSocket.PeerName(socket, transport);
         MaxFrame = options.MaxFrame;
         _in = new byte[Math.Min(InitialBuffer, options.MaxFrame)];
+        if (options.UnadmittedMaxFrame is int small)
+        {
+            // Until admitted, the kernel holds about one small frame each way for this peer too.
+            _admittedBuffers = StreamSocket.Buffers(socket);
+            StreamSocket.SetBuffers(socket, small, small);
+        }
+    }
+
+    // The kernel's buffer sizes before they were shrunk for a peer not yet admitted; restored at admission.
+    private readonly (int Receive, int Send)? _admittedBuffers;
+
+    public override void Admitted()
+    {
+        // Restored before the HELLO reply goes out. (Setting them ends the kernel's autotuning:
+        // the connection keeps the default sizes, which fit the largest frame.)
+        if (_admittedBuffers is var (receive, send) && BeforeAdmission)
+            StreamSocket.SetBuffers(Socket, receive, send);
+        base.Admitted();
     }
 
     public override string Transport { get; }

@@ -165,6 +165,28 @@ public static unsafe class StreamSocket
         return fd;
     }
 
+    /// <summary>The kernel's receive and send buffer sizes of a socket (SO_RCVBUF, SO_SNDBUF), as getsockopt reports them.</summary>
+    public static (int Receive, int Send) Buffers(FileDescriptor fd) => (Option(fd, SO_RCVBUF), Option(fd, SO_SNDBUF));
+
+    /// <summary>
+    /// Asks for buffers of about <paramref name="receive"/> and <paramref name="send"/> bytes as
+    /// getsockopt reports them (the kernel doubles what it is given, within its minimum and
+    /// maximum). Best effort: a transport that ignores the options (vsock) keeps its own.
+    /// </summary>
+    public static void SetBuffers(FileDescriptor fd, int receive, int send)
+    {
+        int r = Math.Max(1, receive / 2), s = Math.Max(1, send / 2);
+        setsockopt(fd.Number, SOL_SOCKET, SO_RCVBUF, &r, sizeof(int));
+        setsockopt(fd.Number, SOL_SOCKET, SO_SNDBUF, &s, sizeof(int));
+    }
+
+    private static int Option(FileDescriptor fd, int name)
+    {
+        int value = 0;
+        socklen_t length = sizeof(int);
+        return getsockopt(fd.Number, SOL_SOCKET, name, &value, &length) == 0 ? value : 0;
+    }
+
     private static void NoDelay(FileDescriptor fd)
     {
         int one = 1;

@@ -27,13 +27,21 @@ internal sealed class FakeDrm : IDisposable
 
     public string DevicePath => Path.Combine(MountPoint, "renderD128");
 
-    /// <summary>Compiles (once per run) and mounts a fake whose DRM_IOCTL_VERSION names <paramref name="driver"/>.</summary>
-    public static FakeDrm Start(string driver)
+    /// <summary>
+    /// Compiles (once per run) and mounts a fake whose DRM_IOCTL_VERSION names <paramref name="driver"/>;
+    /// each of <paramref name="failing"/> ("DRM_IOCTL_NOUVEAU_GETPARAM=5") makes that ioctl fail with that errno.
+    /// </summary>
+    public static FakeDrm Start(string driver, params string[] failing)
     {
         string mountPoint = Directory.CreateTempSubdirectory("pvdrm-fake-drm-").FullName;
         var info = new ProcessStartInfo(s_binary.Value) { RedirectStandardOutput = true, RedirectStandardError = true };
         info.ArgumentList.Add("--driver");
         info.ArgumentList.Add(driver);
+        foreach (string f in failing)
+        {
+            info.ArgumentList.Add("--fail");
+            info.ArgumentList.Add(f);
+        }
         info.ArgumentList.Add(mountPoint);
         var fake = new FakeDrm(Process.Start(info)!, mountPoint);
         fake._process.ErrorDataReceived += (_, e) => { lock (fake._stderr) fake._stderr.AppendLine(e.Data); };

@@ -98,7 +98,7 @@ public class SequentialGateSwitchSpec : TestKit
 
     private (IActorRef Gate, HostMode Mode) Gate(bool sequential)
     {
-        var gate = Sys.ActorOf(SequentialGate.Props(TimeSpan.FromSeconds(30)));
+        var gate = Sys.ActorOf(SequentialGate.Props(new SequentialTurnSettings()));
         var mode = new HostMode(sequential, gate);
         gate.Tell(mode);
         return (gate, mode);
@@ -126,6 +126,53 @@ public class SequentialGateSwitchSpec : TestKit
             a.ExpectMsg(backlog[i], HostHarness.Timeout); // A's own order is kept
             gate.Tell(new GateProtocol.Completed(backlog[i], null));
         }
+    }
+
+    /// <summary>A gate made the way the host makes it, from configuration read through <see cref="HostSettings"/>.</summary>
+    private IActorRef ConfiguredGate(string hocon)
+    {
+        var settings = HostSettings.Create(Actors.PvDrmConfig.Load(null, hocon));
+        var gate = Sys.ActorOf(SequentialGate.Props(settings.SequentialTurn));
+        gate.Tell(new HostMode(true, gate));
+        return gate;
+    }
+
+    [Fact]
+    public void A_turn_is_sequential_turn_requests_long_then_the_next_guest_with_requests_waiting_goes()
+    {
+        var gate = ConfiguredGate("pvdrm.host.sequential-turn.requests = 3");
+        var (a, b) = (CreateTestProbe(), CreateTestProbe());
+        var backlog = Enumerable.Range(1, 5).Select(i => NewRequest((uint)i)).ToList();
+        foreach (var r in backlog) gate.Tell(new GateProtocol.Gated(r, a));
+        var single = NewRequest(100);
+        gate.Tell(new GateProtocol.Gated(single, b));
+
+        // A's turn: three requests in a row (counted, not timed), then B's, then A's next turn.
+        for (int i = 0; i < 3; i++)
+        {
+            a.ExpectMsg(backlog[i], HostHarness.Timeout);
+            b.ExpectNoMsg(TimeSpan.Zero);
+            gate.Tell(new GateProtocol.Completed(backlog[i], null));
+        }
+        b.ExpectMsg(single, HostHarness.Timeout);
+        a.ExpectNoMsg(TimeSpan.Zero);
+        gate.Tell(new GateProtocol.Completed(single, null));
+        a.ExpectMsg(backlog[3], HostHarness.Timeout);
+    }
+
+    [Fact]
+    public void A_request_holds_the_gate_for_at_most_sequential_turn_timeout_not_the_request_timeout()
+    {
+        var gate = ConfiguredGate("pvdrm.host { limits.request-timeout = 1 h, sequential-turn.timeout = 100 ms }");
+        var (a, b) = (CreateTestProbe(), CreateTestProbe());
+        var stuck = NewRequest(1);
+        gate.Tell(new GateProtocol.Gated(stuck, a));
+        a.ExpectMsg(stuck, HostHarness.Timeout);
+        var waiting = NewRequest(2);
+        gate.Tell(new GateProtocol.Gated(waiting, b));
+
+        // The stuck request never completes; B is served once A's turn ran out (the deadline only bounds a hang).
+        b.ExpectMsg(waiting, HostHarness.Timeout);
     }
 
     [Fact]

@@ -107,6 +107,34 @@ public class NameBindingTests : TestKit, IDisposable
         Assert.True(host.Admin(new ControlProtocol.Request("detach", Guest: "cycle-11")).Ok);
     }
 
+    /// <summary>
+    /// Issue 16, attack 5: the host's own user (and root) may take any free name, so one uid
+    /// could hold thousands of live names, each a guest in the host's tables. It holds at most
+    /// auth.names-per-uid of them at once; a guest with a token is not counted and still comes in.
+    /// </summary>
+    [Fact]
+    public async Task One_uid_holds_at_most_names_per_uid_free_names_at_once_and_a_guest_with_a_token_still_comes_in()
+    {
+        var host = Host("same-uid = on\nnames-per-uid = 3");
+        var held = new List<DrmClient>();
+        for (int i = 0; i < 3; i++) held.Add(await Connect(host, $"free-{i}"));
+
+        var over = await Assert.ThrowsAsync<DrmException>(() => Connect(host, "free-3"));
+        Assert.Equal(Errno.EMFILE, over.Errno);
+        Assert.Contains("pvdrm.host.auth.names-per-uid", over.Message);
+        Assert.Equal(3, host.Status().Guests.Count(g => g.Name.StartsWith("free-", StringComparison.Ordinal)));
+
+        await using var bystander = await Connect(host, "vm1", "s3cret");
+        await Verified.FillAndCheck(await bystander.OpenContextAsync(), 0x5EA1ED02);
+
+        // A name given up makes room for another.
+        await held[0].DisposeAsync();
+        AwaitAssert(() => Assert.DoesNotContain(host.Status().Guests, g => g.Name == "free-0"), HostHarness.Timeout, HostHarness.Poll);
+        await using var next = await Connect(host, "free-3");
+        Assert.True(next.IsConnected);
+        foreach (var c in held.Skip(1)) await c.DisposeAsync();
+    }
+
     public new void Dispose()
     {
         base.Dispose();

@@ -85,6 +85,38 @@ public class UnadmittedConnectionTests : TestKit, IDisposable
         Assert.Equal(0, kept.Receive().Status);
     }
 
+    /// <summary>
+    /// Before HELLO a TCP connection's kernel buffers are shrunk to about one HELLO frame, so idle
+    /// connections pin almost no kernel memory; once admitted they are the normal size again.
+    /// Read with getsockopt on the host's own end of the connection.
+    /// </summary>
+    [Fact]
+    public void A_tcp_connection_has_small_kernel_buffers_until_its_hello_is_accepted()
+    {
+        var host = Host("hello-timeout = 10 m");
+        string endpoint = TcpEndpoint(host);
+        int port = int.Parse(endpoint[(endpoint.LastIndexOf(':') + 1)..]);
+        using var guest = new System.Net.Sockets.Socket(System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
+        guest.Connect(System.Net.IPAddress.Loopback, port);
+        int guestPort = ((System.Net.IPEndPoint)guest.LocalEndPoint!).Port;
+        int small = 4 * host.Settings.Admission.HelloFrame; // the kernel doubles what is asked, and has a minimum
+
+        AwaitAssert(() =>
+        {
+            var (receive, send) = HostSockets.Buffers(port, guestPort) ?? throw new Xunit.Sdk.XunitException("the host has not accepted yet");
+            Assert.InRange(receive, 1, small);
+            Assert.InRange(send, 1, small);
+        }, HostHarness.Timeout, HostHarness.Poll);
+
+        guest.Send(FrameEncoder.EncodeRequest(new Requests.Hello(ProtocolLimits.Version, 0, 0, "bystander", "s3cret") { RequestId = 1 }));
+        guest.ReceiveTimeout = (int)HostHarness.Timeout.TotalMilliseconds;
+        var header = new byte[FrameHeader.Size];
+        Assert.Equal(header.Length, guest.Receive(header)); // the HELLO reply: admitted
+        var (admittedReceive, admittedSend) = HostSockets.Buffers(port, guestPort)!.Value;
+        Assert.True(admittedReceive > small, $"SO_RCVBUF {admittedReceive} after HELLO");
+        Assert.True(admittedSend > small, $"SO_SNDBUF {admittedSend} after HELLO");
+    }
+
     [Fact]
     public void The_total_cap_holds_whoever_the_peers_are()
     {

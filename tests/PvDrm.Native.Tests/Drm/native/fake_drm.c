@@ -3,9 +3,13 @@
  * drive DrmGpuDevice's real path (open, ioctl through the kernel, mmap of the device at fake
  * offsets) on a machine without DRM.
  *
- *   fake_drm [--driver NAME] MOUNTPOINT
+ *   fake_drm [--driver NAME] [--fail IOCTL=ERRNO]... MOUNTPOINT
  *     MOUNTPOINT/renderD128  the device; NAME is what DRM_IOCTL_VERSION reports (default
  *                            "fakedrm"); "nouveau" adds nouveau's ABI16 ioctls
+ *     --fail                 every IOCTL (a name of the known table, e.g.
+ *                            DRM_IOCTL_NOUVEAU_GETPARAM) is counted, then fails with ERRNO, as
+ *                            a kernel driver's ioctl does when the hardware does (nouveau_drm_ioctl
+ *                            returns a failed runtime-PM resume's error, e.g. EIO)
  *     MOUNTPOINT/stats       "key value" lines: ioctls received by name, the last requests,
  *                            the open device files and each one's handles
  *
@@ -41,6 +45,7 @@
 const char *driver = "fakedrm";
 int nouveau;
 struct fake_stats stats;
+static int fail_errno[NKNOWN]; /* --fail: the errno each known ioctl fails with, 0: none */
 
 #define KNOWN(c) { c, #c }
 const struct known_ioctl known[] = {
@@ -144,6 +149,7 @@ static int fake_ioctl(const char *path, unsigned int cmd, void *arg, struct fuse
 	size_t i;
 	for (i = 0; i < NKNOWN && known[i].cmd != cmd; i++) ;
 	if (i < NKNOWN) stats.by_known[i]++; else stats.unknown++;
+	if (i < NKNOWN && fail_errno[i]) return -fail_errno[i];
 
 	if (cmd == DRM_IOCTL_VERSION) return version(data);
 	if (cmd == DRM_IOCTL_GET_CAP) return get_cap(data);
@@ -274,9 +280,17 @@ int main(int argc, char **argv)
 	const char *mountpoint = NULL;
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--driver") == 0 && i + 1 < argc) driver = argv[++i];
+		else if (strcmp(argv[i], "--fail") == 0 && i + 1 < argc) {
+			const char *spec = argv[++i], *eq = strchr(spec, '=');
+			size_t k;
+			for (k = 0; eq && k < NKNOWN && (strlen(known[k].name) != (size_t)(eq - spec) ||
+							 strncmp(known[k].name, spec, eq - spec) != 0); k++) ;
+			if (!eq || k == NKNOWN || atoi(eq + 1) <= 0) { fprintf(stderr, "--fail %s: not KNOWN_IOCTL=ERRNO\n", spec); return 2; }
+			fail_errno[k] = atoi(eq + 1);
+		}
 		else mountpoint = argv[i];
 	}
-	if (!mountpoint) { fprintf(stderr, "usage: fake_drm [--driver NAME] MOUNTPOINT\n"); return 2; }
+	if (!mountpoint) { fprintf(stderr, "usage: fake_drm [--driver NAME] [--fail IOCTL=ERRNO]... MOUNTPOINT\n"); return 2; }
 	nouveau = strcmp(driver, "nouveau") == 0;
 	char *args[] = { argv[0], "-f", "-s", "-o", "fsname=fake_drm,subtype=fake_drm,auto_unmount", (char *)mountpoint, NULL };
 	return fuse_main(6, args, &operations, NULL);
