@@ -41,7 +41,8 @@ internal static class StatusView
                     d == null || d.Guests.Count == 0 ? "-" : Markup.Escape(string.Join(", ", d.Guests)));
         var unplaced = pool.Assignments.Where(a => a.Value == "none").Select(a => a.Key).ToList();
         var header = new Markup($"[bold]PvDrm pool[/] seen from {Markup.Escape(pool.Self)}: {pool.Nodes.Count} node(s), {pool.Assignments.Count} guest(s) placed" +
-            (unplaced.Count > 0 ? $", without a device: {Markup.Escape(string.Join(", ", unplaced))}" : ""));
+            (unplaced.Count > 0 ? $", without a device: {Markup.Escape(string.Join(", ", unplaced))}" : "") +
+            (pool.Insecure ? "\n[red]insecure: no TLS between the nodes (pvdrm.cluster.insecure = on); anyone who reaches the cluster port can join[/]" : ""));
         return new Rows(header, table);
     }
 

@@ -4,9 +4,10 @@
 #
 #   deploy/cluster-demo.sh [--guests N] [--size N] [--bin DIR]
 #
-# Each node has one SoftGpu, its own guest socket, control socket and Akka.Remote port; n1 is
-# the seed. Every guest connects to n1 and is placed on the least-loaded device of the pool
-# (default-device = auto), reaching other nodes by redirect. Then n2 is killed with SIGKILL; once
+# Each node has one SoftGpu, its own guest socket, control socket and Akka.Remote port (mutual
+# TLS, certificates from deploy/pool-certs.sh); n1 is the seed. Every guest connects to n1 and
+# is placed on the least-loaded device of the pool (default-device = auto), reaching other nodes
+# by redirect. Then n2 is killed with SIGKILL; once
 # the split-brain resolver has downed it, its guests are placed elsewhere and run again.
 # Prints every result and the pool's status before and after, tears everything down (also on
 # failure or Ctrl+C). Needs no root. Exit code: 0 when every run verified.
@@ -27,6 +28,8 @@ trap cleanup EXIT INT TERM
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 seed_port="$(free_port)"
+# The nodes talk over mutual TLS with certificates of a CA made for this demo.
+deploy/pool-certs.sh "$work/pki" demo n1 n2 n3 > /dev/null
 for n in n1 n2 n3; do
   port="$seed_port"; [ "$n" = n1 ] || port="$(free_port)"
   cat > "$work/$n.hocon" <<HOCON
@@ -43,6 +46,11 @@ pvdrm.cluster {
   seed-nodes = ["akka.tcp://pvdrm@127.0.0.1:$seed_port"]
   advertise = ["unix:$work/$n.sock"]
   down-after = 2 s
+  tls {
+    certificate = "$work/pki/$n.p12"
+    password = demo
+    ca = "$work/pki/ca.pem"
+  }
 }
 pvdrm.log.level = warning
 HOCON

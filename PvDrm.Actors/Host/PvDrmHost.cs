@@ -141,8 +141,12 @@ public sealed class PvDrmHost : ReceiveActor
             }
             return Akka.Done.Instance;
         });
-        _log.Info("pool node {Node}: Akka.Cluster at {Address}, guests redirected here at {Advertise}",
-            _cluster.NodeName, Akka.Cluster.Cluster.Get(Context.System).SelfAddress, string.Join(", ", _cluster.Advertise));
+        _log.Info("pool node {Node}: Akka.Cluster at {Address}, guests redirected here at {Advertise}, {Transport}",
+            _cluster.NodeName, Akka.Cluster.Cluster.Get(Context.System).SelfAddress, string.Join(", ", _cluster.Advertise),
+            _cluster.Tls.Enabled ? "mutual TLS with the pool's CA" : "no TLS");
+        if (!_cluster.Tls.Enabled)
+            _log.Warning("pool node {Node} runs WITHOUT TLS (pvdrm.cluster.insecure = on): anyone who reaches {Address} can join the pool and read or rewrite its placements",
+                _cluster.NodeName, Akka.Cluster.Cluster.Get(Context.System).SelfAddress);
     }
 
     /// <summary>Every address guests can reach this host on (with the port the kernel chose for port 0).</summary>

@@ -13,7 +13,11 @@ public static class PvDrmHosting
     public static AkkaConfigurationBuilder WithPvDrmHost(this AkkaConfigurationBuilder builder, HostSettings settings, HostDevices devices,
         Admission? admission = null, Host.Pool.ClusterSettings? cluster = null, SettingsReload? reload = null)
     {
-        if (cluster is { Enabled: true }) builder.AddHocon(cluster.AkkaHocon(), HoconAddMode.Prepend);
+        if (cluster is { Enabled: true })
+        {
+            builder.AddHocon(cluster.AkkaHocon(), HoconAddMode.Prepend);
+            if (cluster.Tls.Enabled) builder.AddSetup(Host.Pool.PoolTls.Setup(cluster.Tls));
+        }
         return builder.WithActors((system, registry) =>
             registry.Register<PvDrmHost>(system.ActorOf(PvDrmHost.Props(settings, devices, admission, cluster, reload), PvDrmHost.Name)));
     }

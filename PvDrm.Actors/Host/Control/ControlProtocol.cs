@@ -51,7 +51,9 @@ public static class ControlProtocol
 
     /// <summary>`status --cluster`: the pool as one node sees it (the same on every node once replication settles).</summary>
     /// <param name="Assignments">Every guest's <c>node/device</c> (or none).</param>
-    public sealed record ClusterStatus(string Self, string? Leader, IReadOnlyList<ClusterNodeStatus> Nodes, IReadOnlyDictionary<string, string> Assignments);
+    /// <param name="Insecure">The pool runs without TLS between its nodes (<c>pvdrm.cluster.insecure = on</c>).</param>
+    public sealed record ClusterStatus(string Self, string? Leader, IReadOnlyList<ClusterNodeStatus> Nodes, IReadOnlyDictionary<string, string> Assignments,
+        bool Insecure = false);
 
     /// <param name="State">The cluster member's status (Up, Leaving, ...), Unreachable, or Removed.</param>
     public sealed record ClusterNodeStatus(string Name, string Address, string State, IReadOnlyList<string> Advertise, IReadOnlyList<ClusterDeviceStatus> Devices);

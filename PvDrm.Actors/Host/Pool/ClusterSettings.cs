@@ -30,6 +30,12 @@ public sealed record ClusterSettings
     /// <summary>How long a silent node counts as alive, and then stays unreachable before the split-brain resolver downs it.</summary>
     public TimeSpan DownAfter { get; init; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>Mutual TLS between the nodes; required unless <see cref="Insecure"/>.</summary>
+    public ClusterTlsSettings Tls { get; init; } = new();
+
+    /// <summary>Set by the operator to run a pool without TLS (a network only the nodes can reach); logged and shown in status.</summary>
+    public bool Insecure { get; init; }
+
     public static ClusterSettings Create(Config config)
     {
         var c = new SettingsReader(PvDrmConfig.OverReference(config), Root);
@@ -43,8 +49,12 @@ public sealed record ClusterSettings
             Advertise = c.Strings("advertise"),
             Failover = c.Bool("failover"),
             DownAfter = c.Duration("down-after"),
+            Tls = ClusterTlsSettings.Read(c),
+            Insecure = c.Bool("insecure"),
         };
         if (!settings.Enabled) return settings;
+        if (!settings.Tls.Enabled && !settings.Insecure)
+            throw new ConfigurationException($"{ClusterTlsSettings.Root}.certificate: a pool node needs mutual TLS (certificate, password, ca; deploy/pool-certs.sh makes them): without it anyone who reaches {Root}.port joins the pool. To run without TLS on a network only the nodes can reach, set {Root}.insecure = on");
         if (!DeviceSettings.ValidName().IsMatch(settings.NodeName))
             throw new ConfigurationException($"{Root}.node-name: '{settings.NodeName}' is not a valid node name: 1-64 characters of A-Z a-z 0-9 . _ -, starting with a letter or digit");
         if (settings.Advertise.Count == 0)
@@ -57,11 +67,25 @@ public sealed record ClusterSettings
 
     /// <summary>
     /// The Akka configuration of a cluster node: remoting on <see cref="Hostname"/>:<see cref="Port"/>,
-    /// the seed nodes, and the split-brain resolver keeping the majority side.
+    /// the seed nodes, the split-brain resolver keeping the majority side, TLS when configured
+    /// (its certificates come as a setup, <see cref="PoolTls"/>), and serializers that read no
+    /// PvDrm message, no arbitrary type and no remote deployment from the wire.
     /// </summary>
+    /// <summary>
+    /// Akka names TLS addresses <c>akka.ssl.tcp://</c>: a seed written either way is used in the
+    /// scheme this node speaks, so the same list serves a pool with or without TLS.
+    /// </summary>
+    public string SeedAddress(string seed)
+    {
+        const string Plain = "akka.tcp://", Tls = "akka.ssl.tcp://";
+        if (this.Tls.Enabled && seed.StartsWith(Plain, StringComparison.Ordinal)) return Tls + seed[Plain.Length..];
+        if (!this.Tls.Enabled && seed.StartsWith(Tls, StringComparison.Ordinal)) return Plain + seed[Tls.Length..];
+        return seed;
+    }
+
     public string AkkaHocon()
     {
-        string seeds = string.Join(", ", SeedNodes.Select(s => $"\"{s}\""));
+        string seeds = string.Join(", ", SeedNodes.Select(s => $"\"{SeedAddress(s)}\""));
         double downAfter = DownAfter.TotalSeconds;
         return $$"""
             akka.actor.provider = cluster
@@ -77,6 +101,12 @@ public sealed record ClusterSettings
             akka.cluster.distributed-data.gossip-interval = 500ms
             # A seed that is not up yet is retried after a second, not five.
             akka.remote.retry-gate-closed-for = 1s
+            akka.remote.dot-netty.tcp.enable-ssl = {{(Tls.Enabled ? "on" : "off")}}
+            akka.actor.serializers {
+              json = "{{typeof(LocalOnlySerializer).FullName}}, PvDrm.Actors"
+              daemon-create = "{{typeof(LocalOnlySerializer).FullName}}, PvDrm.Actors"
+              akka-misc = "{{typeof(GuardedMiscSerializer).FullName}}, PvDrm.Actors"
+            }
             """;
     }
 }

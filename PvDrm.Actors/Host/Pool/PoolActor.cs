@@ -279,6 +279,6 @@ internal sealed class PoolActor : ReceiveActor, IWithTimers
                 _view.Assignments.Where(a => a.Value == $"{n.Name}/{d.Name}").Select(a => a.Key).Order(StringComparer.Ordinal).ToList())).ToList()))
             .ToList();
         return new ControlProtocol.ClusterStatus(_settings.NodeName, _cluster.State.Leader?.ToString(), nodes,
-            new SortedDictionary<string, string>(_view.Assignments.ToDictionary(a => a.Key, a => a.Value), StringComparer.Ordinal));
+            new SortedDictionary<string, string>(_view.Assignments.ToDictionary(a => a.Key, a => a.Value), StringComparer.Ordinal), !_settings.Tls.Enabled);
     }
 }

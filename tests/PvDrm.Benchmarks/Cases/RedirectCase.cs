@@ -32,6 +32,8 @@ public sealed class RedirectCase : BenchCase
           enabled = on, node-name = {{name}}, port = {{port}}
           seed-nodes = ["akka.tcp://pvdrm@127.0.0.1:{{seed}}"]
           advertise = ["unix:{{Path.Combine(env.Dir, $"pool-{name}", "host.sock")}}"]
+          # The redirected data path never crosses remoting; the nodes share 127.0.0.1 only.
+          insecure = on
         }
         """;
 

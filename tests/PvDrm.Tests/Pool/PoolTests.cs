@@ -18,8 +18,9 @@ public class PoolTests(ITestOutputHelper output) : IDisposable
 {
     private static readonly TimeSpan Timeout = Processes.Timeout;
     private readonly Processes _run = new();
+    private PoolCertificates? _pki;
 
-    private static int FreePort()
+    internal static int FreePort()
     {
         using var probe = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
         probe.Start();
@@ -47,6 +48,7 @@ public class PoolTests(ITestOutputHelper output) : IDisposable
               seed-nodes = ["akka.tcp://pvdrm@127.0.0.1:{{seedPort}}"]
               advertise = ["{{advertise ?? $"unix:{Socket(node)}"}}"]
               down-after = 2 s
+              {{(_pki ??= new PoolCertificates(_run["pki"], "pool CA")).TlsHocon(node)}}
             }
             """);
         var host = _run.Start("pvdrm-host", "serve", "--config", _run[$"{node}.hocon"]);
@@ -54,11 +56,11 @@ public class PoolTests(ITestOutputHelper output) : IDisposable
         return host;
     }
 
-    private static async Task<ControlProtocol.ClusterStatus> PoolStatus(string control) =>
+    internal static async Task<ControlProtocol.ClusterStatus> PoolStatus(string control) =>
         (await ControlClient.SendAsync(control, new ControlProtocol.Request("cluster-status"), Timeout)).Cluster!;
 
     /// <summary>Polls <paramref name="control"/>'s view of the pool until <paramref name="done"/> holds.</summary>
-    private static async Task<ControlProtocol.ClusterStatus> AwaitPool(string control, Func<ControlProtocol.ClusterStatus, bool> done, string what)
+    internal static async Task<ControlProtocol.ClusterStatus> AwaitPool(string control, Func<ControlProtocol.ClusterStatus, bool> done, string what)
     {
         for (var until = DateTime.UtcNow + Timeout; ; await Task.Delay(HostHarness.Poll))
         {
@@ -68,7 +70,7 @@ public class PoolTests(ITestOutputHelper output) : IDisposable
         }
     }
 
-    private static bool AllUp(ControlProtocol.ClusterStatus s, int nodes) => s.Nodes.Count == nodes && s.Nodes.All(n => n.State == "Up");
+    internal static bool AllUp(ControlProtocol.ClusterStatus s, int nodes) => s.Nodes.Count == nodes && s.Nodes.All(n => n.State == "Up");
 
     private static string? NodeOf(ControlProtocol.ClusterStatus s, string guest) =>
         s.Assignments.TryGetValue(guest, out var p) ? p.Split('/')[0] : null;
