@@ -18,6 +18,7 @@ internal static class HostCommandLine
         root.Add(AdminCommands.Attach(attach: false));
         root.Add(AdminCommands.Evict());
         root.Add(AdminCommands.Set());
+        root.Add(Containers.CdiCommands.Create());
         return root;
     }
 }

@@ -14,6 +14,7 @@ public class DeployFilesTests
     [Theory]
     [InlineData("pvdrm-host.hocon", "pvdrm.host")]
     [InlineData("pvdrm-guest.hocon", "pvdrm.guest")]
+    [InlineData("pvdrm-host.hocon", "pvdrm.k8s")]
     public void A_sample_configuration_sets_every_key_with_a_comment_and_loads(string file, string root)
     {
         string path = Path.Combine(Deploy, file);
