@@ -19,6 +19,7 @@ internal static class HostCommandLine
         root.Add(AdminCommands.Evict());
         root.Add(AdminCommands.Set());
         root.Add(Containers.CdiCommands.Create());
+        root.Add(DevicePlugin.DevicePluginCommand.Create());
         return root;
     }
 }

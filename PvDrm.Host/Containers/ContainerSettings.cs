@@ -27,6 +27,9 @@ internal sealed record ContainerSettings
     /// <summary>Where each share's name and token files are written on the host (a folder per share).</summary>
     public string CredentialsDir { get; init; } = "/run/pvdrm/shares";
 
+    /// <summary>Allocate also names each share as a CDI device, for kubelets and runtimes with CDI on (needs the spec of cdi generate).</summary>
+    public bool CdiDevices { get; init; }
+
     /// <summary>How often the device plugin asks the host which devices it has (share health).</summary>
     public TimeSpan HealthInterval { get; init; } = TimeSpan.FromSeconds(5);
 
@@ -43,6 +46,7 @@ internal sealed record ContainerSettings
             SocketDir = Absolute(c, "socket-dir"),
             Shim = Absolute(c, "shim"),
             CredentialsDir = Absolute(c, "credentials-dir"),
+            CdiDevices = c.Bool("cdi-devices"),
             HealthInterval = c.Duration("health-interval"),
         };
         if (settings.HealthInterval <= TimeSpan.Zero) throw new ConfigurationException($"{Root}.health-interval: must be more than 0");
