@@ -32,6 +32,7 @@ public class DeployFilesTests
             }
         var loaded = PvDrmConfig.Load(path);
         if (root == "pvdrm.host") Assert.Equal("127.0.0.1:9464", HostSettings.Create(loaded).MetricsListen);
+        else if (root == "pvdrm.k8s") Assert.Equal("pvdrm.io/gpu", global::PvDrm.Host.Containers.ContainerSettings.Create(loaded).ResourceName);
         else Assert.Equal("/run/pvdrm/guest-control.sock", ProxySettings.Create(loaded).ControlUnix);
         Assert.Equal("text", PvDrmApplication.LogSettings(loaded).Format);
     }
