@@ -81,8 +81,8 @@ internal static class GuestCommands
     {
         var workload = CommandValues.OneOf(new Argument<string>("workload") { Description = "the workload to run: gemm" }, GemmWorkload.Name);
         var host = CommandValues.Endpoint("--host", "the host or proxy to use: unix:PATH, tcp:HOST:PORT or vsock:CID:PORT", unixOnly: false, "unix:/run/pvdrm/guest.sock");
-        var name = CommandValues.Text("--name", "the name in HELLO (default: the machine's host name)");
-        var token = CommandValues.Text("--token", "the token to present, if the host requires one");
+        var name = CommandValues.Text("--name", "the name in HELLO (default: $PVDRM_CREDENTIALS/name, else the machine's host name)");
+        var token = CommandValues.Text("--token", "the token to present, if the host requires one (default: $PVDRM_CREDENTIALS/token)");
         var size = CommandValues.Int("--size", "matrix size n (n x n float32)", 256, 1, 4096);
         var iterations = CommandValues.Int("--iterations", "pushbufs to submit and verify", 4, 1, 10000);
         var seed = CommandValues.Int("--seed", "seed of the random input matrices", 1, 0, int.MaxValue);
@@ -95,11 +95,8 @@ internal static class GuestCommands
         };
         command.SetAction(async (parse, ct) =>
         {
-            var options = new DrmClientOptions
-            {
-                Name = parse.GetValue(name) ?? Environment.MachineName,
-                Token = parse.GetValue(token) ?? "",
-            };
+            var (guestName, guestToken) = GuestCredentials.Resolve(parse.GetValue(name), parse.GetValue(token), Environment.MachineName);
+            var options = new DrmClientOptions { Name = guestName, Token = guestToken };
             await using var client = await DrmClient.ConnectAsync(parse.GetValue(host)!, options, ct);
             var result = await new GemmWorkload
             {

@@ -19,6 +19,8 @@ internal static class HostCommandLine
         root.Add(AdminCommands.Evict());
         root.Add(AdminCommands.Set());
         root.Add(AdminCommands.Reload());
+        root.Add(Containers.CdiCommands.Create());
+        root.Add(DevicePlugin.DevicePluginCommand.Create());
         return root;
     }
 }

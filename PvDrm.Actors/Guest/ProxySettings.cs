@@ -34,13 +34,14 @@ public sealed record ProxySettings
     public static ProxySettings Create(Config config)
     {
         var c = new SettingsReader(PvDrmConfig.OverReference(config), Root);
-        string name = c.String("name");
+        // A proxy in a container takes its share's name and token from PVDRM_CREDENTIALS, as pvdrm-guest run does.
+        var (name, token) = GuestCredentials.Resolve(c.String("name"), c.String("token"), Environment.MachineName);
         return new ProxySettings
         {
             Host = HostEndpoint(c),
             Listen = UnixEndpoint(c, "listen"),
-            Name = name.Length == 0 ? Environment.MachineName : name,
-            Token = c.String("token"),
+            Name = name,
+            Token = token,
             Cache = new GemCacheOptions
             {
                 Enabled = c.Bool("cache.enabled"),

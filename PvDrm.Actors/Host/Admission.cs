@@ -23,6 +23,9 @@ public sealed class Admission
     // Names bound by auth.uid-names, and the uids each belongs to.
     private readonly Dictionary<string, List<uint>> _uidsOfName = new(StringComparer.Ordinal);
     private readonly uint _ownUid = (uint)Tmds.Linux.LibC.geteuid();
+    // Tokens granted at run time over the control socket (a container's share); only the guest
+    // registry touches them, so they need no lock.
+    private readonly Dictionary<string, byte[]> _granted = new(StringComparer.Ordinal);
 
     private Admission(AuthSettings settings, Dictionary<string, byte[]> tokens)
     {
@@ -71,16 +74,45 @@ public sealed class Admission
     public static bool IsExposed(string tokensFile) =>
         (File.GetUnixFileMode(tokensFile) & (UnixFileMode.GroupRead | UnixFileMode.OtherRead)) != 0;
 
+    /// <summary>
+    /// Binds <paramref name="name"/> to <paramref name="token"/> until the host stops (the control
+    /// command <c>grant</c>, used by <c>pvdrm-host device-plugin</c> and <c>cdi generate</c>); a later
+    /// grant of the same name replaces the token. Null when granted; otherwise why not: a name the
+    /// configuration binds (tokens file, uid-names) stays bound to its own credential.
+    /// </summary>
+    public string? Grant(string name, string token)
+    {
+        if (token.Length < 16) return "a granted token must be at least 16 characters";
+        if (_tokens.ContainsKey(name)) return $"guest '{name}' has a token in pvdrm.host.auth.tokens-file; it cannot be granted another";
+        if (_uidsOfName.ContainsKey(name)) return $"guest '{name}' belongs to a uid in pvdrm.host.auth.uid-names; it cannot be granted a token";
+        _granted[name] = Digest(token);
+        return null;
+    }
+
+    /// <summary>
+    /// A reload's new admission keeps the tokens granted at run time, except for names the new
+    /// configuration now binds itself. Returns how many were kept.
+    /// </summary>
+    public int KeepGrants(Admission older)
+    {
+        foreach (var (name, digest) in older._granted)
+            if (!_tokens.ContainsKey(name) && !_uidsOfName.ContainsKey(name)) _granted[name] = digest;
+        return _granted.Count;
+    }
+
+    /// <summary>True when <paramref name="name"/> was granted a token at run time.</summary>
+    public bool IsGranted(string name) => _granted.ContainsKey(name);
+
     /// <summary>Null when the guest is admitted; otherwise why not (naming the key that decides), for the guest and the log.</summary>
     public string? Refusal(string name, string token, PeerCredentials? peer)
     {
-        bool hasToken = _tokens.TryGetValue(name, out var expected);
+        bool hasToken = _tokens.TryGetValue(name, out var expected) || _granted.TryGetValue(name, out expected);
         bool tokenOk = CryptographicOperations.FixedTimeEquals(expected ?? s_unknownName, Digest(token));
         if (tokenOk && hasToken) return null;
         string byToken = token.Length > 0 ? "the token does not match" : "no token was given";
         if (peer is not { } p) return $"guest '{name}' is not admitted: {byToken} and the transport has no peer uid";
         if (hasToken)
-            return $"guest '{name}' is not admitted: {byToken}, and a name with a token in pvdrm.host.auth.tokens-file is taken only with it (uid {p.Uid} does not admit it)";
+            return $"guest '{name}' is not admitted: {byToken}, and a name with a token (pvdrm.host.auth.tokens-file, or granted) is taken only with it (uid {p.Uid} does not admit it)";
         if (_settings.UidNames.TryGetValue(p.Uid, out var names))
             return names.Contains(name) ? null
                 : $"guest '{name}' is not admitted: {byToken}, and uid {p.Uid} may take only its names in pvdrm.host.auth.uid-names ({string.Join(", ", names.Order(StringComparer.Ordinal))})";

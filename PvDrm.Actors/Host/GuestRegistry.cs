@@ -74,6 +74,7 @@ internal sealed partial class GuestRegistry : ReceiveActor
                 "devices" => new ControlProtocol.Response(true, "ok", Devices: DeviceStatuses()),
                 "attach" or "detach" => Attach(r), // null: the guest's actor answers
                 "reload" => Reload(),
+                "grant" => Grant(r),
                 _ => new ControlProtocol.Response(false, $"unknown command '{r.Command}'"),
             };
             if (response != null) Sender.Tell(response);
@@ -104,9 +105,10 @@ internal sealed partial class GuestRegistry : ReceiveActor
             _log.Warning("{Reason}", error);
             return new ControlProtocol.Response(false, error!);
         }
+        int granted = admission.KeepGrants(_admission);
         (_settings, _admission) = (settings, admission);
         _gems.SharingGroups = settings.SharingGroups;
-        string summary = $"reloaded: {admission.Tokens} token(s), {settings.Auth.UidNames.Count} uid binding(s), " +
+        string summary = $"reloaded: {admission.Tokens} token(s) (and {granted} granted kept), {settings.Auth.UidNames.Count} uid binding(s), " +
             $"{settings.GuestDevices.Count} guest device(s), {settings.SharingGroups.Count} sharing group(s); {_guests.Count} connected guest(s) kept";
         _log.Info("{Summary}", summary);
         return new ControlProtocol.Response(true, summary);
@@ -131,7 +133,7 @@ internal sealed partial class GuestRegistry : ReceiveActor
         if (attach && device == null)
             return new ControlProtocol.Response(false, $"no device named '{r.Value}' on this host (devices: {string.Join(", ", _devices.All.Select(d => d.Name))})");
         bool connected = _guests.TryGetValue(r.Guest, out var guest);
-        if (!connected && !_seen.Contains(r.Guest) && !_settings.GuestDevices.ContainsKey(r.Guest))
+        if (!connected && !_seen.Contains(r.Guest) && !_settings.GuestDevices.ContainsKey(r.Guest) && !_admission.IsGranted(r.Guest))
             return new ControlProtocol.Response(false, $"no guest named '{r.Guest}' has connected to this host, and {HostSettings.Root}.guests does not list it");
         _attached[r.Guest] = device?.Name;
         string reason = attach ? $"attached to {device!.Name} by the operator" : "detached by the operator";
@@ -143,6 +145,22 @@ internal sealed partial class GuestRegistry : ReceiveActor
         return new ControlProtocol.Response(true, attach
             ? $"guest {r.Guest} is not connected; it gets device {device!.Name} when it connects"
             : $"guest {r.Guest} is not connected; it gets no device when it connects, until attached");
+    }
+
+    /// <summary>
+    /// `grant`: a container's share. Binds the guest's name to a token (<see cref="Admission.Grant"/>)
+    /// and, with a device in <c>key</c>, attaches the guest to it as `attach` does.
+    /// </summary>
+    private ControlProtocol.Response? Grant(ControlProtocol.Request r)
+    {
+        if (string.IsNullOrEmpty(r.Guest) || !DeviceSettings.ValidName().IsMatch(r.Guest))
+            return new ControlProtocol.Response(false, $"grant needs a valid guest name, not '{r.Guest}'");
+        if (r.Key is { } device && _devices.Find(device) == null && !Pooled)
+            return new ControlProtocol.Response(false, $"no device named '{device}' on this host (devices: {string.Join(", ", _devices.All.Select(d => d.Name))})");
+        if (_admission.Grant(r.Guest, r.Value ?? "") is { } refused) return new ControlProtocol.Response(false, refused);
+        _log.Info("guest {Guest} was granted a token{Device}", r.Guest, r.Key == null ? "" : $" for device {r.Key}");
+        return r.Key == null ? new ControlProtocol.Response(true, $"guest {r.Guest} was granted a token")
+            : Attach(new ControlProtocol.Request("attach", r.Guest, Value: r.Key));
     }
 
     private IReadOnlyList<ControlProtocol.DeviceStatus> DeviceStatuses() => _devices.All.Select(device =>

@@ -18,7 +18,8 @@ public static class ControlProtocol
     /// <summary>
     /// <c>{"command": "status"}</c>, <c>{"command": "evict", "guest": "vm1"}</c>,
     /// <c>{"command": "set", "key": "sequential", "value": "on"}</c>, <c>{"command": "devices"}</c>,
-    /// <c>{"command": "attach", "guest": "vm1", "value": "soft1"}</c>, <c>{"command": "detach", "guest": "vm1"}</c>.
+    /// <c>{"command": "attach", "guest": "vm1", "value": "soft1"}</c>, <c>{"command": "detach", "guest": "vm1"}</c>,
+    /// <c>{"command": "grant", "guest": "soft0-1", "key": "soft0", "value": "TOKEN"}</c> (a container's share: its token and device).
     /// </summary>
     public sealed record Request(string Command, string? Guest = null, string? Key = null, string? Value = null);
 

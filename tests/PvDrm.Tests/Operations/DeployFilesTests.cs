@@ -14,6 +14,7 @@ public class DeployFilesTests
     [Theory]
     [InlineData("pvdrm-host.hocon", "pvdrm.host")]
     [InlineData("pvdrm-guest.hocon", "pvdrm.guest")]
+    [InlineData("pvdrm-host.hocon", "pvdrm.k8s")]
     public void A_sample_configuration_sets_every_key_with_a_comment_and_loads(string file, string root)
     {
         string path = Path.Combine(Deploy, file);
@@ -31,6 +32,7 @@ public class DeployFilesTests
             }
         var loaded = PvDrmConfig.Load(path);
         if (root == "pvdrm.host") Assert.Equal("127.0.0.1:9464", HostSettings.Create(loaded).MetricsListen);
+        else if (root == "pvdrm.k8s") Assert.Equal("pvdrm.io/gpu", global::PvDrm.Host.Containers.ContainerSettings.Create(loaded).ResourceName);
         else Assert.Equal("/run/pvdrm/guest-control.sock", ProxySettings.Create(loaded).ControlUnix);
         Assert.Equal("text", PvDrmApplication.LogSettings(loaded).Format);
     }

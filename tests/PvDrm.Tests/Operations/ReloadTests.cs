@@ -47,7 +47,7 @@ public class ReloadTests : IDisposable
         Tokens("vm1 one\nvm2 two\n");
         var reload = await Admin("reload");
         Assert.True(reload.ExitCode == 0, reload.Stderr);
-        Assert.Contains("reloaded: 2 token(s)", reload.Stdout);
+        Assert.Contains("reloaded: 2 token(s) (and 0 granted kept)", reload.Stdout);
         Assert.Contains("1 connected guest(s) kept", reload.Stdout);
         await using (var vm2 = await Connect("vm2", "two"))
             await Verified.FillAndCheck(await vm2.OpenContextAsync(), 0x2);

@@ -62,6 +62,20 @@ public class AdmissionTests : TestKit, IDisposable
     }
 
     [Fact]
+    public void A_reload_keeps_granted_tokens_except_for_names_the_new_configuration_binds()
+    {
+        var before = Admission.Load(new AuthSettings { TokensFile = Tokens("vm1 aaaaaaaaaaaaaaaa\n"), SameUid = false });
+        Assert.Null(before.Grant("share-0", "0123456789abcdef"));
+        Assert.Null(before.Grant("share-1", "fedcba9876543210"));
+
+        var after = Admission.Load(new AuthSettings { TokensFile = Tokens("vm1 aaaaaaaaaaaaaaaa\nshare-1 mine-now\n"), SameUid = false });
+        Assert.Equal(1, after.KeepGrants(before));
+        Assert.Null(after.Refusal("share-0", "0123456789abcdef", null));
+        Assert.NotNull(after.Refusal("share-1", "fedcba9876543210", null)); // the file binds it now
+        Assert.Null(after.Refusal("share-1", "mine-now", null));
+    }
+
+    [Fact]
     public void A_malformed_tokens_file_stops_start_up_naming_the_file_and_line()
     {
         var error = Assert.Throws<Akka.Configuration.ConfigurationException>(() =>
