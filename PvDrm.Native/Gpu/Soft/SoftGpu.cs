@@ -33,6 +33,7 @@ public sealed class SoftGpu : IGpuDevice
         Options = options;
         _memory = new Budget("soft-gpu.memory", (long)options.MemoryBytes);
         _descriptors = new Budget("soft-gpu.max-descriptors", options.MaxDescriptors);
+        Mappings = new SoftMappingCache(name, options.MaxMappings, options.MaxMappingsPerOwner);
         Engines = new SoftEngines(this, options.Engines);
         CommandBudget = new SoftCommandBudget(this);
     }
@@ -42,6 +43,9 @@ public sealed class SoftGpu : IGpuDevice
     public SoftGpuOptions Options { get; }
 
     internal SoftEngines Engines { get; }
+
+    /// <summary>The host mappings of this device's buffers, bounded (soft-gpu.max-mappings).</summary>
+    internal SoftMappingCache Mappings { get; }
 
     internal SoftCommandBudget CommandBudget { get; }
 
@@ -181,7 +185,7 @@ public sealed class SoftGpu : IGpuDevice
         _memory.Return(size);
     }
 
-    /// <summary>Buffer memfds held now (each also the one mapping the engines may make of it).</summary>
+    /// <summary>Buffer memfds held now.</summary>
     internal long Descriptors => _descriptors.Used;
 
     /// <summary>Charges one buffer memfd, before it is made; EMFILE at <see cref="SoftGpuOptions.MaxDescriptors"/>.</summary>
@@ -189,7 +193,7 @@ public sealed class SoftGpu : IGpuDevice
     {
         if (!_descriptors.TryTake())
             ErrnoException.Throw(Errno.EMFILE,
-                $"SoftGpu {Name} already holds {_descriptors.Limit} buffer descriptors, each with at most one mapping (soft-gpu.max-descriptors); buffers must be freed first");
+                $"SoftGpu {Name} already holds {_descriptors.Limit} buffer descriptors (soft-gpu.max-descriptors); buffers must be freed first");
     }
 
     internal void ReturnDescriptor() => _descriptors.Return();
