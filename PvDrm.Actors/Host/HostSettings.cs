@@ -130,6 +130,8 @@ public sealed record HostSettings
             Engines = engines,
             MaxMappings = mappings,
             MaxMappingsPerOwner = mappingsPerGuest,
+            ScrubChunkBytes = (int)c.Bytes("scrub-chunk", 4096, 1 << 30) is var chunk && chunk % 4096 == 0
+                ? chunk : throw new ConfigurationException($"{c.Shown}.scrub-chunk: {chunk} bytes is not a whole number of 4096-byte pages"),
             MemoryBytes = (ulong)c.Bytes("memory", 1 << 20, long.MaxValue),
             MaxBufferBytes = (ulong)c.Bytes("max-buffer", 4096, int.MaxValue),
             MaxCommandBytes = maxCommands,

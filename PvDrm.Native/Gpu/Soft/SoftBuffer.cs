@@ -95,6 +95,16 @@ internal sealed unsafe class SoftBuffer : IGpuBuffer
         MemFd.PunchOut(fd, Size);
     }
 
+    /// <summary>
+    /// Zeroes the buffer on the engines as <paramref name="owner"/>'s work, a chunk per step
+    /// (<see cref="SoftGpuOptions.ScrubChunkBytes"/>), so a huge scrub neither holds the caller's
+    /// thread nor delays other guests for more than a chunk. Completes when every page is freed.
+    /// </summary>
+    public Task ZeroAsync(string owner) => Volatile.Read(ref _fd) == null ? Task.CompletedTask : _device.ScrubAsync(this, owner);
+
+    /// <summary>Frees the pages of one scrub chunk; the memfd exists (a scrub starts only then).</summary>
+    internal void PunchOut(ulong offset, ulong length) => MemFd.PunchOut(_fd!, offset, length);
+
     private void CheckRange(ulong offset, int length)
     {
         if (offset > Size || (ulong)length > Size - offset)

@@ -35,6 +35,7 @@ internal static unsafe class SoftExecutor
     public static SoftRunEnd Run(SoftSubmission s, SoftChannel channel, SoftGpuOptions options, SoftSlice slice, SoftMappingCache mappings, out int error, out string? message)
     {
         (error, message) = (0, null);
+        if (s.Scrub is { } target) return Scrub(target, s, channel, options, slice, mappings, out error, out message);
         var pins = new SoftPins(mappings, s.Buffers, s.Owner.Name);
         int words = s.Stream.Length / 4;
         while (s.NextWord < words)
@@ -145,6 +146,42 @@ internal static unsafe class SoftExecutor
         if (at > 0 && slice.ShouldYield()) return false;
         s.Progress += bytes;
         return true;
+    }
+
+    /// <summary>
+    /// A scrub's turn: frees its buffer's pages a chunk (soft-gpu.scrub-chunk) at a time, so a
+    /// huge scrub yields between chunks like any long command and costs its guest engine time.
+    /// </summary>
+    private static SoftRunEnd Scrub(SoftBuffer target, SoftSubmission s, SoftChannel channel, SoftGpuOptions options, SoftSlice slice, SoftMappingCache mappings,
+        out int error, out string? message)
+    {
+        (error, message) = (0, null);
+        try
+        {
+            // An idle mapping would keep page tables for pages about to go.
+            if (s.Progress == 0) mappings.Drop(target);
+            // At least one chunk a turn, so scrubs make progress however short the slice.
+            for (bool first = true; channel.CancelReason == null && s.Progress < (long)target.Size; first = false)
+            {
+                if (!first && slice.ShouldYield()) break;
+                long bytes = Math.Min(options.ScrubChunkBytes, (long)target.Size - s.Progress);
+                target.PunchOut((ulong)s.Progress, (ulong)bytes);
+                s.Progress += bytes;
+                target.Device.OnScrubChunk();
+            }
+        }
+        catch (Exception e)
+        {
+            (error, message) = (e is ErrnoException errno ? errno.Errno : Errno.EIO, $"scrubbing the buffer failed at byte {s.Progress}: {e.Message}");
+            return SoftRunEnd.Finished;
+        }
+        if (s.Progress == (long)target.Size) return SoftRunEnd.Finished;
+        if (channel.CancelReason is string why)
+        {
+            (error, message) = (Errno.ECANCELED, $"{why} while the buffer was being scrubbed");
+            return SoftRunEnd.Finished;
+        }
+        return SoftRunEnd.Yielded;
     }
 
     /// <summary>

@@ -22,7 +22,7 @@ public sealed class SoftGpu : IGpuDevice
     private readonly object _lock = new();
     private readonly HashSet<SoftChannel> _channels = new(ReferenceEqualityComparer.Instance);
     private readonly Budget _memory, _descriptors;
-    private long _liveBuffers, _liveChannels, _submitted, _completed;
+    private long _liveBuffers, _liveChannels, _submitted, _completed, _scrubChunks;
     private volatile bool _shutDown;
 
     public SoftGpu(string name, SoftGpuOptions options)
@@ -199,6 +199,38 @@ public sealed class SoftGpu : IGpuDevice
     internal void ReturnDescriptor() => _descriptors.Return();
 
     internal void OnSubmitted() => Interlocked.Increment(ref _submitted);
+
+    /// <summary>Scrub chunks freed so far: tests bound how many another guest's wait spans.</summary>
+    internal long ScrubChunks => Interlocked.Read(ref _scrubChunks);
+
+    internal void OnScrubChunk() => Interlocked.Increment(ref _scrubChunks);
+
+    /// <summary>
+    /// Scrubs <paramref name="buffer"/> on the engines as <paramref name="owner"/>'s work, through
+    /// a channel of its own that closes when the scrub ends; fails with the scrub's errno.
+    /// </summary>
+    internal Task ScrubAsync(SoftBuffer buffer, string owner)
+    {
+        var channel = (SoftChannel)CreateChannel(owner);
+        GpuFence fence;
+        try
+        {
+            fence = channel.SubmitScrub(buffer);
+        }
+        catch
+        {
+            channel.Dispose();
+            throw;
+        }
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        fence.OnSignaled(f =>
+        {
+            channel.Dispose();
+            if (f.Error == 0) done.TrySetResult();
+            else done.TrySetException(new ErrnoException(f.Error, f.Message ?? "scrub failed"));
+        });
+        return done.Task;
+    }
 
     internal void OnCompleted() => Interlocked.Increment(ref _completed);
 

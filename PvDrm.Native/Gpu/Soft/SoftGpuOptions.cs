@@ -39,6 +39,12 @@ public sealed record SoftGpuOptions
     /// </summary>
     public int MaxMappingsPerOwner { get; init; } = 1024;
 
+    /// <summary>
+    /// The most bytes a scrub (SCRUB import) frees in one step. Scrubs run on the engines as the
+    /// asking guest's work, a step at a time, so they cost its engine time and yield like a pushbuf.
+    /// </summary>
+    public int ScrubChunkBytes { get; init; } = 8 << 20;
+
     /// <summary>The largest command stream one pushbuf may carry.</summary>
     public int MaxCommandBytes { get; init; } = 1 << 20;
 
@@ -74,6 +80,8 @@ public sealed record SoftGpuOptions
             throw new ArgumentOutOfRangeException(nameof(MaxMappingsPerOwner), MaxMappingsPerOwner, $"at least the {MostPinnedByOneCommand} buffers one command uses");
         if (MaxMappings < MaxMappingsPerOwner || MaxMappings < MostPinnedByOneCommand * Engines)
             throw new ArgumentOutOfRangeException(nameof(MaxMappings), MaxMappings, $"at least one guest's share and {MostPinnedByOneCommand} per engine");
+        if (ScrubChunkBytes < 4096 || ScrubChunkBytes % 4096 != 0)
+            throw new ArgumentOutOfRangeException(nameof(ScrubChunkBytes), ScrubChunkBytes, "a whole number of pages");
         if (MaxCommandBytes < 4) throw new ArgumentOutOfRangeException(nameof(MaxCommandBytes), MaxCommandBytes, "at least one command word");
         if (TimeSlice <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(TimeSlice), TimeSlice, "must be positive");
         if (MaxQueuedCommandBytesPerOwner < MaxCommandBytes)

@@ -23,6 +23,9 @@ internal sealed class SoftSubmission
 
     public SoftBuffer[] Buffers { get; }
 
+    /// <summary>For a scrub (no commands): the buffer whose pages it frees, a chunk per step.</summary>
+    public SoftBuffer? Scrub { get; init; }
+
     public BufferAccess[] Access { get; }
 
     /// <summary>The validated command words: the only form the work takes while it waits.</summary>
