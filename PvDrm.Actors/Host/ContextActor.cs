@@ -15,7 +15,7 @@ namespace PvDrm.Actors.Host;
 /// the work to the channel. A CPU_PREP sent after it passes through here later, so it reaches
 /// the GEM actor after the fence does and waits for it; unrelated objects never wait.
 /// </summary>
-internal sealed class ContextActor : ReceiveActor, IWithTimers
+internal sealed partial class ContextActor : ReceiveActor, IWithTimers
 {
     private const int RememberedFailures = 256;
 
@@ -29,6 +29,7 @@ internal sealed class ContextActor : ReceiveActor, IWithTimers
     private readonly Dictionary<ulong, GpuFence> _failedFences = new();
     private readonly Queue<ulong> _failedOrder = new();
     private readonly Dictionary<long, (FenceWait Request, ulong Fence)> _waiters = new();
+    private readonly Dictionary<uint, (GemImport Request, HostGem Gem)> _scrubbing = new(); // handles taken by scrubs under way
     private ulong _lastFence;
     private long _nextWaiter;
 
@@ -60,6 +61,7 @@ internal sealed class ContextActor : ReceiveActor, IWithTimers
         Receive<Requests.Pushbuf>(Pushbuf);
         Receive<FenceWait>(FenceWait);
         Receive<ContextProtocol.FenceSignaled>(FenceSignaled);
+        Receive<ScrubFinished>(ScrubDone);
         Receive<ContextProtocol.WaitTimedOut>(t =>
         {
             if (_waiters.Remove(t.Waiter, out var w))
@@ -86,9 +88,9 @@ internal sealed class ContextActor : ReceiveActor, IWithTimers
     private bool CheckNewHandle(Request r, uint handle)
     {
         if (handle == 0) r.Fail(Errno.EINVAL, $"{OpTable.NameOf(r.Op)}: handle 0 is reserved; choose a non-zero handle");
-        else if (_gems.ContainsKey(handle)) r.Fail(Errno.EEXIST, $"{OpTable.NameOf(r.Op)}: handle {handle} is already in use in context {_id}");
-        else if (_gems.Count >= _session.Settings.HandlesPerContext)
-            r.Fail(Errno.EMFILE, $"{OpTable.NameOf(r.Op)}: context {_id} already has {_gems.Count} GEM objects (limits.handles-per-context)");
+        else if (_gems.ContainsKey(handle) || _scrubbing.ContainsKey(handle)) r.Fail(Errno.EEXIST, $"{OpTable.NameOf(r.Op)}: handle {handle} is already in use in context {_id}");
+        else if (_gems.Count + _scrubbing.Count >= _session.Settings.HandlesPerContext)
+            r.Fail(Errno.EMFILE, $"{OpTable.NameOf(r.Op)}: context {_id} already has {_gems.Count + _scrubbing.Count} GEM objects (limits.handles-per-context)");
         else return true;
         return false;
     }
@@ -149,22 +151,8 @@ internal sealed class ContextActor : ReceiveActor, IWithTimers
         }
         if (!OnThisDevice(r, gem)) return;
         gem.AddHandle();
-        if ((r.ImportFlags & GemImportFlags.Scrub) != 0)
-        {
-            // A GEM cache hands the buffer to another application: zero it. SoftGpu frees the pages
-            // (one syscall, no copy); a device whose calls block runs this context on its own dispatcher.
-            try
-            {
-                gem.Buffer.Zero();
-            }
-            catch (ErrnoException e)
-            {
-                gem.ReleaseHandle();
-                r.Fail(e.Errno, $"GEM_IMPORT: scrubbing the buffer failed: {e.Message}");
-                return;
-            }
-        }
-        Open(r, r.Handle, gem);
+        if ((r.ImportFlags & GemImportFlags.Scrub) != 0) StartScrub(r, gem);
+        else Open(r, r.Handle, gem);
     }
 
     private void PrimeImport(PrimeImport r)
@@ -358,6 +346,12 @@ internal sealed class ContextActor : ReceiveActor, IWithTimers
         _session.ContextClosed();
         foreach (var (_, w) in _waiters)
             w.Request.Fail(Errno.ECANCELED, $"FENCE_WAIT: context {_id} was closed");
+        // A scrub under way finishes on the device; its handle was never opened.
+        foreach (var (_, (request, gem)) in _scrubbing)
+        {
+            gem.ReleaseHandle();
+            request.Fail(Errno.ECANCELED, $"GEM_IMPORT: context {_id} was closed while the buffer was scrubbed");
+        }
     }
 
     protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(_ => Directive.Escalate);

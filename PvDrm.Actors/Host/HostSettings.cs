@@ -124,9 +124,17 @@ public sealed record HostSettings
         // Engine time and queued work: one guest's budget holds at least one full pushbuf, the device's at least one guest's.
         int maxCommands = (int)c.Bytes("max-commands", 64, 64 << 20);
         long queuedPerGuest = c.Bytes("max-queued-commands-per-guest", maxCommands, long.MaxValue);
+        int engines = c.Int("engines", 0, 1024) is var e && e > 0 ? e : Environment.ProcessorCount;
+        // Mappings: a guest's share holds one command's buffers, the device's every engine's and one share.
+        int mappingsPerGuest = c.Int("max-mappings-per-guest", SoftGpuOptions.MostPinnedByOneCommand, 1 << 24);
+        int mappings = c.Int("max-mappings", Math.Max(mappingsPerGuest, SoftGpuOptions.MostPinnedByOneCommand * engines), 1 << 24);
         return new()
         {
-            Engines = c.Int("engines", 0, 1024) is var e && e > 0 ? e : Environment.ProcessorCount,
+            Engines = engines,
+            MaxMappings = mappings,
+            MaxMappingsPerOwner = mappingsPerGuest,
+            ScrubChunkBytes = (int)c.Bytes("scrub-chunk", 4096, 1 << 30) is var chunk && chunk % 4096 == 0
+                ? chunk : throw new ConfigurationException($"{c.Shown}.scrub-chunk: {chunk} bytes is not a whole number of 4096-byte pages"),
             MemoryBytes = (ulong)c.Bytes("memory", 1 << 20, long.MaxValue),
             MaxBufferBytes = (ulong)c.Bytes("max-buffer", 4096, int.MaxValue),
             MaxCommandBytes = maxCommands,

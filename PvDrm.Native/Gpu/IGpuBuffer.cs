@@ -37,6 +37,18 @@ public interface IGpuBuffer
             Write(at, zeros.AsSpan(0, (int)Math.Min((ulong)zeros.Length, Size - at)));
     }
 
+    /// <summary>
+    /// Zeroes the whole buffer for <paramref name="owner"/> (a SCRUB import) without holding the
+    /// caller's thread where the device can: SoftGpu runs it on its engines, in chunks charged to
+    /// the owner. By default <see cref="Zero"/> on this thread (a blocking device's context runs on
+    /// a dispatcher of its own).
+    /// </summary>
+    Task ZeroAsync(string owner)
+    {
+        Zero();
+        return Task.CompletedTask;
+    }
+
     void AddRef();
 
     /// <summary>Drops a reference; the last one frees the memory.</summary>

@@ -77,10 +77,13 @@ public static class MemFd
     /// process that maps or holds it: they read as zeros afterwards and cost no memory until
     /// written again. The size stays, so a sealed memfd can be punched too.
     /// </summary>
-    public static void PunchOut(FileDescriptor fd, ulong length)
+    public static void PunchOut(FileDescriptor fd, ulong length) => PunchOut(fd, 0, length);
+
+    /// <summary>Frees the pages of <paramref name="length"/> bytes at <paramref name="offset"/>, as <see cref="PunchOut(FileDescriptor, ulong)"/>.</summary>
+    public static void PunchOut(FileDescriptor fd, ulong offset, ulong length)
     {
-        if (fallocate(fd.Number, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, (off_t)(long)length) != 0)
-            ErrnoException.ThrowLibc($"fallocate(PUNCH_HOLE, {length})", errno);
+        if (fallocate(fd.Number, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)(long)offset, (off_t)(long)length) != 0)
+            ErrnoException.ThrowLibc($"fallocate(PUNCH_HOLE, {offset}, {length})", errno);
     }
 
     /// <summary>Reads exactly <paramref name="destination"/>.Length bytes at <paramref name="offset"/> (pread, EINTR retried).</summary>

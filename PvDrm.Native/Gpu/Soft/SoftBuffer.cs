@@ -4,22 +4,31 @@ using PvDrm.Native.Memory;
 namespace PvDrm.Native.Gpu.Soft;
 
 /// <summary>
-/// A SoftGpu buffer: a memfd (what guests map, like a dma-buf) mapped into the host for the
-/// engines. Both are made lazily: the memfd when the buffer is first handed out or written, the
-/// mapping when the host first touches the bytes. An untouched buffer reads as zeros and costs
-/// no descriptor and no mapping, so a guest can hold 100k idle objects under the host's fd and
-/// map-count limits. The host's own reads and writes go through the descriptor (pread/pwrite),
-/// so only the engines map buffers, and each memfd is charged to the device's descriptor budget
-/// (<see cref="SoftGpuOptions.MaxDescriptors"/>), which thereby bounds its mappings too. When the
-/// last reference goes the pages are punched out, so memory returns even while a guest still
-/// holds the descriptor it was handed.
+/// A SoftGpu buffer: a memfd (what guests map, like a dma-buf), mapped into the host only while
+/// the device's mapping cache keeps it (<see cref="SoftMappingCache"/>). The memfd is made
+/// lazily, when the buffer is first handed out, written or listed in a pushbuf; the mapping when
+/// a command touches the bytes, and it may be unmapped again whenever no command pins it. An
+/// untouched buffer reads as zeros and costs no descriptor and no mapping, so a guest can hold
+/// 100k idle objects under the host's fd and map-count limits. The host's own reads and writes
+/// go through the descriptor (pread/pwrite), so only the engines map buffers, and each memfd is
+/// charged to the device's descriptor budget (<see cref="SoftGpuOptions.MaxDescriptors"/>). When
+/// the last reference goes the mapping is dropped and the pages are punched out, so memory
+/// returns even while a guest still holds the descriptor it was handed.
 /// </summary>
 internal sealed unsafe class SoftBuffer : IGpuBuffer
 {
     private readonly SoftGpu _device;
     private FileDescriptor? _fd;
-    private Mapping? _mapping;
     private int _references = 1;
+
+    // The mapping cache's state of this buffer, kept here so a hit needs no lookup; only
+    // SoftMappingCache touches these. Pins: commands using the mapping now, or -1 while the
+    // cache unmaps it. Stamp: when it was last pinned. Owner and slot: whose list holds it.
+    internal Mapping? CachedMapping;
+    internal int CachePins;
+    internal long CacheStamp;
+    internal string? CacheOwner;
+    internal int CacheSlot;
 
     /// <summary>A zeroed buffer of <paramref name="size"/> bytes; its memfd comes on first use.</summary>
     public SoftBuffer(SoftGpu device, ulong size, GemDomain domain)
@@ -44,19 +53,24 @@ internal sealed unsafe class SoftBuffer : IGpuBuffer
     public GemDomain Domain { get; }
 
     /// <summary>The memfd, created (zero-filled) on first use; can fail with EMFILE or ENOMEM.</summary>
-    public FileDescriptor Fd => Volatile.Read(ref _fd) ?? Back(map: false).Fd;
+    public FileDescriptor Fd => Volatile.Read(ref _fd) ?? Back();
 
     /// <summary>True once the buffer has a memfd (tests, diagnostics).</summary>
     internal bool HasMemory => Volatile.Read(ref _fd) != null;
 
-    /// <summary>True once the host has mapped the memfd.</summary>
-    internal bool IsMapped => Volatile.Read(ref _mapping) != null;
+    /// <summary>True while the host maps the memfd (the mapping cache holds it).</summary>
+    internal bool IsMapped => Volatile.Read(ref CachedMapping) != null;
 
-    /// <summary>The first byte, for the engines; valid while a reference is held. Maps on first use.</summary>
-    public byte* Pointer => (Volatile.Read(ref _mapping) ?? Back(map: true).Mapping!).Pointer;
+    /// <summary>Makes the memory exist before a pushbuf runs, so running out of descriptors is the submitter's error, not the engine's.</summary>
+    internal void Touch() => _ = Fd;
 
-    /// <summary>Makes the memory exist before a pushbuf runs, so a failure is the submitter's error, not the engine's.</summary>
-    internal void Touch() => _ = Pointer;
+    /// <summary>The 32-bit word at <paramref name="offset"/>, read through the descriptor: a parked semaphore's check maps nothing.</summary>
+    internal uint ReadWord(ulong offset)
+    {
+        Span<byte> word = stackalloc byte[4];
+        Read(offset, word);
+        return BitConverter.ToUInt32(word);
+    }
 
     public void Read(ulong offset, Span<byte> destination)
     {
@@ -73,11 +87,23 @@ internal sealed unsafe class SoftBuffer : IGpuBuffer
         MemFd.WriteAt(Fd, offset, source);
     }
 
-    /// <summary>Zeroes the whole buffer by freeing its pages (SCRUB): no copy, no mapping, and less memory after.</summary>
+    /// <summary>Zeroes the whole buffer by freeing its pages (SCRUB): no copy, and less memory after; its idle mapping goes too.</summary>
     public void Zero()
     {
-        if (Volatile.Read(ref _fd) is { } fd) MemFd.PunchOut(fd, Size);
+        if (Volatile.Read(ref _fd) is not { } fd) return;
+        _device.Mappings.Drop(this);
+        MemFd.PunchOut(fd, Size);
     }
+
+    /// <summary>
+    /// Zeroes the buffer on the engines as <paramref name="owner"/>'s work, a chunk per step
+    /// (<see cref="SoftGpuOptions.ScrubChunkBytes"/>), so a huge scrub neither holds the caller's
+    /// thread nor delays other guests for more than a chunk. Completes when every page is freed.
+    /// </summary>
+    public Task ZeroAsync(string owner) => Volatile.Read(ref _fd) == null ? Task.CompletedTask : _device.ScrubAsync(this, owner);
+
+    /// <summary>Frees the pages of one scrub chunk; the memfd exists (a scrub starts only then).</summary>
+    internal void PunchOut(ulong offset, ulong length) => MemFd.PunchOut(_fd!, offset, length);
 
     private void CheckRange(ulong offset, int length)
     {
@@ -86,11 +112,10 @@ internal sealed unsafe class SoftBuffer : IGpuBuffer
     }
 
     /// <summary>
-    /// Creates the memfd (and, if <paramref name="map"/>, the mapping) once. Locks the buffer
-    /// itself: it is internal, nothing else locks it, and an extra lock object per buffer is what
-    /// 100k idle objects should not pay for.
+    /// Creates the memfd once. Locks the buffer itself: it is internal, nothing else locks it,
+    /// and an extra lock object per buffer is what 100k idle objects should not pay for.
     /// </summary>
-    private (FileDescriptor Fd, Mapping? Mapping) Back(bool map)
+    private FileDescriptor Back()
     {
         lock (this)
         {
@@ -98,8 +123,7 @@ internal sealed unsafe class SoftBuffer : IGpuBuffer
             // The descriptor stays once made, even if mapping it fails: it is valid, and Release closes it.
             var fd = _fd ?? NewMemFd();
             Volatile.Write(ref _fd, fd);
-            if (map && _mapping == null) Volatile.Write(ref _mapping, Mapping.Map(fd, Size));
-            return (fd, _mapping);
+            return fd;
         }
     }
 
@@ -134,9 +158,10 @@ internal sealed unsafe class SoftBuffer : IGpuBuffer
         int left = Interlocked.Decrement(ref _references);
         if (left > 0) return;
         if (left < 0) throw new InvalidOperationException("buffer released more often than referenced");
+        // No command pins it any more (each holds a reference), so its mapping goes now.
+        _device.Mappings.Drop(this);
         lock (this)
         {
-            _mapping?.Dispose();
             if (_fd != null)
             {
                 // A guest may still hold a duplicate of the descriptor (GEM_MAP, PRIME): the pages

@@ -83,6 +83,29 @@ internal sealed class SoftChannel : IGpuChannel
     }
 
     /// <summary>
+    /// Queues a scrub of <paramref name="buffer"/> (its pages freed a chunk per step, see
+    /// <see cref="SoftExecutor"/>), charged like a pushbuf without commands.
+    /// </summary>
+    internal GpuFence SubmitScrub(SoftBuffer buffer)
+    {
+        lock (_lock)
+        {
+            if (CancelReason is string why) ErrnoException.Throw(Errno.ENODEV, $"cannot scrub: {why}");
+            _device.CommandBudget.Charge(Owner, SubmissionOverhead);
+            buffer.AddRef();
+            var submission = new SoftSubmission([buffer], [BufferAccess.Write], [], Owner, SubmissionOverhead, new GpuFence(++_lastSeqno)) { Scrub = buffer };
+            _queue.Enqueue(submission);
+            _device.OnSubmitted();
+            if (!_scheduled)
+            {
+                _scheduled = true;
+                _device.Engines.Schedule(this);
+            }
+            return submission.Fence;
+        }
+    }
+
+    /// <summary>
     /// Engine side: the started submission to resume (a cancelled one then stops at once), else
     /// the next queued one, or null (the channel then leaves the run queue).
     /// </summary>

@@ -223,7 +223,7 @@ internal sealed class SoftEngines : IDisposable
             string? message;
             try
             {
-                end = SoftExecutor.Run(submission, channel, _device.Options, slice, out error, out message);
+                end = SoftExecutor.Run(submission, channel, _device.Options, slice, _device.Mappings, out error, out message);
             }
             catch (Exception e)
             {

@@ -32,9 +32,11 @@ internal static unsafe class SoftExecutor
 
     private enum Step { Done, Yield, Park, Cancelled, TimedOut }
 
-    public static SoftRunEnd Run(SoftSubmission s, SoftChannel channel, SoftGpuOptions options, SoftSlice slice, out int error, out string? message)
+    public static SoftRunEnd Run(SoftSubmission s, SoftChannel channel, SoftGpuOptions options, SoftSlice slice, SoftMappingCache mappings, out int error, out string? message)
     {
         (error, message) = (0, null);
+        if (s.Scrub is { } target) return Scrub(target, s, channel, options, slice, mappings, out error, out message);
+        var pins = new SoftPins(mappings, s.Buffers, s.Owner.Name);
         int words = s.Stream.Length / 4;
         while (s.NextWord < words)
         {
@@ -49,12 +51,17 @@ internal static unsafe class SoftExecutor
             try
             {
                 var command = SoftCommandDecoder.DecodeAt(s.Stream, ref next, index, s.Buffers, s.Access);
-                step = Execute(command, s, channel, options, slice);
+                step = Execute(command, s, channel, options, slice, pins);
             }
             catch (Exception e)
             {
-                (error, message) = (Errno.EIO, $"command {index} ({SoftOpcodes.Name(op)}) failed: {e.Message}");
+                // An errno (the mapping cache full of pinned mappings, mmap failing) keeps its number and key.
+                (error, message) = (e is ErrnoException errno ? errno.Errno : Errno.EIO, $"command {index} ({SoftOpcodes.Name(op)}) failed: {e.Message}");
                 return SoftRunEnd.Finished;
+            }
+            finally
+            {
+                pins.Release();
             }
             switch (step)
             {
@@ -80,23 +87,22 @@ internal static unsafe class SoftExecutor
         return SoftRunEnd.Finished;
     }
 
-    private static Step Execute(in SoftCommand c, SoftSubmission s, SoftChannel channel, SoftGpuOptions options, SoftSlice slice)
+    private static Step Execute(in SoftCommand c, SoftSubmission s, SoftChannel channel, SoftGpuOptions options, SoftSlice slice, SoftPins buffers)
     {
-        var buffers = s.Buffers;
         switch (c.Op)
         {
             case SoftOpcode.Nop:
                 return Step.Done;
             case SoftOpcode.Fill:
             {
-                byte* dst = At(buffers, c.Dst);
+                byte* dst = buffers.At(c.Dst);
                 while (Chunk(c.Size, s, slice, out long at, out int bytes))
                     new Span<uint>(dst + at, bytes / 4).Fill(c.Value);
                 return s.Progress == (long)c.Size ? Step.Done : Step.Yield;
             }
             case SoftOpcode.Copy:
             {
-                byte* src = At(buffers, c.Src), dst = At(buffers, c.Dst);
+                byte* src = buffers.At(c.Src), dst = buffers.At(c.Dst);
                 // Overlapping with the destination above the source, memmove runs backwards; so do the chunks.
                 bool backwards = dst > src && dst < src + c.Size;
                 while (Chunk(c.Size, s, slice, out long at, out int bytes))
@@ -108,21 +114,21 @@ internal static unsafe class SoftExecutor
             }
             case SoftOpcode.Saxpy:
             {
-                float* x = (float*)At(buffers, c.Src), y = (float*)At(buffers, c.Dst);
+                float* x = (float*)buffers.At(c.Src), y = (float*)buffers.At(c.Dst);
                 while (Chunk((ulong)c.N * 4, s, slice, out long at, out int bytes))
                     Saxpy.Run(c.Alpha, x + at / 4, y + at / 4, bytes / 4);
                 return s.Progress == (long)c.N * 4 ? Step.Done : Step.Yield;
             }
             case SoftOpcode.Gemm:
-                return Gemm.Run((int)c.M, (int)c.N, (int)c.K, c.Alpha, (float*)At(buffers, c.A), (float*)At(buffers, c.B), c.Beta,
-                    (float*)At(buffers, c.Dst), ref s.Progress, slice) ? Step.Done : Step.Yield;
+                return Gemm.Run((int)c.M, (int)c.N, (int)c.K, c.Alpha, (float*)buffers.At(c.A), (float*)buffers.At(c.B), c.Beta,
+                    (float*)buffers.At(c.Dst), ref s.Progress, slice) ? Step.Done : Step.Yield;
             case SoftOpcode.SemaphoreRelease:
                 // A full fence, then a release store: every earlier write is visible before the value.
                 Interlocked.MemoryBarrier();
-                Volatile.Write(ref *(uint*)At(buffers, c.Dst), c.Value);
+                Volatile.Write(ref *(uint*)buffers.At(c.Dst), c.Value);
                 return Step.Done;
             case SoftOpcode.SemaphoreAcquire:
-                return Acquire(c, s, channel, options.SemaphoreTimeout, slice);
+                return Acquire(c, s, channel, options.SemaphoreTimeout, slice, buffers);
             default:
                 throw new InvalidOperationException($"opcode {c.Op} passed validation but has no implementation");
         }
@@ -142,15 +148,49 @@ internal static unsafe class SoftExecutor
         return true;
     }
 
-    private static byte* At(SoftBuffer[] buffers, BufferRange range) => buffers[range.Index].Pointer + range.Offset;
+    /// <summary>
+    /// A scrub's turn: frees its buffer's pages a chunk (soft-gpu.scrub-chunk) at a time, so a
+    /// huge scrub yields between chunks like any long command and costs its guest engine time.
+    /// </summary>
+    private static SoftRunEnd Scrub(SoftBuffer target, SoftSubmission s, SoftChannel channel, SoftGpuOptions options, SoftSlice slice, SoftMappingCache mappings,
+        out int error, out string? message)
+    {
+        (error, message) = (0, null);
+        try
+        {
+            // An idle mapping would keep page tables for pages about to go.
+            if (s.Progress == 0) mappings.Drop(target);
+            // At least one chunk a turn, so scrubs make progress however short the slice.
+            for (bool first = true; channel.CancelReason == null && s.Progress < (long)target.Size; first = false)
+            {
+                if (!first && slice.ShouldYield()) break;
+                long bytes = Math.Min(options.ScrubChunkBytes, (long)target.Size - s.Progress);
+                target.PunchOut((ulong)s.Progress, (ulong)bytes);
+                s.Progress += bytes;
+                target.Device.OnScrubChunk();
+            }
+        }
+        catch (Exception e)
+        {
+            (error, message) = (e is ErrnoException errno ? errno.Errno : Errno.EIO, $"scrubbing the buffer failed at byte {s.Progress}: {e.Message}");
+            return SoftRunEnd.Finished;
+        }
+        if (s.Progress == (long)target.Size) return SoftRunEnd.Finished;
+        if (channel.CancelReason is string why)
+        {
+            (error, message) = (Errno.ECANCELED, $"{why} while the buffer was being scrubbed");
+            return SoftRunEnd.Finished;
+        }
+        return SoftRunEnd.Yielded;
+    }
 
     /// <summary>
     /// Polls until *at ≥ value while the engine is not wanted elsewhere; once it is, parks the
     /// channel instead (the engines re-check it). The timeout counts from the first wait.
     /// </summary>
-    private static Step Acquire(in SoftCommand c, SoftSubmission s, SoftChannel channel, TimeSpan timeout, SoftSlice slice)
+    private static Step Acquire(in SoftCommand c, SoftSubmission s, SoftChannel channel, TimeSpan timeout, SoftSlice slice, SoftPins buffers)
     {
-        uint* at = (uint*)At(s.Buffers, c.Dst);
+        uint* at = (uint*)buffers.At(c.Dst);
         if (s.WaitingSince == 0) s.WaitingSince = Stopwatch.GetTimestamp();
         var spinner = new SpinWait();
         while (Volatile.Read(ref *at) < c.Value)

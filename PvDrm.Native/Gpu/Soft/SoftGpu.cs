@@ -22,7 +22,7 @@ public sealed class SoftGpu : IGpuDevice
     private readonly object _lock = new();
     private readonly HashSet<SoftChannel> _channels = new(ReferenceEqualityComparer.Instance);
     private readonly Budget _memory, _descriptors;
-    private long _liveBuffers, _liveChannels, _submitted, _completed;
+    private long _liveBuffers, _liveChannels, _submitted, _completed, _scrubChunks;
     private volatile bool _shutDown;
 
     public SoftGpu(string name, SoftGpuOptions options)
@@ -33,6 +33,7 @@ public sealed class SoftGpu : IGpuDevice
         Options = options;
         _memory = new Budget("soft-gpu.memory", (long)options.MemoryBytes);
         _descriptors = new Budget("soft-gpu.max-descriptors", options.MaxDescriptors);
+        Mappings = new SoftMappingCache(name, options.MaxMappings, options.MaxMappingsPerOwner);
         Engines = new SoftEngines(this, options.Engines);
         CommandBudget = new SoftCommandBudget(this);
     }
@@ -42,6 +43,9 @@ public sealed class SoftGpu : IGpuDevice
     public SoftGpuOptions Options { get; }
 
     internal SoftEngines Engines { get; }
+
+    /// <summary>The host mappings of this device's buffers, bounded (soft-gpu.max-mappings).</summary>
+    internal SoftMappingCache Mappings { get; }
 
     internal SoftCommandBudget CommandBudget { get; }
 
@@ -181,7 +185,7 @@ public sealed class SoftGpu : IGpuDevice
         _memory.Return(size);
     }
 
-    /// <summary>Buffer memfds held now (each also the one mapping the engines may make of it).</summary>
+    /// <summary>Buffer memfds held now.</summary>
     internal long Descriptors => _descriptors.Used;
 
     /// <summary>Charges one buffer memfd, before it is made; EMFILE at <see cref="SoftGpuOptions.MaxDescriptors"/>.</summary>
@@ -189,12 +193,44 @@ public sealed class SoftGpu : IGpuDevice
     {
         if (!_descriptors.TryTake())
             ErrnoException.Throw(Errno.EMFILE,
-                $"SoftGpu {Name} already holds {_descriptors.Limit} buffer descriptors, each with at most one mapping (soft-gpu.max-descriptors); buffers must be freed first");
+                $"SoftGpu {Name} already holds {_descriptors.Limit} buffer descriptors (soft-gpu.max-descriptors); buffers must be freed first");
     }
 
     internal void ReturnDescriptor() => _descriptors.Return();
 
     internal void OnSubmitted() => Interlocked.Increment(ref _submitted);
+
+    /// <summary>Scrub chunks freed so far: tests bound how many another guest's wait spans.</summary>
+    internal long ScrubChunks => Interlocked.Read(ref _scrubChunks);
+
+    internal void OnScrubChunk() => Interlocked.Increment(ref _scrubChunks);
+
+    /// <summary>
+    /// Scrubs <paramref name="buffer"/> on the engines as <paramref name="owner"/>'s work, through
+    /// a channel of its own that closes when the scrub ends; fails with the scrub's errno.
+    /// </summary>
+    internal Task ScrubAsync(SoftBuffer buffer, string owner)
+    {
+        var channel = (SoftChannel)CreateChannel(owner);
+        GpuFence fence;
+        try
+        {
+            fence = channel.SubmitScrub(buffer);
+        }
+        catch
+        {
+            channel.Dispose();
+            throw;
+        }
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        fence.OnSignaled(f =>
+        {
+            channel.Dispose();
+            if (f.Error == 0) done.TrySetResult();
+            else done.TrySetException(new ErrnoException(f.Error, f.Message ?? "scrub failed"));
+        });
+        return done.Task;
+    }
 
     internal void OnCompleted() => Interlocked.Increment(ref _completed);
 

@@ -22,6 +22,29 @@ public sealed record SoftGpuOptions
     /// </summary>
     public int MaxDescriptors { get; init; } = 32768;
 
+    /// <summary>The most buffers one command uses, and so pins mapped while it runs (GEMM: A, B and C).</summary>
+    public const int MostPinnedByOneCommand = 3;
+
+    /// <summary>
+    /// Host mappings of buffers the device keeps at once, whatever guests do: buffers are mapped
+    /// when a command touches them and the least recently used unpinned mapping is unmapped
+    /// beyond this (<see cref="SoftMappingCache"/>). At least <see cref="MostPinnedByOneCommand"/>
+    /// per engine, so the commands running at once can always be mapped.
+    /// </summary>
+    public int MaxMappings { get; init; } = 8192;
+
+    /// <summary>
+    /// A guest's share of <see cref="MaxMappings"/>: past it, its new mappings evict its own least
+    /// recently used ones, so its churn cannot evict another guest's hot set.
+    /// </summary>
+    public int MaxMappingsPerOwner { get; init; } = 1024;
+
+    /// <summary>
+    /// The most bytes a scrub (SCRUB import) frees in one step. Scrubs run on the engines as the
+    /// asking guest's work, a step at a time, so they cost its engine time and yield like a pushbuf.
+    /// </summary>
+    public int ScrubChunkBytes { get; init; } = 8 << 20;
+
     /// <summary>The largest command stream one pushbuf may carry.</summary>
     public int MaxCommandBytes { get; init; } = 1 << 20;
 
@@ -53,6 +76,12 @@ public sealed record SoftGpuOptions
         if (MaxBufferBytes < 4096 || MaxBufferBytes > int.MaxValue)
             throw new ArgumentOutOfRangeException(nameof(MaxBufferBytes), MaxBufferBytes, "between one page and 2 GiB");
         if (MaxDescriptors < 1) throw new ArgumentOutOfRangeException(nameof(MaxDescriptors), MaxDescriptors, "at least one descriptor");
+        if (MaxMappingsPerOwner < MostPinnedByOneCommand)
+            throw new ArgumentOutOfRangeException(nameof(MaxMappingsPerOwner), MaxMappingsPerOwner, $"at least the {MostPinnedByOneCommand} buffers one command uses");
+        if (MaxMappings < MaxMappingsPerOwner || MaxMappings < MostPinnedByOneCommand * Engines)
+            throw new ArgumentOutOfRangeException(nameof(MaxMappings), MaxMappings, $"at least one guest's share and {MostPinnedByOneCommand} per engine");
+        if (ScrubChunkBytes < 4096 || ScrubChunkBytes % 4096 != 0)
+            throw new ArgumentOutOfRangeException(nameof(ScrubChunkBytes), ScrubChunkBytes, "a whole number of pages");
         if (MaxCommandBytes < 4) throw new ArgumentOutOfRangeException(nameof(MaxCommandBytes), MaxCommandBytes, "at least one command word");
         if (TimeSlice <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(TimeSlice), TimeSlice, "must be positive");
         if (MaxQueuedCommandBytesPerOwner < MaxCommandBytes)

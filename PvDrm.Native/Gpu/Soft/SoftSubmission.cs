@@ -23,6 +23,9 @@ internal sealed class SoftSubmission
 
     public SoftBuffer[] Buffers { get; }
 
+    /// <summary>For a scrub (no commands): the buffer whose pages it frees, a chunk per step.</summary>
+    public SoftBuffer? Scrub { get; init; }
+
     public BufferAccess[] Access { get; }
 
     /// <summary>The validated command words: the only form the work takes while it waits.</summary>
@@ -55,11 +58,18 @@ internal sealed class SoftSubmission
     public bool Started => NextIndex > 0 || Progress > 0 || WaitingSince != 0;
 
     /// <summary>A parked acquire may go on: the value arrived, its time ran out, or it must stop.</summary>
-    public unsafe bool MayResume(TimeSpan timeout, bool cancelled)
+    public bool MayResume(TimeSpan timeout, bool cancelled)
     {
         if (cancelled || Stopwatch.GetElapsedTime(WaitingSince) > timeout) return true;
-        uint* at = (uint*)(Buffers[ParkedOn.Index].Pointer + ParkedOn.Offset);
-        return Volatile.Read(ref *at) >= ParkedFor;
+        // Through the descriptor: a parked channel holds no mapping, and a read error lets it resume and fail.
+        try
+        {
+            return Buffers[ParkedOn.Index].ReadWord(ParkedOn.Offset) >= ParkedFor;
+        }
+        catch (ErrnoException)
+        {
+            return true;
+        }
     }
 
     /// <summary>

@@ -129,9 +129,12 @@ public class LazyBackingTests
         w.Copy(1, 0, 0, 2048, 2048); // copies the untouched source's zeros over the upper half
 
         var fence = gpu.CreateChannel().Submit(Soft.Inline(w, (target, BufferAccess.Write), (source, BufferAccess.Read)));
+        Assert.True(target.HasMemory);
+        Assert.True(source.HasMemory);
+        await Soft.Done(fence);
+        // Mapped when the commands touched them, and kept by the mapping cache while it has room.
         Assert.True(target.IsMapped);
         Assert.True(source.IsMapped);
-        await Soft.Done(fence);
 
         Assert.Equal(7u, Soft.ReadU32(target, 2044));
         Assert.Equal(0u, Soft.ReadU32(target, 2048));
