@@ -16,6 +16,7 @@ internal sealed class AppContext : ReceiveActor
     private readonly UpstreamLink _upstream;
     private readonly uint _appId;
     private readonly uint _hostId;
+    private readonly ulong _app;
     private readonly IdMap _handles = new();
     private readonly IdMap _channels = new();
     private readonly ProxyCache? _cache;
@@ -29,6 +30,7 @@ internal sealed class AppContext : ReceiveActor
         _upstream = upstream;
         _appId = appId;
         _hostId = hostId;
+        _app = app;
         _cache = cache;
         _cached = new ContextCache(cache, cacheActor, upstream, _handles, app, hostId);
 
@@ -106,7 +108,7 @@ internal sealed class AppContext : ReceiveActor
 
     /// <summary>Sends the translated <paramref name="hostRequest"/>; the reply comes back with <paramref name="appRequest"/>.</summary>
     private void Forward(Request appRequest, Request hostRequest) =>
-        _upstream.Forward(hostRequest with { Context = _hostId }, Self, appRequest);
+        _upstream.Forward(_app, hostRequest with { Context = _hostId }, Self, appRequest);
 
     /// <summary>A request that creates a handle: map the application's new handle to a fresh host one.</summary>
     private void NewHandle(Request r, uint appHandle, Func<uint, Request> translate)
@@ -227,12 +229,12 @@ internal sealed class AppContext : ReceiveActor
         if (closeNow)
         {
             // The application left without closing: close the host context and all it holds.
-            _upstream.Post(new CloseContext { Context = _hostId });
+            _upstream.Post(_app, new CloseContext { Context = _hostId });
             return;
         }
         // The cache still holds objects in this host context: it stays open for them (closing
         // when they are gone), and everything else the application held is closed now.
-        foreach (uint host in _handles.HostIds.Concat(dropped)) _upstream.Post(new GemClose(host) { Context = _hostId });
-        foreach (uint channel in _channels.HostIds) _upstream.Post(new ChannelFree(channel) { Context = _hostId });
+        foreach (uint host in _handles.HostIds.Concat(dropped)) _upstream.Post(_app, new GemClose(host) { Context = _hostId });
+        foreach (uint channel in _channels.HostIds) _upstream.Post(_app, new ChannelFree(channel) { Context = _hostId });
     }
 }

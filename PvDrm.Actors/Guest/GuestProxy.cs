@@ -39,7 +39,7 @@ public sealed class GuestProxy : ReceiveActor
         Receive<ProxyProtocol.AppConnected>(a =>
         {
             ulong id = NextApp();
-            var link = new AppLink(a.Connection, _upstream, id, maxInFlight: 256);
+            var link = new AppLink(a.Connection, _upstream, id, maxInFlight: _settings.Upstream.RequestsPerApplication);
             var session = Context.ActorOf(AppSession.Props(link, _upstream, _contextIds, id, _cache, _cacheActor, _names), $"app-{id}");
             link.Start(session);
         });

@@ -1,4 +1,5 @@
 using System.Net;
+using System.Runtime.InteropServices;
 using Akka.Actor;
 using Akka.TestKit.Xunit2;
 using PvDrm.Actors.Guest;
@@ -167,6 +168,35 @@ public class ProxyIsolationTests : TestKit, IDisposable
         Assert.True(back.All(x => x == 0x11), "the delayed COPY read another application's data");
         // Once its work is done, the object does enter the pool.
         AwaitCondition(() => Status() is var st && st.CachedWithName == 1 && st.Cache.Settling == 0, HostHarness.Timeout, HostHarness.Poll);
+    }
+
+    [Fact]
+    public async Task An_application_whose_requests_all_wait_cannot_stall_another_application_of_its_guest()
+    {
+        // Nothing times out on its own while the test runs: the waits last as long as the attacker wants.
+        var host = new HostHarness(this, new HostSettings { ListenUnix = _dir["host.sock"], RequestTimeout = TimeSpan.FromMinutes(10) },
+            new SoftGpuOptions { Engines = 2, SemaphoreTimeout = TimeSpan.FromMinutes(10) });
+        string proxy = await UnixProxyAsync(host);
+        await using var attacker = await DrmClient.ConnectAsync(proxy);
+        await using var bystander = await DrmClient.ConnectAsync(proxy);
+        var ctx = await attacker.OpenContextAsync();
+        var semaphore = await ctx.GemNewAsync(4096);
+        var release = await semaphore.MapAsync(); // the attacker's own socket will not be read: it releases through memory
+        var target = await ctx.GemNewAsync(4096);
+        // Work on the target that waits for a semaphore nobody releases: every CPU_PREP on it waits.
+        await ctx.SubmitAsync(await ctx.ChannelAllocAsync(), Commands.AcquireThenFill(semaphore, 1, target, 0x5E));
+
+        // As many requests as the proxy takes from one application (its requests-per-application).
+        var waits = Enumerable.Range(0, 256).Select(_ => target.CpuPrepAsync()).ToList();
+        AwaitCondition(() => host.GuestStatus("vm").InFlight >= 64, HostHarness.Timeout, HostHarness.Poll);
+
+        var result = await new GemmWorkload { Size = 32, Iterations = 1 }.RunAsync(bystander).WaitAsync(HostHarness.Timeout);
+        Assert.True(result.Verified, result.Error);
+        Assert.DoesNotContain(waits, w => w.IsCompleted); // the attacker held its waits throughout
+
+        // Released, the attacker's waits all complete: its queued requests were kept, not dropped.
+        Volatile.Write(ref MemoryMarshal.Cast<byte, uint>(release.Bytes(0, 4))[0], 1u);
+        await Task.WhenAll(waits).WaitAsync(HostHarness.Timeout);
     }
 
     [ShimFact]
