@@ -47,6 +47,7 @@ internal sealed class AppContext : ReceiveActor
             if (_handles.TryRemove(r.Handle, out uint host))
             {
                 _cached.Closed(host);
+                _names.Names.Closed(_names.Owner, new HostHandle(_hostId, host));
                 Forward(r, r with { Handle = host });
             }
             else UnknownHandle(r, r.Handle);
@@ -61,7 +62,13 @@ internal sealed class AppContext : ReceiveActor
             else NewHandle(r, r.Handle, h => r with { Handle = h });
         });
         Receive<PrimeImport>(r => NewHandle(r, r.Handle, h => r with { Handle = h })); // the descriptor rides along
-        Receive<GemExport>(r => WithHandle(r, r.Handle, h => Shared(h, r with { Handle = h })));  // names are guest-wide: no translation
+        Receive<GemExport>(r =>
+        {
+            // Names are guest-wide (no translation), and each application holds a bounded number.
+            if (!_handles.TryGetHost(r.Handle, out uint host)) UnknownHandle(r, r.Handle);
+            else if (_names.Names.Reserve(_names.Owner, new HostHandle(_hostId, host)) is { } refusal) r.Fail(Errno.ENOSPC, refusal);
+            else WithHandle(r, r.Handle, h => Shared(h, r with { Handle = h }));
+        });
         Receive<PrimeExport>(r => WithHandle(r, r.Handle, h => Shared(h, r with { Handle = h })));
         Receive<GemInfo>(r => WithHandle(r, r.Handle, h => r with { Handle = h }));
         Receive<GemMap>(r =>
@@ -168,6 +175,7 @@ internal sealed class AppContext : ReceiveActor
                 break;
             case GemNew or GemImport or PrimeImport:
                 var opened = u.Reply.Read<Replies.GemInfo>();
+                if (u.AppRequest is GemImport byName) _names.Names.Imported(byName.Name, _names.Owner, new HostHandle(_hostId, opened.Handle));
                 _cached.Opened(opened.Handle, new GemShape(opened.Size, opened.Domain, (u.AppRequest as GemNew)?.GemFlags ?? 0), shared: u.AppRequest is not GemNew);
                 RelayInfo(u, opened);
                 break;
@@ -178,9 +186,11 @@ internal sealed class AppContext : ReceiveActor
             case GemInfo when ok:
                 RelayInfo(u, u.Reply.Read<Replies.GemInfo>());
                 break;
-            case GemExport when ok:
-                _names.Names.Exported(u.Reply.Read<Replies.Name>().Number, _names.Owner);
-                u.Relay(u.Reply.Payload);
+            case GemExport e:
+                // A handle closed meanwhile keeps no name: the place reserved for it is given back.
+                bool kept = _handles.TryGetHost(e.Handle, out uint named) && ok;
+                _names.Names.Exported(kept ? u.Reply.Read<Replies.Name>().Number : 0, _names.Owner, new HostHandle(_hostId, named));
+                u.Relay(ok ? u.Reply.Payload : default);
                 break;
             case GemMap m when ok:
                 if (u.Reply.Fd != null && _handles.TryGetHost(m.Handle, out uint mappedHost)) _cached.Mapped(mappedHost, u.Reply.Fd);
@@ -224,6 +234,7 @@ internal sealed class AppContext : ReceiveActor
 
     protected override void PostStop()
     {
+        foreach (uint host in _handles.HostIds) _names.Names.Closed(_names.Owner, new HostHandle(_hostId, host));
         bool closeNow = _cached.Retire(out var dropped);
         if (!_open) return;
         if (closeNow)

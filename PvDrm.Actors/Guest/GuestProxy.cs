@@ -33,7 +33,7 @@ public sealed class GuestProxy : ReceiveActor
         _settings = settings;
         _upstream = upstream;
         _onUpstreamLost = onUpstreamLost;
-        _names = new GuestNames(settings.Sharing);
+        _names = new GuestNames(settings.Sharing, settings.NamesPerApplication);
         _cache = new ProxyCache(settings.Cache, movesByName: settings.Sharing != NameSharing.Host);
 
         Receive<ProxyProtocol.AppConnected>(a =>

@@ -28,6 +28,9 @@ public sealed record ProxySettings
     /// <summary>Who may open a global name an application exported (pvdrm.guest.sharing).</summary>
     public NameSharing Sharing { get; init; } = NameSharing.Application;
 
+    /// <summary>Global names one application (or program) may hold at once (pvdrm.guest.names-per-application).</summary>
+    public int NamesPerApplication { get; init; } = 4096;
+
     /// <summary>How applications share the host link (pvdrm.guest.upstream).</summary>
     public UpstreamLimits Upstream { get; init; } = new();
 
@@ -57,6 +60,7 @@ public sealed record ProxySettings
                 "host" => NameSharing.Host,
                 var other => throw new ConfigurationException($"{Root}.sharing: '{other}' is not application, guest or host"),
             },
+            NamesPerApplication = c.Int("names-per-application", 1, 1 << 24),
             Upstream = ReadUpstream(c),
             ControlUnix = c.String("control.unix") is { Length: > 0 } control ? control : null,
             ShimUnix = c.String("shim.unix").Length > 0 ? UnixEndpoint(c, "shim.unix") : null,

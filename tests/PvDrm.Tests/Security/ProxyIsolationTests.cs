@@ -199,12 +199,49 @@ public class ProxyIsolationTests : TestKit, IDisposable
         await Task.WhenAll(waits).WaitAsync(HostHarness.Timeout);
     }
 
+    [Fact]
+    public async Task An_application_holds_a_bounded_number_of_names_and_names_it_closed_leave_the_table()
+    {
+        var host = UnixHost();
+        AwaitCondition(() => File.Exists(_dir["host.sock"]), HostHarness.Timeout, HostHarness.Poll);
+        string proxy = await ProxyAsync(host, new ProxySettings { Host = $"unix:{_dir["host.sock"]}", Name = "vm", NamesPerApplication = 8 });
+        await using var exporter = await DrmClient.ConnectAsync(proxy);
+        await using var other = await DrmClient.ConnectAsync(proxy);
+        var ctx = await exporter.OpenContextAsync();
+        var gems = new List<GemObject>();
+        var names = new List<uint>();
+        for (int i = 0; i < 8; i++)
+        {
+            gems.Add(await ctx.GemNewAsync(4096));
+            names.Add(await gems[i].ExportAsync());
+        }
+        Assert.Equal(names[0], await gems[0].ExportAsync()); // a handle's own name again takes no new place
+
+        var extra = await ctx.GemNewAsync(4096);
+        var full = await Assert.ThrowsAsync<DrmException>(() => extra.ExportAsync());
+        Assert.Equal(Errno.ENOSPC, full.Errno);
+        Assert.Contains(GuestNames.LimitKey, full.Message);
+        await (await (await other.OpenContextAsync()).GemNewAsync(4096)).ExportAsync(); // the limit is this application's alone
+
+        // A name reopened in another context stays while that handle does.
+        uint kept = names[0];
+        var reopened = await (await exporter.OpenContextAsync()).ImportAsync(kept);
+        foreach (var gem in gems) await gem.CloseAsync();
+        Assert.Equal(4096ul, (await (await exporter.OpenContextAsync()).ImportAsync(kept)).Size);
+
+        // The seven others left the table: as many new names fit again, and no more.
+        for (int i = 0; i < 7; i++) await (await ctx.GemNewAsync(4096)).ExportAsync();
+        Assert.Equal(Errno.ENOSPC, (await Assert.ThrowsAsync<DrmException>(() => extra.ExportAsync())).Errno);
+        await reopened.CloseAsync();
+    }
+
     [ShimFact]
     public async Task Idle_render_node_files_use_no_host_context_and_a_program_still_runs()
     {
         var host = UnixHost(new SoftGpuOptions { Personality = SoftGpuPersonality.Nouveau });
         AwaitCondition(() => File.Exists(_dir["host.sock"]), HostHarness.Timeout, HostHarness.Poll);
         await ProxyAsync(host, new ProxySettings { Host = $"unix:{_dir["host.sock"]}", Name = "vm", ShimUnix = $"unix:{_dir["drm.sock"]}" });
+        AwaitCondition(() => File.Exists(_dir["drm.sock"]), HostHarness.Timeout, HostHarness.Poll); // the render node listens a moment after the proxy
         // More open files than the guest may have contexts (pvdrm.host.limits.contexts-per-guest = 64).
         var idle = Enumerable.Range(0, 80).Select(_ => Native.Io.UnixSocket.Connect(_dir["drm.sock"])).ToList();
         try
