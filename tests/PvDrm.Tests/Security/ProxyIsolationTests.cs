@@ -200,6 +200,41 @@ public class ProxyIsolationTests : TestKit, IDisposable
     }
 
     [Fact]
+    public async Task Requests_that_would_queue_more_than_an_applications_bytes_are_refused_for_that_application_only()
+    {
+        var host = new HostHarness(this, new HostSettings { ListenUnix = _dir["host.sock"], RequestTimeout = TimeSpan.FromMinutes(10) },
+            new SoftGpuOptions { Engines = 2, SemaphoreTimeout = TimeSpan.FromMinutes(10) });
+        AwaitCondition(() => File.Exists(_dir["host.sock"]), HostHarness.Timeout, HostHarness.Poll);
+        string proxy = await ProxyAsync(host, new ProxySettings
+        {
+            Host = $"unix:{_dir["host.sock"]}", Name = "vm",
+            Upstream = new UpstreamLimits { Window = 16, InFlightPerApplication = 4, MaxQueuedBytesPerApplication = 100_000, MaxQueuedBytes = 200_000 },
+        });
+        await using var attacker = await DrmClient.ConnectAsync(proxy);
+        await using var bystander = await DrmClient.ConnectAsync(proxy);
+        var ctx = await attacker.OpenContextAsync();
+        var semaphore = await ctx.GemNewAsync(4096);
+        var release = await semaphore.MapAsync();
+        var target = await ctx.GemNewAsync(4096);
+        var data = await ctx.GemNewAsync(64 * 1024);
+        await ctx.SubmitAsync(await ctx.ChannelAllocAsync(), Commands.AcquireThenFill(semaphore, 1, target, 0x5E));
+        var waits = Enumerable.Range(0, 4).Select(_ => target.CpuPrepAsync()).ToList();
+        AwaitCondition(() => host.GuestStatus("vm").InFlight >= 4, HostHarness.Timeout, HostHarness.Poll);
+
+        // The attacker's share of the window is taken: its writes wait in the proxy, up to its bytes.
+        var queued = data.WriteAsync(0, new byte[64 * 1024]);
+        var error = await Assert.ThrowsAsync<DrmException>(() => data.WriteAsync(0, new byte[64 * 1024]));
+        Assert.Equal(Errno.EAGAIN, error.Errno);
+        Assert.Contains(UpstreamLimits.Keys.MaxQueuedBytesPerApplication, error.Message);
+
+        var result = await new GemmWorkload { Size = 32, Iterations = 1 }.RunAsync(bystander).WaitAsync(HostHarness.Timeout);
+        Assert.True(result.Verified, result.Error);
+        Assert.False(queued.IsCompleted);
+        Volatile.Write(ref MemoryMarshal.Cast<byte, uint>(release.Bytes(0, 4))[0], 1u);
+        await Task.WhenAll(waits.Append(queued)).WaitAsync(HostHarness.Timeout);
+    }
+
+    [Fact]
     public async Task An_application_holds_a_bounded_number_of_names_and_names_it_closed_leave_the_table()
     {
         var host = UnixHost();
