@@ -32,14 +32,6 @@ public sealed class UpstreamLink : ClientLink
         _queues = new UpstreamQueues(limits);
     }
 
-    /// <summary>Requests in flight to the host, and those waiting in the proxy for a slot (and their bytes).</summary>
-    public (int InFlight, int Queued, long QueuedBytes) Load
-    {
-        get
-        {
-            lock (_lock) return (_queues.InFlight, _queues.Queued, _queues.QueuedBytes);
-        }
-    }
 
     /// <summary>Negotiated with the host in HELLO.</summary>
     public int MaxFrame { get; private set; }

@@ -18,14 +18,8 @@ internal sealed class UpstreamQueues
 
     public UpstreamQueues(UpstreamLimits limits) => _limits = limits;
 
-    /// <summary>Requests sent and not yet answered.</summary>
-    public int InFlight => _inFlight;
-
-    /// <summary>Requests waiting here for a slot.</summary>
-    public int Queued { get; private set; }
-
-    /// <summary>Bytes of the requests waiting here.</summary>
-    public long QueuedBytes { get; private set; }
+    /// <summary>Bytes of the requests waiting here, all applications together.</summary>
+    private long QueuedBytes { get; set; }
 
     /// <summary>
     /// Takes <paramref name="item"/> of <paramref name="app"/>: true if it may go now (a slot is
@@ -57,7 +51,6 @@ internal sealed class UpstreamQueues
         queue.Waiting.Enqueue(item);
         queue.QueuedBytes += item.Bytes;
         QueuedBytes += item.Bytes;
-        Queued++;
         if (!queue.InTurn)
         {
             queue.InTurn = true;
@@ -102,7 +95,6 @@ internal sealed class UpstreamQueues
                 var item = queue.Waiting.Dequeue();
                 queue.QueuedBytes -= item.Bytes;
                 QueuedBytes -= item.Bytes;
-                Queued--;
                 if (item.Owner != null) Take(queue);
                 yield return (queue.App, item);
             }
@@ -122,7 +114,7 @@ internal sealed class UpstreamQueues
         var all = _apps.Values.SelectMany(q => q.Waiting).ToList();
         _apps.Clear();
         _turns.Clear();
-        (Queued, QueuedBytes, _inFlight) = (0, 0, 0);
+        (QueuedBytes, _inFlight) = (0, 0);
         return all;
     }
 
