@@ -16,6 +16,7 @@ internal sealed class AppContext : ReceiveActor
     private readonly UpstreamLink _upstream;
     private readonly uint _appId;
     private readonly uint _hostId;
+    private readonly ulong _app;
     private readonly IdMap _handles = new();
     private readonly IdMap _channels = new();
     private readonly ProxyCache? _cache;
@@ -29,6 +30,7 @@ internal sealed class AppContext : ReceiveActor
         _upstream = upstream;
         _appId = appId;
         _hostId = hostId;
+        _app = app;
         _cache = cache;
         _cached = new ContextCache(cache, cacheActor, upstream, _handles, app, hostId);
 
@@ -45,6 +47,7 @@ internal sealed class AppContext : ReceiveActor
             if (_handles.TryRemove(r.Handle, out uint host))
             {
                 _cached.Closed(host);
+                _names.Names.Closed(_names.Owner, new HostHandle(_hostId, host));
                 Forward(r, r with { Handle = host });
             }
             else UnknownHandle(r, r.Handle);
@@ -59,7 +62,13 @@ internal sealed class AppContext : ReceiveActor
             else NewHandle(r, r.Handle, h => r with { Handle = h });
         });
         Receive<PrimeImport>(r => NewHandle(r, r.Handle, h => r with { Handle = h })); // the descriptor rides along
-        Receive<GemExport>(r => WithHandle(r, r.Handle, h => Shared(h, r with { Handle = h })));  // names are guest-wide: no translation
+        Receive<GemExport>(r =>
+        {
+            // Names are guest-wide (no translation), and each application holds a bounded number.
+            if (!_handles.TryGetHost(r.Handle, out uint host)) UnknownHandle(r, r.Handle);
+            else if (_names.Names.Reserve(_names.Owner, new HostHandle(_hostId, host)) is { } refusal) r.Fail(Errno.ENOSPC, refusal);
+            else WithHandle(r, r.Handle, h => Shared(h, r with { Handle = h }));
+        });
         Receive<PrimeExport>(r => WithHandle(r, r.Handle, h => Shared(h, r with { Handle = h })));
         Receive<GemInfo>(r => WithHandle(r, r.Handle, h => r with { Handle = h }));
         Receive<GemMap>(r =>
@@ -106,7 +115,7 @@ internal sealed class AppContext : ReceiveActor
 
     /// <summary>Sends the translated <paramref name="hostRequest"/>; the reply comes back with <paramref name="appRequest"/>.</summary>
     private void Forward(Request appRequest, Request hostRequest) =>
-        _upstream.Forward(hostRequest with { Context = _hostId }, Self, appRequest);
+        _upstream.Forward(_app, hostRequest with { Context = _hostId }, Self, appRequest);
 
     /// <summary>A request that creates a handle: map the application's new handle to a fresh host one.</summary>
     private void NewHandle(Request r, uint appHandle, Func<uint, Request> translate)
@@ -166,6 +175,7 @@ internal sealed class AppContext : ReceiveActor
                 break;
             case GemNew or GemImport or PrimeImport:
                 var opened = u.Reply.Read<Replies.GemInfo>();
+                if (u.AppRequest is GemImport byName) _names.Names.Imported(byName.Name, _names.Owner, new HostHandle(_hostId, opened.Handle));
                 _cached.Opened(opened.Handle, new GemShape(opened.Size, opened.Domain, (u.AppRequest as GemNew)?.GemFlags ?? 0), shared: u.AppRequest is not GemNew);
                 RelayInfo(u, opened);
                 break;
@@ -176,9 +186,11 @@ internal sealed class AppContext : ReceiveActor
             case GemInfo when ok:
                 RelayInfo(u, u.Reply.Read<Replies.GemInfo>());
                 break;
-            case GemExport when ok:
-                _names.Names.Exported(u.Reply.Read<Replies.Name>().Number, _names.Owner);
-                u.Relay(u.Reply.Payload);
+            case GemExport e:
+                // A handle closed meanwhile keeps no name: the place reserved for it is given back.
+                bool kept = _handles.TryGetHost(e.Handle, out uint named) && ok;
+                _names.Names.Exported(kept ? u.Reply.Read<Replies.Name>().Number : 0, _names.Owner, new HostHandle(_hostId, named));
+                u.Relay(ok ? u.Reply.Payload : default);
                 break;
             case GemMap m when ok:
                 if (u.Reply.Fd != null && _handles.TryGetHost(m.Handle, out uint mappedHost)) _cached.Mapped(mappedHost, u.Reply.Fd);
@@ -222,17 +234,18 @@ internal sealed class AppContext : ReceiveActor
 
     protected override void PostStop()
     {
+        foreach (uint host in _handles.HostIds) _names.Names.Closed(_names.Owner, new HostHandle(_hostId, host));
         bool closeNow = _cached.Retire(out var dropped);
         if (!_open) return;
         if (closeNow)
         {
             // The application left without closing: close the host context and all it holds.
-            _upstream.Post(new CloseContext { Context = _hostId });
+            _upstream.Post(_app, new CloseContext { Context = _hostId });
             return;
         }
         // The cache still holds objects in this host context: it stays open for them (closing
         // when they are gone), and everything else the application held is closed now.
-        foreach (uint host in _handles.HostIds.Concat(dropped)) _upstream.Post(new GemClose(host) { Context = _hostId });
-        foreach (uint channel in _channels.HostIds) _upstream.Post(new ChannelFree(channel) { Context = _hostId });
+        foreach (uint host in _handles.HostIds.Concat(dropped)) _upstream.Post(_app, new GemClose(host) { Context = _hostId });
+        foreach (uint channel in _channels.HostIds) _upstream.Post(_app, new ChannelFree(channel) { Context = _hostId });
     }
 }

@@ -39,9 +39,9 @@ internal sealed class AppSession : ReceiveActor
             if (_contexts.Remove(r.Context, out var context)) context.Tell(r);
             else r.Fail(Errno.ENOENT, $"CLOSE_CONTEXT: context {r.Context} is not open");
         });
-        Receive<GetVersion>(r => _upstream.Forward(r with { Context = 0 }, Self, r));
-        Receive<GetParam>(r => _upstream.Forward(r with { Context = 0 }, Self, r));
-        Receive<GetCap>(r => _upstream.Forward(r with { Context = 0 }, Self, r));
+        Receive<GetVersion>(r => _upstream.Forward(_app, r with { Context = 0 }, Self, r));
+        Receive<GetParam>(r => _upstream.Forward(_app, r with { Context = 0 }, Self, r));
+        Receive<GetCap>(r => _upstream.Forward(_app, r with { Context = 0 }, Self, r));
         Receive<Request>(r =>
         {
             if (_contexts.TryGetValue(r.Context, out var context)) context.Tell(r);

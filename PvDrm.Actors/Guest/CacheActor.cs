@@ -26,7 +26,7 @@ internal sealed class CacheActor : ReceiveActor
         // A closed object enters the pool only once its GPU work has finished (a delayed COPY out
         // of it must not see the next application's data) and it has its name (so no application
         // can import the name in between).
-        Receive<Settle>(p => _upstream.Forward(
+        Receive<Settle>(p => _upstream.Forward(p.Entry.App,
             new CpuPrep(p.Entry.HostHandle, CpuPrepFlags.Write, 0) { Context = p.Entry.HostContext }, Self, new Ticket(p.Entry, p.Shape)));
         Receive<Evicted>(e => Free(e.Entries));
         Receive<Reclaim>(r => Free(_cache.Pool.Drain(r.Bytes)));
@@ -62,7 +62,7 @@ internal sealed class CacheActor : ReceiveActor
         switch (u.Reply.Header.Op)
         {
             case Op.CpuPrep when u.Reply.Status == 0 && entry.Name == 0 && _cache.MovesByName:
-                _upstream.Forward(new GemExport(entry.HostHandle) { Context = entry.HostContext }, Self, ticket);
+                _upstream.Forward(entry.App, new GemExport(entry.HostHandle) { Context = entry.HostContext }, Self, ticket);
                 break;
             case Op.CpuPrep when u.Reply.Status == 0:
                 Pool(ticket);
@@ -110,7 +110,7 @@ internal sealed class CacheActor : ReceiveActor
     /// <summary>Closes the cache's handle on <paramref name="entry"/>, and its host context if that was the last thing keeping it.</summary>
     private void Close(ProxyCached entry)
     {
-        _upstream.Post(new GemClose(entry.HostHandle) { Context = entry.HostContext });
-        if (_cache.Left(entry.HostContext)) _upstream.Post(new CloseContext { Context = entry.HostContext });
+        _upstream.Post(entry.App, new GemClose(entry.HostHandle) { Context = entry.HostContext });
+        if (_cache.Left(entry.HostContext)) _upstream.Post(entry.App, new CloseContext { Context = entry.HostContext });
     }
 }

@@ -80,7 +80,7 @@ internal sealed class ContextCache
             _handles.TryAdd(r.Handle, out host);
             bool scrub = entry.App != _app;
             if (scrub) pool.CountScrub(shape.Size);
-            _upstream.Forward(new GemImport(entry.Name, host, scrub ? GemImportFlags.Scrub : GemImportFlags.None) { Context = _hostContext },
+            _upstream.Forward(_app, new GemImport(entry.Name, host, scrub ? GemImportFlags.Scrub : GemImportFlags.None) { Context = _hostContext },
                 _cacheActor, new CacheActor.Ticket(entry));
         }
         // Mapped only stays true for the application that mapped it (AvailableTo allows no one else).

@@ -33,13 +33,13 @@ public sealed class GuestProxy : ReceiveActor
         _settings = settings;
         _upstream = upstream;
         _onUpstreamLost = onUpstreamLost;
-        _names = new GuestNames(settings.Sharing);
+        _names = new GuestNames(settings.Sharing, settings.NamesPerApplication);
         _cache = new ProxyCache(settings.Cache, movesByName: settings.Sharing != NameSharing.Host);
 
         Receive<ProxyProtocol.AppConnected>(a =>
         {
             ulong id = NextApp();
-            var link = new AppLink(a.Connection, _upstream, id, maxInFlight: 256);
+            var link = new AppLink(a.Connection, _upstream, id, maxInFlight: _settings.Upstream.RequestsPerApplication);
             var session = Context.ActorOf(AppSession.Props(link, _upstream, _contextIds, id, _cache, _cacheActor, _names), $"app-{id}");
             link.Start(session);
         });

@@ -28,6 +28,12 @@ public sealed record ProxySettings
     /// <summary>Who may open a global name an application exported (pvdrm.guest.sharing).</summary>
     public NameSharing Sharing { get; init; } = NameSharing.Application;
 
+    /// <summary>Global names one application (or program) may hold at once (pvdrm.guest.names-per-application).</summary>
+    public int NamesPerApplication { get; init; } = 4096;
+
+    /// <summary>How applications share the host link (pvdrm.guest.upstream).</summary>
+    public UpstreamLimits Upstream { get; init; } = new();
+
     /// <summary>The proxy's admin socket (status); null: none.</summary>
     public string? ControlUnix { get; init; }
 
@@ -55,9 +61,29 @@ public sealed record ProxySettings
                 "host" => NameSharing.Host,
                 var other => throw new ConfigurationException($"{Root}.sharing: '{other}' is not application, guest or host"),
             },
+            NamesPerApplication = c.Int("names-per-application", 1, 1 << 24),
+            Upstream = ReadUpstream(c),
             ControlUnix = c.String("control.unix") is { Length: > 0 } control ? control : null,
             ShimUnix = c.String("shim.unix").Length > 0 ? UnixEndpoint(c, "shim.unix") : null,
         };
+    }
+
+    private static UpstreamLimits ReadUpstream(SettingsReader c)
+    {
+        var limits = new UpstreamLimits
+        {
+            Window = c.Int("upstream.window", 2, 1 << 20),
+            InFlightPerApplication = c.Int("upstream.in-flight-per-application", 1, 1 << 20),
+            RequestsPerApplication = c.Int("upstream.requests-per-application", 1, 1 << 20),
+            MaxQueuedBytes = c.Bytes("upstream.max-queued-bytes", 2, long.MaxValue),
+            MaxQueuedBytesPerApplication = c.Bytes("upstream.max-queued-bytes-per-application", 1, long.MaxValue),
+        };
+        // One application must never be able to take the whole window or the whole queue.
+        if (limits.InFlightPerApplication >= limits.Window)
+            throw new ConfigurationException($"{UpstreamLimits.Keys.InFlightPerApplication} ({limits.InFlightPerApplication}) must be less than {UpstreamLimits.Keys.Window} ({limits.Window})");
+        if (limits.MaxQueuedBytesPerApplication >= limits.MaxQueuedBytes)
+            throw new ConfigurationException($"{UpstreamLimits.Keys.MaxQueuedBytesPerApplication} ({limits.MaxQueuedBytesPerApplication}) must be less than {UpstreamLimits.Keys.MaxQueuedBytes} ({limits.MaxQueuedBytes})");
+        return limits;
     }
 
     /// <summary>The path of a unix:PATH endpoint.</summary>

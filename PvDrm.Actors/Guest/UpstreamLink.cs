@@ -9,12 +9,16 @@ namespace PvDrm.Actors.Guest;
 /// The proxy's one connection to the host. Requests from every application are numbered here
 /// (request-id multiplexing) and each reply goes back to the actor that forwarded it. Requests
 /// are always sent with a reply requested, so the proxy can keep its translation tables exact;
-/// an application's NO_REPLY is honoured on the application side.
+/// an application's NO_REPLY is honoured on the application side. Requests in flight are held
+/// within a window no larger than the host's per-guest limit and shared fairly among
+/// applications (<see cref="UpstreamQueues"/>), so an application whose requests all wait never
+/// stalls the others.
 /// </summary>
 public sealed class UpstreamLink : ClientLink
 {
     private readonly object _lock = new();
-    private readonly Dictionary<uint, (IActorRef Owner, Request AppRequest)> _pending = new();
+    private readonly Dictionary<uint, (IActorRef Owner, Request AppRequest, ulong App)> _pending = new();
+    private readonly UpstreamQueues _queues;
     private readonly TaskCompletionSource<Replies.Hello> _hello = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource<ReplyFrame> _probe = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private uint _nextId = ProbeRequest; // 1 is HELLO's, 2 the pool probe's
@@ -23,9 +27,11 @@ public sealed class UpstreamLink : ClientLink
     private const uint ProbeContext = uint.MaxValue;
     private const int MaxRedirects = 3;
 
-    private UpstreamLink(Connection connection) : base(connection)
+    private UpstreamLink(Connection connection, UpstreamLimits limits) : base(connection)
     {
+        _queues = new UpstreamQueues(limits);
     }
+
 
     /// <summary>Negotiated with the host in HELLO.</summary>
     public int MaxFrame { get; private set; }
@@ -65,14 +71,14 @@ public sealed class UpstreamLink : ClientLink
     {
         if (!Send(new Requests.OpenContext(0) { Context = ProbeContext }, ProbeRequest, FrameFlags.None)) return null;
         var reply = await _probe.Task.WaitAsync(TimeSpan.FromSeconds(30), cancellationToken);
-        if (reply.Status == 0) Post(new Requests.CloseContext { Context = ProbeContext });
+        if (reply.Status == 0) Post(0, new Requests.CloseContext { Context = ProbeContext });
         return reply.Status == -Errno.EREMOTE ? Redirects.AddressIn(reply.Message) : null;
     }
 
     private static async Task<UpstreamLink> ConnectOnceAsync(string host, ProxySettings settings, CancellationToken cancellationToken)
     {
         var connection = Endpoints.Connect(host, new ConnectionOptions());
-        var link = new UpstreamLink(connection);
+        var link = new UpstreamLink(connection, settings.Upstream);
         connection.Start(link);
         var hello = new Requests.Hello(ProtocolLimits.Version, 0, (uint)connection.MaxFrame, settings.Name, settings.Token);
         if (!link.Send(hello, 1, FrameFlags.None)) throw new ErrnoException(Errno.ECONNRESET, $"host at {host} closed the connection");
@@ -90,8 +96,12 @@ public sealed class UpstreamLink : ClientLink
         }
     }
 
-    /// <summary>Sends <paramref name="hostRequest"/>; its reply is told to <paramref name="owner"/> with <paramref name="appRequest"/>.</summary>
-    public void Forward(Request hostRequest, IActorRef owner, Request appRequest)
+    /// <summary>
+    /// Sends <paramref name="hostRequest"/> of application <paramref name="app"/> when it has a slot
+    /// in the window (at once, or when its turn comes); its reply is told to <paramref name="owner"/>
+    /// with <paramref name="appRequest"/>.
+    /// </summary>
+    public void Forward(ulong app, Request hostRequest, IActorRef owner, Request appRequest)
     {
         if (hostRequest.Fd != null && !Connection.CanPassFds)
         {
@@ -100,23 +110,46 @@ public sealed class UpstreamLink : ClientLink
                 $"{OpTable.NameOf(hostRequest.Op)} passes a descriptor, which this proxy's {Connection.Transport} link to the host cannot carry; use GEM_READ/GEM_WRITE")));
             return;
         }
-        uint id;
-        lock (_lock)
-        {
-            id = ++_nextId == 1 ? ++_nextId : _nextId; // 1 was HELLO's
-            _pending[id] = (owner, appRequest);
-        }
-        if (Send(hostRequest, id, FrameFlags.None)) return;
-        lock (_lock) _pending.Remove(id);
-        owner.Tell(new ProxyProtocol.UpstreamReply(appRequest, Lost(hostRequest)));
+        Enter(app, new UpstreamItem(hostRequest, owner, appRequest));
     }
 
-    /// <summary>Sends without wanting an answer (cleanup on behalf of a departed application).</summary>
-    public void Post(Request hostRequest)
+    /// <summary>Sends without wanting an answer (cleanup on behalf of a departed application), after its earlier requests.</summary>
+    public void Post(ulong app, Request hostRequest) => Enter(app, new UpstreamItem(hostRequest, null, null));
+
+    private void Enter(ulong app, UpstreamItem item)
     {
-        uint id;
-        lock (_lock) id = ++_nextId;
-        Send(hostRequest, id, FrameFlags.NoReply);
+        string? refusal;
+        lock (_lock)
+        {
+            // Sent under the lock, so an application's requests leave in the order they came.
+            switch (_queues.Enter(app, item, out refusal))
+            {
+                case true:
+                    Send(app, item);
+                    return;
+                case false:
+                    return;
+            }
+        }
+        // The host never saw it; a real driver client (libdrm's drmIoctl) retries EAGAIN.
+        item.Owner!.Tell(new ProxyProtocol.UpstreamReply(item.AppRequest!, Refused(item.Request, Errno.EAGAIN, refusal!)));
+    }
+
+    /// <summary>Sends one request; called under the lock.</summary>
+    private void Send(ulong app, UpstreamItem item)
+    {
+        uint id = ++_nextId;
+        if (id <= ProbeRequest) id = _nextId = ProbeRequest + 1; // HELLO's and the probe's
+        if (item.Owner == null)
+        {
+            Send(item.Request, id, FrameFlags.NoReply);
+            return;
+        }
+        _pending[id] = (item.Owner, item.AppRequest!, app);
+        if (Send(item.Request, id, FrameFlags.None)) return;
+        _pending.Remove(id);
+        _queues.Answered(app);
+        item.Owner.Tell(new ProxyProtocol.UpstreamReply(item.AppRequest!, Lost(item.Request)));
     }
 
     public void Close(string reason) => Connection.Close(reason);
@@ -139,7 +172,7 @@ public sealed class UpstreamLink : ClientLink
             _probe.TrySetResult(reply);
             return;
         }
-        (IActorRef Owner, Request AppRequest) pending;
+        (IActorRef Owner, Request AppRequest, ulong App) pending;
         lock (_lock)
         {
             if (!_pending.Remove(reply.Header.RequestId, out pending))
@@ -147,6 +180,9 @@ public sealed class UpstreamLink : ClientLink
                 reply.TakeFd()?.Dispose();
                 return;
             }
+            // Its slot goes to the next application in turn.
+            _queues.Answered(pending.App);
+            foreach (var next in _queues.Next()) Send(next.App, next.Item);
         }
         pending.Owner.Tell(new ProxyProtocol.UpstreamReply(pending.AppRequest, reply));
     }
@@ -158,8 +194,10 @@ public sealed class UpstreamLink : ClientLink
         List<(IActorRef Owner, Request AppRequest)> pending;
         lock (_lock)
         {
-            pending = _pending.Values.ToList();
+            pending = _pending.Values.Select(p => (p.Owner, p.AppRequest)).ToList();
             _pending.Clear();
+            foreach (var item in _queues.Drain())
+                if (item.Owner != null) pending.Add((item.Owner, item.AppRequest!));
         }
         foreach (var (owner, request) in pending) owner.Tell(new ProxyProtocol.UpstreamReply(request, Lost(request)));
         LossListener?.Tell(new ProxyProtocol.UpstreamLost(reason));

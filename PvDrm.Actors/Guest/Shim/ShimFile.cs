@@ -129,7 +129,7 @@ internal sealed class ShimFile : ReceiveActor
         _pending = then;
         if (toHost)
         {
-            _upstream.Forward(request with { Context = 0 }, Self, request);
+            _upstream.Forward(_app, request with { Context = 0 }, Self, request);
             return;
         }
         var appRequest = request with { Context = ShimCalls.ContextId };

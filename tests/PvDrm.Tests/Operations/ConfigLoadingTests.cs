@@ -32,6 +32,15 @@ public class ConfigLoadingTests : IDisposable
         }
     }
 
+    [Theory]
+    [InlineData("pvdrm.guest.upstream { window = 64, in-flight-per-application = 64 }", UpstreamLimits.Keys.InFlightPerApplication)]
+    [InlineData("pvdrm.guest.upstream { max-queued-bytes = 1 MiB, max-queued-bytes-per-application = 1 MiB }", UpstreamLimits.Keys.MaxQueuedBytesPerApplication)]
+    public void One_application_may_not_be_given_the_whole_upstream_window_or_queue(string text, string key)
+    {
+        var error = Assert.Throws<ConfigurationException>(() => ProxySettings.Create(ConfigurationFactory.ParseString(text)));
+        Assert.StartsWith(key, error.Message);
+    }
+
     [Fact]
     public void A_missing_file_and_a_directory_are_each_refused_with_their_own_message()
     {

@@ -1,4 +1,5 @@
 using System.Net;
+using System.Runtime.InteropServices;
 using Akka.Actor;
 using Akka.TestKit.Xunit2;
 using PvDrm.Actors.Guest;
@@ -169,12 +170,113 @@ public class ProxyIsolationTests : TestKit, IDisposable
         AwaitCondition(() => Status() is var st && st.CachedWithName == 1 && st.Cache.Settling == 0, HostHarness.Timeout, HostHarness.Poll);
     }
 
+    [Fact]
+    public async Task An_application_whose_requests_all_wait_cannot_stall_another_application_of_its_guest()
+    {
+        // Nothing times out on its own while the test runs: the waits last as long as the attacker wants.
+        var host = new HostHarness(this, new HostSettings { ListenUnix = _dir["host.sock"], RequestTimeout = TimeSpan.FromMinutes(10) },
+            new SoftGpuOptions { Engines = 2, SemaphoreTimeout = TimeSpan.FromMinutes(10) });
+        string proxy = await UnixProxyAsync(host);
+        await using var attacker = await DrmClient.ConnectAsync(proxy);
+        await using var bystander = await DrmClient.ConnectAsync(proxy);
+        var ctx = await attacker.OpenContextAsync();
+        var semaphore = await ctx.GemNewAsync(4096);
+        var release = await semaphore.MapAsync(); // the attacker's own socket will not be read: it releases through memory
+        var target = await ctx.GemNewAsync(4096);
+        // Work on the target that waits for a semaphore nobody releases: every CPU_PREP on it waits.
+        await ctx.SubmitAsync(await ctx.ChannelAllocAsync(), Commands.AcquireThenFill(semaphore, 1, target, 0x5E));
+
+        // As many requests as the proxy takes from one application (its requests-per-application).
+        var waits = Enumerable.Range(0, 256).Select(_ => target.CpuPrepAsync()).ToList();
+        AwaitCondition(() => host.GuestStatus("vm").InFlight >= 64, HostHarness.Timeout, HostHarness.Poll);
+
+        var result = await new GemmWorkload { Size = 32, Iterations = 1 }.RunAsync(bystander).WaitAsync(HostHarness.Timeout);
+        Assert.True(result.Verified, result.Error);
+        Assert.DoesNotContain(waits, w => w.IsCompleted); // the attacker held its waits throughout
+
+        // Released, the attacker's waits all complete: its queued requests were kept, not dropped.
+        Volatile.Write(ref MemoryMarshal.Cast<byte, uint>(release.Bytes(0, 4))[0], 1u);
+        await Task.WhenAll(waits).WaitAsync(HostHarness.Timeout);
+    }
+
+    [Fact]
+    public async Task Requests_that_would_queue_more_than_an_applications_bytes_are_refused_for_that_application_only()
+    {
+        var host = new HostHarness(this, new HostSettings { ListenUnix = _dir["host.sock"], RequestTimeout = TimeSpan.FromMinutes(10) },
+            new SoftGpuOptions { Engines = 2, SemaphoreTimeout = TimeSpan.FromMinutes(10) });
+        AwaitCondition(() => File.Exists(_dir["host.sock"]), HostHarness.Timeout, HostHarness.Poll);
+        string proxy = await ProxyAsync(host, new ProxySettings
+        {
+            Host = $"unix:{_dir["host.sock"]}", Name = "vm",
+            Upstream = new UpstreamLimits { Window = 16, InFlightPerApplication = 4, MaxQueuedBytesPerApplication = 100_000, MaxQueuedBytes = 200_000 },
+        });
+        await using var attacker = await DrmClient.ConnectAsync(proxy);
+        await using var bystander = await DrmClient.ConnectAsync(proxy);
+        var ctx = await attacker.OpenContextAsync();
+        var semaphore = await ctx.GemNewAsync(4096);
+        var release = await semaphore.MapAsync();
+        var target = await ctx.GemNewAsync(4096);
+        var data = await ctx.GemNewAsync(64 * 1024);
+        await ctx.SubmitAsync(await ctx.ChannelAllocAsync(), Commands.AcquireThenFill(semaphore, 1, target, 0x5E));
+        var waits = Enumerable.Range(0, 4).Select(_ => target.CpuPrepAsync()).ToList();
+        AwaitCondition(() => host.GuestStatus("vm").InFlight >= 4, HostHarness.Timeout, HostHarness.Poll);
+
+        // The attacker's share of the window is taken: its writes wait in the proxy, up to its bytes.
+        var queued = data.WriteAsync(0, new byte[64 * 1024]);
+        var error = await Assert.ThrowsAsync<DrmException>(() => data.WriteAsync(0, new byte[64 * 1024]));
+        Assert.Equal(Errno.EAGAIN, error.Errno);
+        Assert.Contains(UpstreamLimits.Keys.MaxQueuedBytesPerApplication, error.Message);
+
+        var result = await new GemmWorkload { Size = 32, Iterations = 1 }.RunAsync(bystander).WaitAsync(HostHarness.Timeout);
+        Assert.True(result.Verified, result.Error);
+        Assert.False(queued.IsCompleted);
+        Volatile.Write(ref MemoryMarshal.Cast<byte, uint>(release.Bytes(0, 4))[0], 1u);
+        await Task.WhenAll(waits.Append(queued)).WaitAsync(HostHarness.Timeout);
+    }
+
+    [Fact]
+    public async Task An_application_holds_a_bounded_number_of_names_and_names_it_closed_leave_the_table()
+    {
+        var host = UnixHost();
+        AwaitCondition(() => File.Exists(_dir["host.sock"]), HostHarness.Timeout, HostHarness.Poll);
+        string proxy = await ProxyAsync(host, new ProxySettings { Host = $"unix:{_dir["host.sock"]}", Name = "vm", NamesPerApplication = 8 });
+        await using var exporter = await DrmClient.ConnectAsync(proxy);
+        await using var other = await DrmClient.ConnectAsync(proxy);
+        var ctx = await exporter.OpenContextAsync();
+        var gems = new List<GemObject>();
+        var names = new List<uint>();
+        for (int i = 0; i < 8; i++)
+        {
+            gems.Add(await ctx.GemNewAsync(4096));
+            names.Add(await gems[i].ExportAsync());
+        }
+        Assert.Equal(names[0], await gems[0].ExportAsync()); // a handle's own name again takes no new place
+
+        var extra = await ctx.GemNewAsync(4096);
+        var full = await Assert.ThrowsAsync<DrmException>(() => extra.ExportAsync());
+        Assert.Equal(Errno.ENOSPC, full.Errno);
+        Assert.Contains(GuestNames.LimitKey, full.Message);
+        await (await (await other.OpenContextAsync()).GemNewAsync(4096)).ExportAsync(); // the limit is this application's alone
+
+        // A name reopened in another context stays while that handle does.
+        uint kept = names[0];
+        var reopened = await (await exporter.OpenContextAsync()).ImportAsync(kept);
+        foreach (var gem in gems) await gem.CloseAsync();
+        Assert.Equal(4096ul, (await (await exporter.OpenContextAsync()).ImportAsync(kept)).Size);
+
+        // The seven others left the table: as many new names fit again, and no more.
+        for (int i = 0; i < 7; i++) await (await ctx.GemNewAsync(4096)).ExportAsync();
+        Assert.Equal(Errno.ENOSPC, (await Assert.ThrowsAsync<DrmException>(() => extra.ExportAsync())).Errno);
+        await reopened.CloseAsync();
+    }
+
     [ShimFact]
     public async Task Idle_render_node_files_use_no_host_context_and_a_program_still_runs()
     {
         var host = UnixHost(new SoftGpuOptions { Personality = SoftGpuPersonality.Nouveau });
         AwaitCondition(() => File.Exists(_dir["host.sock"]), HostHarness.Timeout, HostHarness.Poll);
         await ProxyAsync(host, new ProxySettings { Host = $"unix:{_dir["host.sock"]}", Name = "vm", ShimUnix = $"unix:{_dir["drm.sock"]}" });
+        AwaitCondition(() => File.Exists(_dir["drm.sock"]), HostHarness.Timeout, HostHarness.Poll); // the render node listens a moment after the proxy
         // More open files than the guest may have contexts (pvdrm.host.limits.contexts-per-guest = 64).
         var idle = Enumerable.Range(0, 80).Select(_ => Native.Io.UnixSocket.Connect(_dir["drm.sock"])).ToList();
         try
