@@ -81,7 +81,8 @@ for rid in "${rids[@]}"; do
   for exe in pvdrm-host pvdrm-guest; do ln -s "../lib/pvdrm/$exe" "$root/usr/bin/$exe"; done
   install -m 0644 deploy/systemd/pvdrm-host.service deploy/systemd/pvdrm-guest.service "$root/lib/systemd/system/"
   install -m 0644 deploy/pvdrm-host.hocon deploy/pvdrm-guest.hocon "$root/etc/pvdrm/"
-  install -D -m 0644 README.md "$root/usr/share/doc/pvdrm/README.md"
+  install -D -m 0644 README.md "$root/usr/share/doc/pvdrm-host/README.md"
+  install -D -m 0644 README.md "$root/usr/share/doc/pvdrm-guest/README.md"
 
   # The tarball: the tree as it lands in /, and install.sh beside it (./install.sh, or
   # deploy/install.sh --package FILE, installs it).

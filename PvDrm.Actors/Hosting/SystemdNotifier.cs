@@ -14,13 +14,17 @@ public sealed class SystemdNotifier : IDisposable
     private readonly Socket? _socket;
     private readonly UnixDomainSocketEndPoint? _target;
     private Timer? _watchdog;
+    private int _watchdogPosts;
 
-    private SystemdNotifier(string? address)
+    /// <param name="address">A NOTIFY_SOCKET value; null or empty: an inert notifier.</param>
+    public SystemdNotifier(string? address)
     {
         if (string.IsNullOrEmpty(address)) return;
         // "@name" is the abstract namespace, which the socket address spells with a leading NUL.
         _target = new UnixDomainSocketEndPoint(address[0] == '@' ? "\0" + address[1..] : address);
-        _socket = new Socket(AddressFamily.Unix, SocketType.Dgram, ProtocolType.Unspecified);
+        // Never blocking: the watchdog is fed from the I/O loop, which a full queue at a reader
+        // that stopped reading must not stall; such a notification is dropped.
+        _socket = new Socket(AddressFamily.Unix, SocketType.Dgram, ProtocolType.Unspecified) { Blocking = false };
     }
 
     /// <summary>The notifier of this process's environment: inert without NOTIFY_SOCKET.</summary>
@@ -49,6 +53,9 @@ public sealed class SystemdNotifier : IDisposable
         {
             _socket.SendTo(Encoding.UTF8.GetBytes(state), _target!);
         }
+        catch (SocketException e) when (e.SocketErrorCode == SocketError.WouldBlock)
+        {
+        }
         catch (SocketException e)
         {
             Console.Error.WriteLine($"sd_notify to {Environment.GetEnvironmentVariable("NOTIFY_SOCKET")} failed: {e.Message}");
@@ -64,9 +71,22 @@ public sealed class SystemdNotifier : IDisposable
     /// </summary>
     public void StartWatchdog(EventLoop loop)
     {
-        if (_socket == null || WatchdogInterval() is not { } interval) return;
-        _watchdog = new Timer(_ => loop.Post(() => Notify("WATCHDOG=1")), null, TimeSpan.Zero, interval);
+        if (WatchdogInterval() is { } interval) StartWatchdog(loop, interval);
     }
+
+    /// <summary>Feeds the watchdog every <paramref name="interval"/> from <paramref name="loop"/>.</summary>
+    public void StartWatchdog(EventLoop loop, TimeSpan interval)
+    {
+        if (_socket == null) return;
+        _watchdog = new Timer(_ =>
+        {
+            Interlocked.Increment(ref _watchdogPosts);
+            loop.Post(() => Notify("WATCHDOG=1"));
+        }, null, TimeSpan.Zero, interval);
+    }
+
+    /// <summary>How many WATCHDOG=1 the timer handed to the loop so far (sent only when the loop runs them).</summary>
+    public int WatchdogPosts => Volatile.Read(ref _watchdogPosts);
 
     public void Dispose()
     {
