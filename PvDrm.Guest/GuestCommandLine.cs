@@ -9,6 +9,7 @@ internal static class GuestCommandLine
     {
         var root = new RootCommand("PvDrm guest: the proxy that serves local applications, and a verified workload runner");
         root.Add(GuestCommands.Serve());
+        root.Add(GuestCommands.Config());
         root.Add(GuestCommands.Run());
         root.Add(GuestCommands.Status());
         root.Add(ExecCommand.Create());

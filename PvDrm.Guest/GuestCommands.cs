@@ -1,6 +1,8 @@
 using System.CommandLine;
 using System.Text.Json;
 using Akka.Configuration;
+using Akka.Actor;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using PvDrm.Actors;
 using PvDrm.Actors.Guest;
@@ -20,28 +22,50 @@ internal static class GuestCommands
         var host = CommandValues.Endpoint("--host", "the host to connect to: unix:PATH, tcp:HOST:PORT or vsock:CID:PORT (pvdrm.guest.host)", unixOnly: false);
         var listen = CommandValues.Endpoint("--listen", "where to serve applications, unix:PATH (pvdrm.guest.listen)", unixOnly: true);
         var name = CommandValues.Text("--name", "this guest's name in HELLO (default: the machine's host name)");
-        var token = CommandValues.Text("--token", "the token to present, if the host requires one");
+        var token = CommandValues.Text("--token", "the token to present, if the host requires one (visible in the process list: prefer --token-file or PVDRM_TOKEN)");
+        var tokenFile = CommonOptions.TokenFile();
         var shim = CommandValues.Endpoint("--shim", "also serve unmodified DRM programs (pvdrm-guest exec) on this socket, unix:PATH (pvdrm.guest.shim.unix)", unixOnly: true);
         var logFormat = CommonOptions.LogFormat();
-        var command = new Command("serve", "Run the guest proxy") { config, host, listen, name, token, shim, logFormat };
+        var set = ConfigCommand.Set();
+        var command = new Command("serve", "Run the guest proxy") { config, host, listen, name, token, tokenFile, shim, logFormat, set };
         command.SetAction(async (parse, ct) =>
         {
             var overrides = PvDrmConfig.Overrides(ProxySettings.Root,
                 ("host", parse.GetValue(host)), ("listen", parse.GetValue(listen)),
-                ("name", parse.GetValue(name)), ("token", parse.GetValue(token)), ("shim.unix", parse.GetValue(shim)))
+                ("name", parse.GetValue(name)), ("token", CommonOptions.Token(parse, token, tokenFile)), ("shim.unix", parse.GetValue(shim)))
                 + "\n" + CommonOptions.LogOverrides(parse, logFormat);
-            return await ServeAsync(PvDrmConfig.Load(parse.GetValue(config), overrides), ct);
+            return await ServeAsync(ConfigCommand.Layers(parse, config, set, overrides).Effective, ct);
         });
         return command;
     }
 
+    /// <summary>`pvdrm-guest config check|show`: what serve would read, checked as serve checks it.</summary>
+    public static Command Config() =>
+        ConfigCommand.Create("HOCON file with pvdrm.guest.* settings", [ProxySettings.Root, "pvdrm.log"], hocon =>
+        {
+            ProxySettings.Create(hocon);
+            PvDrmApplication.LogSettings(hocon);
+        });
+
     private static async Task<int> ServeAsync(Config config, CancellationToken ct)
     {
         var settings = ProxySettings.Create(config);
-        var upstream = await UpstreamLink.ConnectAsync(settings, ct);
+        PvDrmApplication.LogSettings(config);
+        using var systemd = SystemdNotifier.FromEnvironment();
+        var upstream = await UpstreamConnector.ConnectAsync(settings, (why, wait) =>
+        {
+            Console.Error.WriteLine($"pvdrm-guest serve: waiting for the host: {why}; next attempt in {wait.TotalSeconds:0.##} s");
+            systemd.Notify($"STATUS=waiting for the host at {settings.Host}: {why}");
+        }, ct);
         var lost = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
         using var app = PvDrmApplication.Build("pvdrm-guest", config, akka => akka.WithPvDrmGuest(settings, upstream, r => lost.TrySetResult(r)));
         await app.StartAsync(ct);
+        // The proxy's mailbox runs only after its PreStart made the listening socket: once it
+        // answers, applications can connect, and systemd hears READY=1.
+        var proxy = app.Services.GetRequiredService<Akka.Hosting.ActorRegistry>().Get<GuestProxy>();
+        await proxy.Ask<ControlProtocol.Response>(new ControlProtocol.Request("status"), TimeSpan.FromSeconds(30), ct);
+        systemd.Ready($"serving {settings.Listen} for host {settings.Host}");
+        systemd.StartWatchdog(PvDrm.Native.Io.EventLoop.Default);
         var stopped = app.WaitForShutdownAsync(ct);
         if (await Task.WhenAny(stopped, lost.Task) == lost.Task)
         {
@@ -82,7 +106,8 @@ internal static class GuestCommands
         var workload = CommandValues.OneOf(new Argument<string>("workload") { Description = "the workload to run: gemm" }, GemmWorkload.Name);
         var host = CommandValues.Endpoint("--host", "the host or proxy to use: unix:PATH, tcp:HOST:PORT or vsock:CID:PORT", unixOnly: false, "unix:/run/pvdrm/guest.sock");
         var name = CommandValues.Text("--name", "the name in HELLO (default: $PVDRM_CREDENTIALS/name, else the machine's host name)");
-        var token = CommandValues.Text("--token", "the token to present, if the host requires one (default: $PVDRM_CREDENTIALS/token)");
+        var token = CommandValues.Text("--token", "the token to present, if the host requires one (visible in the process list: prefer --token-file, PVDRM_TOKEN or $PVDRM_CREDENTIALS/token)");
+        var tokenFile = CommonOptions.TokenFile();
         var size = CommandValues.Int("--size", "matrix size n (n x n float32)", 256, 1, 4096);
         var iterations = CommandValues.Int("--iterations", "pushbufs to submit and verify", 4, 1, 10000);
         var seed = CommandValues.Int("--seed", "seed of the random input matrices", 1, 0, int.MaxValue);
@@ -91,11 +116,12 @@ internal static class GuestCommands
         var startAt = CommandValues.OptionalNumber("--start-at", "start the timed iterations at this Unix time in ms (to line several guests up)", 0, 1e13);
         var command = new Command("run", "Run a built-in workload and verify its results against a CPU reference")
         {
-            workload, host, name, token, size, iterations, seed, copy, json, startAt,
+            workload, host, name, token, tokenFile, size, iterations, seed, copy, json, startAt,
         };
         command.SetAction(async (parse, ct) =>
         {
-            var (guestName, guestToken) = GuestCredentials.Resolve(parse.GetValue(name), parse.GetValue(token), Environment.MachineName);
+            var explicitToken = CommonOptions.Token(parse, token, tokenFile) ?? Environment.GetEnvironmentVariable(ConfigLayers.TokenVariable);
+            var (guestName, guestToken) = GuestCredentials.Resolve(parse.GetValue(name), explicitToken, Environment.MachineName);
             var options = new DrmClientOptions { Name = guestName, Token = guestToken };
             await using var client = await DrmClient.ConnectAsync(parse.GetValue(host)!, options, ct);
             var result = await new GemmWorkload

@@ -9,6 +9,7 @@ internal static class HostCommandLine
     {
         var root = new RootCommand("PvDrm host: shares one GPU among isolated guests through the DRM/GEM interface");
         root.Add(HostCommands.Serve());
+        root.Add(HostCommands.Config());
         root.Add(HostCommands.Demo());
         root.Add(HostCommands.Soak());
         root.Add(DeviceCommands.Nodes());

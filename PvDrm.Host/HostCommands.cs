@@ -20,17 +20,22 @@ internal static class HostCommands
         var listen = CommandValues.Endpoint("--listen", "guest socket, unix:PATH (pvdrm.host.listen.unix)", unixOnly: true);
         var sequential = CommandValues.OneOf("--sequential", "on: one request at a time (pvdrm.host.sequential)", "on", "off");
         var logFormat = CommonOptions.LogFormat();
-        var command = new Command("serve", "Run the host daemon until SIGINT or SIGTERM") { config, listen, sequential, logFormat };
+        var set = ConfigCommand.Set();
+        var command = new Command("serve", "Run the host daemon until SIGINT or SIGTERM") { config, listen, sequential, logFormat, set };
         command.SetAction(async (parse, ct) =>
         {
             string? path = parse.GetValue(listen) is { } l ? ProxySettings.UnixPath(l) : null;
             var overrides = PvDrmConfig.Overrides(HostSettings.Root, ("listen.unix", path), ("sequential", parse.GetValue(sequential)))
                 + "\n" + CommonOptions.LogOverrides(parse, logFormat);
-            string? file = parse.GetValue(config);
-            var hocon = PvDrmConfig.Load(file, overrides);
-            var reload = new SettingsReload(() => HostSettings.Create(PvDrmConfig.Load(file, overrides)));
+            var hocon = ConfigCommand.Layers(parse, config, set, overrides).Effective;
+            // reload and SIGHUP read the same layers again: the file, the environment and these flags.
+            var reload = new SettingsReload(() => HostSettings.Create(ConfigCommand.Layers(parse, config, set, overrides).Effective));
             using var app = BuildHost(hocon, HostSettings.Create(hocon), reload: reload);
-            await app.StartAsync(ct);
+            using var systemd = SystemdNotifier.FromEnvironment();
+            string[] listening = await StartListeningAsync(app, ct);
+            // Type=notify: systemd counts the host started only now that guests can connect.
+            systemd.Ready($"listening on {string.Join(", ", listening)}");
+            systemd.StartWatchdog(PvDrm.Native.Io.EventLoop.Default);
             // SIGHUP: read the configuration again, as `pvdrm-host reload` does; the host logs the outcome.
             var root = app.Services.GetRequiredService<Akka.Hosting.ActorRegistry>().Get<PvDrmHost>();
             using var hangup = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGHUP, signal =>
@@ -43,6 +48,16 @@ internal static class HostCommands
         });
         return command;
     }
+
+    /// <summary>`pvdrm-host config check|show`: what serve would read, checked as serve checks it.</summary>
+    public static Command Config() =>
+        ConfigCommand.Create("HOCON file with pvdrm.host.* settings", [HostSettings.Root, "pvdrm.cluster", "pvdrm.log"], hocon =>
+        {
+            var settings = HostSettings.Create(hocon);
+            Actors.Host.Pool.ClusterSettings.Create(hocon);
+            PvDrmApplication.LogSettings(hocon);
+            Admission.Load(settings.Auth);
+        });
 
     public static Command Demo()
     {
@@ -79,11 +94,11 @@ internal static class HostCommands
     /// Starts a host built by <see cref="BuildHost"/> and returns once it listens: the root actor
     /// answers only after its start-up made the sockets, so guests started next can connect.
     /// </summary>
-    public static async Task StartListeningAsync(IHost host, CancellationToken ct)
+    public static async Task<string[]> StartListeningAsync(IHost host, CancellationToken ct)
     {
         await host.StartAsync(ct);
         var root = host.Services.GetRequiredService<Akka.Hosting.ActorRegistry>().Get<PvDrmHost>();
-        await root.Ask<string[]>(PvDrmHost.GetListening.Instance, TimeSpan.FromSeconds(30), ct);
+        return await root.Ask<string[]>(PvDrmHost.GetListening.Instance, TimeSpan.FromSeconds(30), ct);
     }
 
     /// <summary>The host daemon as a generic host: the same composition `serve` and the demo run.</summary>

@@ -19,6 +19,9 @@ public sealed record ProxySettings
 
     public string Token { get; init; } = "";
 
+    /// <summary>The longest wait between attempts to reach a host that is not there yet.</summary>
+    public TimeSpan ConnectBackoff { get; init; } = TimeSpan.FromSeconds(10);
+
     /// <summary>PVDRM's front-end <c>cache</c>: pool closed GEM objects for the next GEM_NEW of any application.</summary>
     public GemCacheOptions Cache { get; init; } = new();
 
@@ -47,7 +50,9 @@ public sealed record ProxySettings
             Host = HostEndpoint(c),
             Listen = UnixEndpoint(c, "listen"),
             Name = name,
-            Token = token,
+            // No token configured or in PVDRM_CREDENTIALS: the one systemd hands over (LoadCredential=pvdrm-token:...), if any.
+            Token = token.Length > 0 ? token : SystemdCredentials.ReadLine(SystemdCredentials.Token) ?? "",
+            ConnectBackoff = c.Duration("connect-backoff"),
             Cache = new GemCacheOptions
             {
                 Enabled = c.Bool("cache.enabled"),

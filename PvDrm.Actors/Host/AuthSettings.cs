@@ -5,7 +5,10 @@ namespace PvDrm.Actors.Host;
 /// <summary><c>pvdrm.host.auth</c>: who is admitted at HELLO, and for which names.</summary>
 public sealed record AuthSettings
 {
-    /// <summary>The "name token" file; null: no tokens. A name in it is taken only with its token.</summary>
+    /// <summary>
+    /// The "name token" file; null: no tokens. A name in it is taken only with its token. Empty in
+    /// the configuration: the systemd credential pvdrm-tokens, when the unit passes one.
+    /// </summary>
     public string? TokensFile { get; init; }
 
     /// <summary>
@@ -40,7 +43,7 @@ public sealed record AuthSettings
         }
         return new AuthSettings
         {
-            TokensFile = tokens.Length == 0 ? null : tokens,
+            TokensFile = tokens.Length == 0 ? SystemdCredentials.Path(SystemdCredentials.Tokens) : tokens,
             UidNames = uidNames,
             UnixUids = c.IntList("auth.unix-uids"),
             SameUid = c.Bool("auth.same-uid"),

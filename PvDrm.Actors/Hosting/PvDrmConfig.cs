@@ -31,16 +31,13 @@ public static class PvDrmConfig
             .Select(v => $"{root}.{v.Key} = {System.Text.Json.JsonSerializer.Serialize(v.Value)}"));
 
     /// <summary>
-    /// Parses a HOCON file (`--config`) and puts it over the reference. No file: the reference alone;
-    /// an empty file or /dev/null: the same. A missing file, a directory, an unreadable file and a
-    /// syntax error are each a <see cref="ConfigurationException"/> that names the file and says which.
+    /// Parses a HOCON file (`--config`) and puts it over the reference, the PVDRM__* environment
+    /// variables over it and <paramref name="overrides"/> (the flags) on top (<see cref="ConfigLayers"/>).
+    /// No file: the reference alone; an empty file or /dev/null: the same. A missing file, a
+    /// directory, an unreadable file and a syntax error are each a <see cref="ConfigurationException"/>
+    /// that names the file and says which.
     /// </summary>
-    public static Config Load(string? path, string overrides = "")
-    {
-        Config config = ConfigurationFactory.ParseString(overrides);
-        if (path != null) config = config.WithFallback(ParseFile(path));
-        return OverReference(config);
-    }
+    public static Config Load(string? path, string overrides = "") => ConfigLayers.Load(path, overrides).Effective;
 
     /// <summary>
     /// <paramref name="config"/> with the reference beneath it, once: a config that already is the
@@ -49,7 +46,7 @@ public static class PvDrmConfig
     public static Config OverReference(Config config) =>
         ReferenceEquals(config, Reference) ? config : config.IsEmpty ? Reference : config.WithFallback(Reference);
 
-    private static Config ParseFile(string path)
+    internal static Config ParseFile(string path)
     {
         string shown = $"config file {path} (--config)";
         if (Directory.Exists(path)) throw new ConfigurationException($"{shown} is a directory; expected a HOCON file");

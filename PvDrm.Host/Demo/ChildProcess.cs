@@ -17,7 +17,10 @@ public sealed class ChildProcess : IDisposable
     }
 
     /// <param name="program">"pvdrm-guest" or "pvdrm-host", found beside this program.</param>
-    public static ChildProcess Start(string program, params string[] args)
+    public static ChildProcess Start(string program, params string[] args) => StartWith(program, null, args);
+
+    /// <param name="environment">Variables to set (a null value removes one) over this process's.</param>
+    public static ChildProcess StartWith(string program, IReadOnlyDictionary<string, string?>? environment, params string[] args)
     {
         string dir = AppContext.BaseDirectory;
         string apphost = Path.Combine(dir, program);
@@ -25,6 +28,9 @@ public sealed class ChildProcess : IDisposable
             ? new ProcessStartInfo(apphost)
             : new ProcessStartInfo("dotnet") { ArgumentList = { Path.Combine(dir, program + ".dll") } };
         foreach (var a in args) info.ArgumentList.Add(a);
+        foreach (var (name, value) in environment ?? new Dictionary<string, string?>())
+            if (value == null) info.Environment.Remove(name);
+            else info.Environment[name] = value;
         info.RedirectStandardOutput = true;
         info.RedirectStandardError = true;
         info.UseShellExecute = false;
@@ -74,6 +80,20 @@ public sealed class ChildProcess : IDisposable
         catch (OperationCanceledException)
         {
             _process.Kill(entireProcessTree: true);
+        }
+    }
+
+    /// <summary>Waits until the process wrote <paramref name="text"/> on stderr, or fails with what it wrote.</summary>
+    public async Task WaitForStderrAsync(string text, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (!Stderr.Contains(text, StringComparison.Ordinal))
+        {
+            if (_process.HasExited)
+                throw new InvalidOperationException($"{Path.GetFileName(_process.StartInfo.FileName)} exited with {_process.ExitCode} before writing '{text}': {Stderr.Trim()}");
+            if (DateTime.UtcNow > deadline)
+                throw new TimeoutException($"{Path.GetFileName(_process.StartInfo.FileName)} did not write '{text}' within {timeout.TotalSeconds:F0} s: {Stderr.Trim()}");
+            await Task.Delay(20);
         }
     }
 

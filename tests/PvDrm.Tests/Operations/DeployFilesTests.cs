@@ -45,7 +45,7 @@ public class DeployFilesTests
         foreach (string unit in new[] { "pvdrm-host.service", "pvdrm-guest.service" })
         {
             // Point ExecStart at the executables this build made (verify checks that they exist).
-            string text = File.ReadAllText(Path.Combine(Deploy, "systemd", unit)).Replace("/opt/pvdrm/", System.AppContext.BaseDirectory);
+            string text = File.ReadAllText(Path.Combine(Deploy, "systemd", unit)).Replace("/usr/lib/pvdrm/", System.AppContext.BaseDirectory);
             File.WriteAllText(dir[unit], text);
             units.Add(dir[unit]);
         }
@@ -59,6 +59,45 @@ public class DeployFilesTests
         verify.WaitForExit();
         // Not running under systemd here, so complaints about the system's own units may appear; ours must have none.
         Assert.DoesNotContain(output.Split('\n'), l => l.Contains("pvdrm-"));
+        Assert.True(verify.ExitCode == 0, $"systemd-analyze verify exited with {verify.ExitCode}: {output}");
+    }
+
+    [Theory]
+    [InlineData("pvdrm-host.service", "pvdrm-host", "pvdrm-tokens:/etc/pvdrm/tokens")]
+    [InlineData("pvdrm-guest.service", "pvdrm-guest", "pvdrm-token:/etc/pvdrm/guest.token")]
+    public void A_unit_waits_for_readiness_feeds_a_watchdog_and_never_restarts_a_bad_configuration(string unit, string program, string credential)
+    {
+        var lines = File.ReadAllLines(Path.Combine(Deploy, "systemd", unit)).Select(l => l.Trim()).ToArray();
+
+        Assert.Contains("Type=notify", lines);
+        Assert.Contains(lines, l => l.StartsWith("WatchdogSec=", StringComparison.Ordinal));
+        // systemd applies RestartPreventExitStatus to the main process only: serve itself exits 2 on a bad configuration.
+        Assert.Contains("RestartPreventExitStatus=2", lines);
+        Assert.Contains($"ExecStartPre=-/usr/lib/pvdrm/{program} config check --config /etc/pvdrm/{program}.hocon", lines);
+        Assert.Contains($"ExecStart=/usr/lib/pvdrm/{program} serve --config /etc/pvdrm/{program}.hocon", lines);
+        Assert.Contains($"LoadCredential={credential}", lines);
+        Assert.Contains("After=network-online.target", lines);
+        Assert.Contains("Wants=network-online.target", lines);
+        if (program == "pvdrm-guest")
+        {
+            Assert.Contains("StartLimitIntervalSec=0", lines);
+            Assert.Contains("TimeoutStartSec=infinity", lines);
+        }
+    }
+
+    [Fact]
+    public async Task Serve_exits_2_on_a_bad_configuration_as_the_units_expect()
+    {
+        using var processes = new Support.Processes();
+        File.WriteAllText(processes["bad.hocon"], "pvdrm.host.limits.max-frame = lots\n");
+        var host = await processes.Run("pvdrm-host", "serve", "--config", processes["bad.hocon"]);
+        Assert.Equal(CommandErrors.BadConfiguration, host.ExitCode);
+        Assert.Contains("pvdrm.host.limits.max-frame", host.Stderr);
+
+        File.WriteAllText(processes["bad-guest.hocon"], "pvdrm.guest.connect-backoff = never\n");
+        var guest = await processes.Run("pvdrm-guest", "serve", "--config", processes["bad-guest.hocon"]);
+        Assert.Equal(CommandErrors.BadConfiguration, guest.ExitCode);
+        Assert.Contains("pvdrm.guest.connect-backoff", guest.Stderr);
     }
 
     /// <summary>A comment on the key's line, or above it with only keys and block openers between (a comment may cover several keys).</summary>

@@ -22,6 +22,14 @@ internal sealed class Processes : IDisposable
         return p;
     }
 
+    /// <summary>Starts a program with <paramref name="environment"/> over the test's (a null value removes a variable).</summary>
+    public ChildProcess StartWith(string program, IReadOnlyDictionary<string, string?> environment, params string[] args)
+    {
+        var p = ChildProcess.StartWith(program, environment, args);
+        _started.Add(p);
+        return p;
+    }
+
     /// <summary>Runs a program to its end (within <see cref="Timeout"/>) and returns it, exit code and output.</summary>
     public async Task<ChildProcess> Run(string program, params string[] args)
     {
