@@ -12,6 +12,7 @@ internal static class HostCommandLine
         root.Add(HostCommands.Demo());
         root.Add(HostCommands.Soak());
         root.Add(DeviceCommands.Nodes());
+        root.Add(ConfigCommand.Create());
         root.Add(AdminCommands.Status());
         root.Add(AdminCommands.Devices());
         root.Add(AdminCommands.Attach(attach: true));
