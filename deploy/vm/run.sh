@@ -9,7 +9,7 @@
 # proxy (`pvdrm-guest serve`) with its application socket at unix:/run/pvdrm/guest.sock (the
 # default of `pvdrm-guest run`) and its shim socket at unix:/run/pvdrm/shim.sock, then runs COMMAND
 # with pvdrm-guest first on PATH (a wrapper that gives `exec` and `status` the proxy's settings).
-# boot.sh options (--vgem, --virtio-gpu, --memory, --cpus, --accel, --timeout) pass through.
+# boot.sh options (--vgem, --virtio-gpu, --memory, --cpus, --accel, --timeout, --pidfile) pass through.
 # Exit status: COMMAND's; 1 when the proxy could not connect (its error is printed); as boot.sh.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -24,7 +24,7 @@ while [ $# -gt 0 ]; do
     --token) token="$2"; shift 2 ;;
     --bin) bin="$2"; shift 2 ;;
     --vgem|--virtio-gpu) boot+=("$1"); shift ;;
-    --memory|--cpus|--accel|--timeout) boot+=("$1" "$2"); shift 2 ;;
+    --memory|--cpus|--accel|--timeout|--pidfile) boot+=("$1" "$2"); shift 2 ;;
     --) shift; break ;;
     *) usage ;;
   esac
