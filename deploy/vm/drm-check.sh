@@ -1,61 +1,86 @@
 #!/usr/bin/env bash
-# Runs inside a VM guest booted with --vgem --virtio-gpu (deploy/vm/boot.sh): for each real DRM
-# driver, a pvdrm-host with device = auto (that driver) serves two guests in the same VM, each
-# running `pvdrm-guest check` (version, caps, a buffer made, its dma-buf mapped, bytes read back,
-# closed) and holding its context while the host's open DRM files are counted; then a host on the
-# driver's render node, where the kernel refuses dumb buffers. Prints what each step answered.
+# Runs inside a VM guest booted with --vgem --virtio-gpu (deploy/vm/boot.sh): one pvdrm-host
+# serves, for each real DRM driver, its card node (found by device = auto's discovery) and its
+# render node as two devices. Two guests per card node and one per render node run
+# `pvdrm-guest check` (version, caps, a buffer made, its dma-buf mapped, bytes read back,
+# closed), holding their contexts while the host's open files of each node are counted.
+# Prints what each step answered; exit 0 when every card-node guest passed.
 #
 #   deploy/vm/boot.sh --vgem --virtio-gpu -- deploy/vm/drm-check.sh BIN_DIR [DRIVER...]
 set -uo pipefail
 bin="$1"; shift
-drivers=("${@:-vgem virtio_gpu}")
 [ $# -gt 0 ] && drivers=("$@") || drivers=(vgem virtio_gpu)
 work=/run/pvdrm-drm
 mkdir -p "$work"
 echo "kernel: $(uname -r)"
-"$bin/pvdrm-host" nodes
+"$bin/pvdrm-host" nodes --json > "$work/nodes.json"
+node() { # driver kind: the first such node
+  python3 -c "import json,sys; n=[x['path'] for x in json.load(open(sys.argv[1]))['nodes'] if x['driver']==sys.argv[2] and x['name'].startswith(sys.argv[3])]; print(n[0] if n else '')" "$work/nodes.json" "$1" "$2"
+}
 
-# Serves on $1 (auto with driver $2, or a node path) and runs $3 guests' checks, holding them.
-serve_and_check() {
-  local device="$1" driver="$2" guests="$3" tag="$4" host g pids=()
-  cat > "$work/$tag.hocon" <<HOCON
+tags=() paths=() guests=()
+devices="" assigned=""
+for d in "${drivers[@]}"; do
+  for kind in card renderD; do
+    path="$(node "$d" "$kind")"
+    [ -n "$path" ] || { echo "no $kind node of $d"; continue; }
+    tag="$d-$([ "$kind" = card ] && echo card || echo render)"
+    n=$([ "$kind" = card ] && echo 2 || echo 1)
+    tags+=("$tag"); paths+=("$path"); guests+=("$n")
+    devices+="    \"$tag\" { type = drm, path = \"$path\" }"$'\n'
+    for g in $(seq 1 "$n"); do assigned+="    \"$tag-g$g\" { device = \"$tag\" }"$'\n'; done
+    echo "$tag: $path"
+  done
+done
+cat > "$work/host.hocon" <<HOCON
 pvdrm.host {
-  device = "$device"
-  device-driver = "$driver"
-  listen.unix = "$work/$tag.sock"
-  control.unix = "$work/$tag-control.sock"
+  listen.unix = "$work/host.sock"
+  control.unix = "$work/control.sock"
+  # Software emulation is slow: give each guest time for its HELLO.
+  admission.hello-timeout = 300 s
+  devices {
+$devices  }
+  default-device = none
+  guests {
+$assigned  }
 }
 HOCON
-  "$bin/pvdrm-host" serve --config "$work/$tag.hocon" > "$work/$tag.log" 2>&1 &
-  host=$!
-  for _ in $(seq 1 600); do [ -S "$work/$tag-control.sock" ] && break; kill -0 $host 2>/dev/null || break; sleep 0.1; done
-  echo "== $tag: host on device = $device${driver:+ (device-driver = $driver)}: $(grep -o 'device [^ ]* .*' "$work/$tag.log" | head -n 1)"
-  if ! kill -0 $host 2>/dev/null; then
-    wait $host; echo "$tag: the host exited ($?):"; sed "s/^/$tag host: /" "$work/$tag.log"; return
-  fi
-  echo "$tag: host DRM files before guests: $(ls -l /proc/$host/fd 2>/dev/null | grep -c /dev/dri/)"
-  for g in $(seq 1 "$guests"); do
-    mkfifo "$work/$tag-$g.in"
-    "$bin/pvdrm-guest" check --host "unix:$work/$tag.sock" --name "g$g" --hold < "$work/$tag-$g.in" > "$work/$tag-$g.out" 2>&1 &
-    pids+=($!)
-    exec {fd}> "$work/$tag-$g.in"
-    eval "hold_$g=$fd"
-  done
-  for g in $(seq 1 "$guests"); do
-    for _ in $(seq 1 600); do grep -q '^holding\|failed\|^pvdrm' "$work/$tag-$g.out" && break; sleep 0.1; done
-  done
-  echo "$tag: host DRM files with $guests guests holding a context: $(ls -l /proc/$host/fd | grep -c /dev/dri/)"
-  for g in $(seq 1 "$guests"); do eval "exec {hold_$g}>&-"; done
-  for g in $(seq 1 "$guests"); do
-    wait "${pids[$((g - 1))]}"; echo "$tag guest g$g: exit $?"
-    sed "s/^/$tag guest g$g: /" "$work/$tag-$g.out"
-  done
-  echo "$tag: host DRM files after the guests left: $(ls -l /proc/$host/fd | grep -c /dev/dri/)"
-  kill $host; wait $host
-}
+"$bin/pvdrm-host" serve --config "$work/host.hocon" > "$work/host.log" 2>&1 &
+host=$!
+for _ in $(seq 1 3000); do [ -S "$work/control.sock" ] && break; kill -0 $host 2>/dev/null || break; sleep 0.1; done
+if ! kill -0 $host 2>/dev/null; then wait $host; echo "the host exited ($?):"; cat "$work/host.log"; exit 1; fi
+"$bin/pvdrm-host" devices --config "$work/host.hocon"
+files() { ls -l /proc/$host/fd 2>/dev/null | grep -c " $1\$"; }
+for i in "${!tags[@]}"; do echo "${tags[$i]}: host DRM files before guests: $(files "${paths[$i]}")"; done
 
-for d in "${drivers[@]}"; do
-  serve_and_check auto "$d" 2 "$d-card"
-  render="$("$bin/pvdrm-host" nodes --json | python3 -c "import json,sys; n=[x['path'] for x in json.load(sys.stdin)['nodes'] if x['driver']==sys.argv[1] and 'render' in x['path']]; print(n[0] if n else '')" "$d")"
-  [ -n "$render" ] && serve_and_check "$render" "" 1 "$d-render"
+pids=() outs=() holds=()
+for i in "${!tags[@]}"; do
+  for g in $(seq 1 "${guests[$i]}"); do
+    name="${tags[$i]}-g$g"
+    mkfifo "$work/$name.in"
+    "$bin/pvdrm-guest" check --host "unix:$work/host.sock" --name "$name" --hold < "$work/$name.in" > "$work/$name.out" 2>&1 &
+    pids+=($!); outs+=("$name")
+    exec {fd}> "$work/$name.in"
+    holds+=("$fd")
+  done
 done
+for name in "${outs[@]}"; do
+  until grep -q '^holding\|failed\|^pvdrm' "$work/$name.out"; do sleep 0.2; done
+done
+for i in "${!tags[@]}"; do echo "${tags[$i]}: host DRM files with ${guests[$i]} guests holding a context: $(files "${paths[$i]}")"; done
+for fd in "${holds[@]}"; do eval "exec $fd>&-"; done
+failed=0
+for k in "${!outs[@]}"; do
+  name="${outs[$k]}" tag="${outs[$k]%-g*}" g="${outs[$k]##*-}"
+  wait "${pids[$k]}"; s=$?
+  echo "$tag guest $g: exit $s"
+  sed "s/^/$tag guest $g: /" "$work/$name.out"
+  [[ "$tag" == *-card && $s -ne 0 ]] && failed=1
+done
+# The host closes a context's file once its last object is gone: give it until it says so.
+for i in "${!tags[@]}"; do
+  for _ in $(seq 1 300); do [ "$(files "${paths[$i]}")" -le 1 ] && break; sleep 0.1; done
+  echo "${tags[$i]}: host DRM files after the guests left: $(files "${paths[$i]}")"
+done
+kill $host; wait $host
+exit $failed

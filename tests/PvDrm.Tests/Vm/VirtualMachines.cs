@@ -42,3 +42,13 @@ public sealed class VmFactAttribute : FactAttribute
             Skip = $"VM tests not run: {gap}. Install qemu-system-x86, linux-image-amd64 and busybox-static, or set {VirtualMachines.Require}=1 to fail instead";
     }
 }
+
+/// <summary>A theory that boots VM guests: skipped like <see cref="VmFactAttribute"/>.</summary>
+public sealed class VmTheoryAttribute : TheoryAttribute
+{
+    public VmTheoryAttribute()
+    {
+        if (VirtualMachines.Gap is { } gap && !NativeToolchain.Required(VirtualMachines.Require))
+            Skip = $"VM tests not run: {gap}. Install qemu-system-x86, linux-image-amd64 and busybox-static, or set {VirtualMachines.Require}=1 to fail instead";
+    }
+}
