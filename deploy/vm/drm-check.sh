@@ -49,7 +49,6 @@ HOCON
 host=$!
 for _ in $(seq 1 3000); do [ -S "$work/control.sock" ] && break; kill -0 $host 2>/dev/null || break; sleep 0.1; done
 if ! kill -0 $host 2>/dev/null; then wait $host; echo "the host exited ($?):"; cat "$work/host.log"; exit 1; fi
-"$bin/pvdrm-host" devices --config "$work/host.hocon"
 files() { ls -l /proc/$host/fd 2>/dev/null | grep -c " $1\$"; }
 for i in "${!tags[@]}"; do echo "${tags[$i]}: host DRM files before guests: $(files "${paths[$i]}")"; done
 
