@@ -72,7 +72,8 @@ for mode in concurrent sequential; do
   for n in $(seq 1 "$guests"); do
     accel="$(sed -n 's/^vm vm[0-9]*: \([a-z]*\).*/\1/p' "$work/vm$n-$mode.err" | head -n 1)"
     [ -s "$work/vm$n-$mode.out" ] || cat "$work/vm$n-$mode.err" > "$work/vm$n-$mode.out"
-    row "$work/vm$n-$mode.out" "vm$n" "VM (QEMU ${accel:-?}, Linux $(uname -r | cut -d- -f1))" "$mode"
+    kernel="$(sed -n 's/^vm vm[0-9]*: .*, kernel \([0-9.]*\).*/\1/p' "$work/vm$n-$mode.err" | head -n 1)"
+    row "$work/vm$n-$mode.out" "vm$n" "VM (QEMU ${accel:-?}, Linux ${kernel:-?})" "$mode"
   done
 done
 "$host_exe" status --config "$work/host.hocon"
