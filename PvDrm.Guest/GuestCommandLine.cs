@@ -13,6 +13,7 @@ internal static class GuestCommandLine
         root.Add(GuestCommands.Run());
         root.Add(GuestCommands.Status());
         root.Add(ExecCommand.Create());
+        root.Add(CheckCommand.Create());
         return root;
     }
 }

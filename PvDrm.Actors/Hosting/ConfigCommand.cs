@@ -6,7 +6,7 @@ using Akka.Configuration.Hocon;
 namespace PvDrm.Actors;
 
 /// <summary>
-/// `config check` and `config show` of both executables: the configuration a service would start
+/// `config check`, `config show` and `config get` of both executables: the configuration a service would start
 /// with (reference, `--config` file, PVDRM__* variables, `--set` flags), checked by the same
 /// settings classes the service uses, or printed with where each value came from.
 /// </summary>
@@ -19,6 +19,40 @@ public static class ConfigCommand
         var command = new Command("config", "Check the configuration, or show it with where each value came from");
         command.Add(Check(fileDescription, check));
         command.Add(Show(fileDescription, sections));
+        command.Add(Get(fileDescription));
+        return command;
+    }
+
+    /// <summary>
+    /// `config get KEY...`: the effective value of each key, one per line, so scripts (deploy/vm/run.sh)
+    /// need not parse HOCON themselves.
+    /// </summary>
+    private static Command Get(string fileDescription)
+    {
+        var config = CommonOptions.Config(fileDescription);
+        var set = Set();
+        var keys = new Argument<string[]>("key") { Arity = ArgumentArity.OneOrMore, Description = "full keys, e.g. pvdrm.host.listen.tcp" };
+        keys.Validators.Add(r =>
+        {
+            if (r.Tokens.Any(t => string.IsNullOrWhiteSpace(t.Value))) r.AddError("<key>: empty; expected a key such as pvdrm.host.listen.tcp");
+        });
+        var command = new Command("get", "Print the effective values of these keys, one per line") { keys, config, set };
+        command.SetAction(parse =>
+        {
+            var effective = Layers(parse, config, set).Effective;
+            var values = new List<string>();
+            foreach (string key in parse.GetValue(keys)!)
+            {
+                if (!key.StartsWith("pvdrm.", StringComparison.Ordinal) || !effective.HasPath(key))
+                    throw new ConfigurationException($"<key>: {key} is not a pvdrm setting (reference.conf lists them)");
+                var value = effective.GetValue(key);
+                if (value.IsObject() || value.IsArray())
+                    throw new ConfigurationException($"<key>: {key} is a section or a list, not a single value");
+                values.Add(effective.GetString(key) ?? "");
+            }
+            foreach (string v in values) Console.WriteLine(v);
+            return CommandErrors.Success;
+        });
         return command;
     }
 

@@ -5,7 +5,11 @@ namespace PvDrm.Native.Drm;
 /// <summary>
 /// Finds DRM nodes: the cardN and renderDN files under /dev/dri, described from
 /// /sys/class/drm/NAME/device (driver symlink or uevent DRIVER=, vendor, device). Both
-/// directories are parameters so tests can point at fake trees. Nothing here opens a device.
+/// directories are parameters so tests can point at fake trees. sysfs names the driver of the
+/// node's parent device, which is not always the DRM driver: virtio_gpu's parent is the PCI
+/// device (driver virtio-pci) and vgem's has none. So each render node is opened once and asked
+/// DRM_IOCTL_VERSION, and its answer names the driver of every node of its device. Primary
+/// nodes are never opened here: opening one can make the opener DRM master.
 /// </summary>
 public static class DrmDiscovery
 {
@@ -25,6 +29,7 @@ public static class DrmDiscovery
             if (kind is null) continue; // by-path/, by-id/ and anything else
             nodes.Add(Describe(path, name, kind.Value, sysDir));
         }
+        nodes = AskedDrivers(nodes);
         nodes.Sort((a, b) => a.Kind != b.Kind ? a.Kind.CompareTo(b.Kind) : NumberOf(a.Name).CompareTo(NumberOf(b.Name)));
         return new DrmScan(nodes, nodes.Count == 0 ? $"{devDir} has no DRM nodes (cardN, renderDN)" : null, devDir);
     }
@@ -42,6 +47,16 @@ public static class DrmDiscovery
     {
         string name = System.IO.Path.GetFileName(path);
         return Describe(path, name, KindOf(name) ?? DrmNodeKind.Other, sysDir);
+    }
+
+    /// <summary>The nodes with the driver each render node's DRM_IOCTL_VERSION names, for it and the other nodes of its device.</summary>
+    private static List<DrmNode> AskedDrivers(List<DrmNode> nodes)
+    {
+        var asked = new Dictionary<string, string>();
+        foreach (var render in nodes.Where(n => n.Kind == DrmNodeKind.Render))
+            if (DrmGpuDevice.AskDriver(render.Path) is { } driver)
+                asked[render.SysDevice ?? render.Path] = driver;
+        return nodes.Select(n => asked.TryGetValue(n.SysDevice ?? n.Path, out var d) ? n with { Driver = d } : n).ToList();
     }
 
     private static DrmNodeKind? KindOf(string name) =>

@@ -40,7 +40,9 @@ public sealed unsafe class DrmGpuDevice : IGpuDevice
         Info = info;
         IsNouveau = DrmAllowlist.IsNouveau(info.Driver);
         CanExportBuffers = TryGetCap(DRM_CAP_PRIME, out ulong prime) && (prime & DRM_PRIME_CAP_EXPORT) != 0;
-        HasDumbBuffers = !IsNouveau && TryGetCap(DRM_CAP_DUMB_BUFFER, out ulong dumb) && dumb != 0;
+        // A driver without modesetting (vgem) does not answer DRM_CAP_DUMB_BUFFER, yet may create
+        // dumb buffers on its card node: only a "no" counts; MODE_CREATE_DUMB's errno says the rest.
+        HasDumbBuffers = !IsNouveau && (!TryGetCap(DRM_CAP_DUMB_BUFFER, out ulong dumb) || dumb != 0);
     }
 
     /// <summary>
@@ -61,6 +63,23 @@ public sealed unsafe class DrmGpuDevice : IGpuDevice
         {
             file.Dispose();
             throw;
+        }
+    }
+
+    /// <summary>
+    /// The driver name DRM_IOCTL_VERSION gives for the node at <paramref name="path"/>, or null
+    /// where it cannot be opened or is no DRM node. Issues nothing else.
+    /// </summary>
+    public static string? AskDriver(string path)
+    {
+        try
+        {
+            using var file = DrmFile.Open(path, DrmAllowlist.Probe);
+            return QueryVersion(file).Driver;
+        }
+        catch (ErrnoException)
+        {
+            return null;
         }
     }
 
@@ -108,7 +127,9 @@ public sealed unsafe class DrmGpuDevice : IGpuDevice
         var request = new drm_get_cap { capability = cap };
         int error = _file.TryIoctl(DRM_IOCTL_GET_CAP, &request);
         value = request.value;
-        if (error == Errno.EINVAL) return false; // the kernel's answer for a capability it does not know
+        // EINVAL: a capability the kernel does not know. EOPNOTSUPP: one of modesetting's, asked of
+        // a driver without modesetting (vgem: everything but PRIME and a few render caps).
+        if (error == Errno.EINVAL || error == Errno.EOPNOTSUPP) return false;
         if (error != 0) throw _file.Failure(DRM_IOCTL_GET_CAP, error, $"capability {cap}");
         return true;
     }
