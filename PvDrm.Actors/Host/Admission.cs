@@ -103,6 +103,9 @@ public sealed class Admission
     /// <summary>True when <paramref name="name"/> was granted a token at run time.</summary>
     public bool IsGranted(string name) => _granted.ContainsKey(name);
 
+    /// <summary>True when a credential owns <paramref name="name"/>: a token (file or grant) or a uid-names entry.</summary>
+    public bool Binds(string name) => _tokens.ContainsKey(name) || _granted.ContainsKey(name) || _uidsOfName.ContainsKey(name);
+
     /// <summary>Null when the guest is admitted; otherwise why not (naming the key that decides), for the guest and the log.</summary>
     public string? Refusal(string name, string token, PeerCredentials? peer)
     {

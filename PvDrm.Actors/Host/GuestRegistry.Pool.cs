@@ -27,7 +27,14 @@ internal sealed partial class GuestRegistry
     /// </summary>
     private void PlaceFirst(GuestProtocol.Admit admit)
     {
-        string guest = admit.Hello.Name, initial = InitialPlacement(guest, View);
+        string guest = admit.Hello.Name;
+        if (IsFree(guest) && !View.Assignments.ContainsKey(guest) && View.Assignments.Keys.Count(IsFree) >= _cluster.MaxFreePlacements)
+        {
+            // pvdrm.cluster.max-free-placements: served here, on this node's least loaded device, unrecorded.
+            Admitted(admit, $"{View.Self}/{LeastLoadedLocal().Name}");
+            return;
+        }
+        string initial = InitialPlacement(guest, View);
         _placing.Add(guest, admit);
         _pool.Ask<PoolProtocol.Placed>(new PoolProtocol.Place(guest, initial), TimeSpan.FromSeconds(10))
             .PipeTo(Self, success: p => new PoolPlaced(admit, p.Placement), failure: _ => new PoolPlaced(admit, initial));
@@ -40,6 +47,9 @@ internal sealed partial class GuestRegistry
     }
 
     private sealed record PoolPlaced(GuestProtocol.Admit Admit, string Placement);
+
+    /// <summary>A name no credential or configuration owns: its guest was admitted by uid alone.</summary>
+    private bool IsFree(string guest) => !_admission.Binds(guest) && !_settings.GuestDevices.ContainsKey(guest);
 
     /// <summary>A device of this node for <paramref name="placement"/>, or the address of the node whose device it is, or neither.</summary>
     private (IGpuDevice? Device, GuestRedirect? Redirect) PlaceInPool(string placement, string transport)

@@ -30,6 +30,9 @@ public sealed record ClusterSettings
     /// <summary>How long a silent node counts as alive, and then stays unreachable before the split-brain resolver downs it.</summary>
     public TimeSpan DownAfter { get; init; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>Placements recorded for guests with free names (pvdrm.cluster.max-free-placements).</summary>
+    public int MaxFreePlacements { get; init; } = 1024;
+
     /// <summary>Mutual TLS between the nodes; required unless <see cref="Insecure"/>.</summary>
     public ClusterTlsSettings Tls { get; init; } = new();
 
@@ -49,6 +52,7 @@ public sealed record ClusterSettings
             Advertise = c.Strings("advertise"),
             Failover = c.Bool("failover"),
             DownAfter = c.Duration("down-after"),
+            MaxFreePlacements = c.Int("max-free-placements", 0, 1_000_000),
             Tls = ClusterTlsSettings.Read(c),
             Insecure = c.Bool("insecure"),
         };
