@@ -6,7 +6,7 @@ namespace PvDrm.Tests.Pool;
 /// <summary>deploy/cluster-demo.sh as README runs it: three nodes, guests placed, one node killed, everything verified again.</summary>
 public class ClusterDemoTests
 {
-    [ToolFact("python3")] // the script picks free ports and reads `status --json` with it
+    [ToolFact("python3", "openssl")] // the script picks free ports and reads `status --json` with python3, and makes the pool's certificates with openssl
     public async Task The_cluster_demo_verifies_every_guest_before_and_after_losing_a_node()
     {
         string script = Path.Combine(Support.Repository.Root, "deploy", "cluster-demo.sh");
