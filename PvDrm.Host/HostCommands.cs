@@ -32,7 +32,16 @@ internal static class HostCommands
             var reload = new SettingsReload(() => HostSettings.Create(ConfigCommand.Layers(parse, config, set, overrides).Effective));
             using var app = BuildHost(hocon, HostSettings.Create(hocon), reload: reload);
             using var systemd = SystemdNotifier.FromEnvironment();
-            string[] listening = await StartListeningAsync(app, ct);
+            string[] listening;
+            try
+            {
+                listening = await StartListeningAsync(app, ct);
+            }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested)
+            {
+                await app.StopAsync(CancellationToken.None); // SIGTERM while starting: a clean stop, not a failure
+                return CommandErrors.Success;
+            }
             // Type=notify: systemd counts the host started only now that guests can connect.
             systemd.Ready($"listening on {string.Join(", ", listening)}");
             systemd.StartWatchdog(PvDrm.Native.Io.EventLoop.Default);

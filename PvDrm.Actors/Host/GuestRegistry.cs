@@ -167,9 +167,10 @@ internal sealed partial class GuestRegistry : ReceiveActor
     {
         var d = device.GetStats();
         var guests = _guests.Values.Where(g => g.Session.Device == device).Select(g => g.Session.Name).Order(StringComparer.Ordinal).ToList();
+        var use = device.GetEngineUse();
         return new ControlProtocol.DeviceStatus(device.Name, HostDevices.KindOf(device), device.Info.Driver, (long)DeviceMemory(device),
             device.Name == _devices.Default, d.LiveBuffers, d.LiveBytes, d.LiveChannels, d.Submitted, d.Completed, d.Running, guests,
-            WaitingFor(device.Name));
+            WaitingFor(device.Name), use.Engines, use.BusySeconds);
     }).ToList();
 
     /// <summary>Guests named for a device (by the operator's attach, else the configuration) that are not connected.</summary>
@@ -283,10 +284,12 @@ internal sealed partial class GuestRegistry : ReceiveActor
 
     private ControlProtocol.HostStatus Status()
     {
+        var engineUse = _devices.All.ToDictionary(d => d, d => d.GetEngineUse());
         var guests = _guests.Values.Select(g => g.Session).OrderBy(s => s.Name, StringComparer.Ordinal).Select(s => new ControlProtocol.GuestStatus(
             s.Name, s.Device?.Name, s.Link.Connection.Transport, s.Link.Connection.PeerName, (DateTime.UtcNow - s.ConnectedAt).TotalSeconds,
             s.Contexts, s.Objects, s.Memory, s.MappedBytes, s.Channels, s.QueuedPushbufs, s.Link.InFlight, s.Link.Served,
-            s.Link.Latency.Summary(), s.Link.ErrorsByKind())).ToList();
+            s.Link.Latency.Summary(), s.Link.ErrorsByKind(),
+            s.Device != null && engineUse.TryGetValue(s.Device, out var use) ? use.SecondsByOwner.GetValueOrDefault(s.Name) : 0)).ToList();
         var errors = new SortedDictionary<string, long>(_departedErrors, StringComparer.Ordinal);
         foreach (var g in guests)
             foreach (var (kind, count) in g.Errors) errors[kind] = errors.GetValueOrDefault(kind) + count;

@@ -40,12 +40,17 @@ public static class PvDrmApplication
                     standardErrorFromLevel: LogEventLevel.Verbose);
         });
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(10));
+        builder.Services.AddSingleton<IHostLifetime, CommandLineLifetime>(); // one SIGTERM handler, System.CommandLine's
         builder.Services.AddAkka(systemName, (akka, _) =>
         {
             akka.AddHocon(config, HoconAddMode.Prepend);
             // Akka's own stdout logger covers start-up and shutdown, outside the routed loggers:
             // only its warnings matter (stdout belongs to the commands' results).
             akka.AddHocon("akka.stdout-loglevel = WARNING", HoconAddMode.Prepend);
+            // SIGTERM is System.CommandLine's to handle (its token stops the host, which stops the
+            // actor system). Akka's own CLR hook would run a second shutdown from the signal and
+            // race the command's end, crashing the process after a clean stop.
+            akka.AddHocon("akka.coordinated-shutdown.run-by-clr-shutdown-hook = off", HoconAddMode.Prepend);
             akka.ConfigureLoggers(loggers =>
             {
                 loggers.LogLevel = minimum switch

@@ -58,4 +58,7 @@ public interface IGpuDevice : IDisposable
 
     /// <summary>A snapshot of live objects and work, for status output and leak checks.</summary>
     DeviceStats GetStats();
+
+    /// <summary>Engine time spent, in all and per owner; <see cref="EngineUse.None"/> where the device does not say.</summary>
+    EngineUse GetEngineUse() => EngineUse.None;
 }

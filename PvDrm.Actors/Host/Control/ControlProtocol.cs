@@ -75,11 +75,12 @@ public static class ControlProtocol
     /// <param name="MemoryBytes">The device's memory as it reports it (0: it does not say).</param>
     /// <param name="IsDefault">Guests without a device of their own get this one.</param>
     /// <param name="Guests">The connected guests attached to it.</param>
+    /// <param name="Engines">Engines that account their time (0: the device does not say), and <paramref name="BusySeconds"/> their time spent.</param>
     /// <param name="Waiting">Guests attached to it (by <c>attach</c> or <c>pvdrm.host.guests</c>) that are not connected.</param>
     public sealed record DeviceStatus(
         string Name, string Kind, string Driver, long MemoryBytes, bool IsDefault,
         long LiveBuffers, long LiveBytes, long LiveChannels, long Submitted, long Completed, int Running,
-        IReadOnlyList<string> Guests, IReadOnlyList<string>? Waiting = null);
+        IReadOnlyList<string> Guests, IReadOnlyList<string>? Waiting = null, int Engines = 0, double BusySeconds = 0);
 
     /// <param name="Device">The attached device; null: none.</param>
     public sealed record GuestStatus(
@@ -97,5 +98,6 @@ public static class ControlProtocol
         int InFlight,
         long Served,
         Protocol.LatencySummary Latency,
-        IReadOnlyDictionary<string, long> Errors);
+        IReadOnlyDictionary<string, long> Errors,
+        double EngineSeconds = 0);
 }

@@ -25,6 +25,11 @@ public sealed class HostMetrics : IDisposable
     private readonly Gauge _mode, _guests;
     private readonly Counter _admitted;
     private readonly Gauge _guestDevice;
+    private readonly Counter _guestEngine, _deviceBusy;
+    private readonly Gauge _deviceEngines;
+    // The device's figure for each guest at the last scrape: it starts again when a guest's last
+    // channel closes, so the counter adds what grew since (or all of it, after such a restart).
+    private readonly Dictionary<string, double> _engineSeen = new(StringComparer.Ordinal);
     private readonly (Gauge Gauge, Func<ControlProtocol.GuestStatus, double> Value)[] _perGuest;
     private readonly (Gauge Gauge, Func<ControlProtocol.DeviceStatus, double> Value)[] _perDevice;
     private readonly (Counter Counter, Func<ControlProtocol.DeviceStatus, double> Value)[] _perDeviceTotals;
@@ -58,6 +63,9 @@ public sealed class HostMetrics : IDisposable
             (PerGuest("pvdrm_guest_queued_pushbufs", "Pushbufs each guest has waiting on the device."), g => g.QueuedPushbufs),
             (PerGuest("pvdrm_guest_in_flight_requests", "Requests of each guest being served."), g => g.InFlight),
         ];
+        _guestEngine = _factory.CreateCounter("pvdrm_guest_engine_seconds_total", "Engine time each guest's pushbufs used (devices that account it: SoftGpu).", ["guest"]);
+        _deviceBusy = _factory.CreateCounter("pvdrm_device_busy_seconds_total", "Engine time each device spent running pushbufs; its rate over pvdrm_device_engines is the busy ratio.", ["device"]);
+        _deviceEngines = _factory.CreateGauge("pvdrm_device_engines", "Engines of each device that account their time (0: the device does not say).", ["device"]);
         Gauge PerDevice(string name, string help) => _factory.CreateGauge(name, help, ["device"]);
         _perDevice =
         [
@@ -137,12 +145,17 @@ public sealed class HostMetrics : IDisposable
             {
                 foreach (var (gauge, value) in _perDevice) gauge.WithLabels(d.Name).Set(value(d));
                 foreach (var (counter, value) in _perDeviceTotals) counter.WithLabels(d.Name).IncTo(value(d));
+                _deviceBusy.WithLabels(d.Name).IncTo(d.BusySeconds);
+                _deviceEngines.WithLabels(d.Name).Set(d.Engines);
             }
             var present = new HashSet<string>(StringComparer.Ordinal);
             foreach (var g in status.Guests)
             {
                 present.Add(g.Name);
                 foreach (var (gauge, value) in _perGuest) gauge.WithLabels(g.Name).Set(value(g));
+                double seen = _engineSeen.GetValueOrDefault(g.Name);
+                _guestEngine.WithLabels(g.Name).Inc(g.EngineSeconds >= seen ? g.EngineSeconds - seen : g.EngineSeconds);
+                _engineSeen[g.Name] = g.EngineSeconds;
                 string device = g.Device ?? "none";
                 if (_deviceShown.TryGetValue(g.Name, out var was) && was != device) _guestDevice.RemoveLabelled(g.Name, was);
                 _guestDevice.WithLabels(g.Name, device).Set(1);
@@ -151,6 +164,8 @@ public sealed class HostMetrics : IDisposable
             foreach (var gone in _guestsShown.Where(n => !present.Contains(n)).ToList())
             {
                 foreach (var (gauge, _) in _perGuest) gauge.RemoveLabelled(gone);
+                _guestEngine.RemoveLabelled(gone);
+                _engineSeen.Remove(gone);
                 if (_deviceShown.Remove(gone, out var device)) _guestDevice.RemoveLabelled(gone, device);
                 _guestsShown.Remove(gone);
             }

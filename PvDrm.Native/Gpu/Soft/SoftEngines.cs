@@ -35,6 +35,7 @@ internal sealed class SoftEngines : IDisposable
     private bool _stopping;
     private int _readyChannels, _idle;
     private long _yields;
+    private long _busyTicks; // engine time of every turn, under the lock
     private int _running;
     private int _peakRunning;
 
@@ -52,6 +53,16 @@ internal sealed class SoftEngines : IDisposable
     public int Running => Volatile.Read(ref _running);
 
     public int PeakRunning => Volatile.Read(ref _peakRunning);
+
+    /// <summary>Engine time spent in all and by each owner with open channels.</summary>
+    internal EngineUse Use()
+    {
+        lock (_lock)
+            return new EngineUse(_threads.Length, Seconds(_busyTicks),
+                _owners.Values.ToDictionary(o => o.Name, o => Seconds(o.EngineTicks), StringComparer.Ordinal));
+    }
+
+    private static double Seconds(long ticks) => (double)ticks / Stopwatch.Frequency;
 
     /// <summary>Owners with open channels or queued work: tests check that departed guests leave none behind.</summary>
     internal int Owners
@@ -237,7 +248,10 @@ internal sealed class SoftEngines : IDisposable
 
             lock (_lock)
             {
-                owner.UsedTicks += Stopwatch.GetTimestamp() - started;
+                long used = Stopwatch.GetTimestamp() - started;
+                owner.UsedTicks += used;
+                owner.EngineTicks += used;
+                _busyTicks += used;
                 owner.Running--;
             }
             switch (end)

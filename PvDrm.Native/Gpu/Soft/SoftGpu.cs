@@ -151,6 +151,8 @@ public sealed class SoftGpu : IGpuDevice
         }
     }
 
+    public EngineUse GetEngineUse() => Engines.Use();
+
     public DeviceStats GetStats() => new(
         Interlocked.Read(ref _liveBuffers), _memory.Used, Interlocked.Read(ref _liveChannels),
         Interlocked.Read(ref _submitted), Interlocked.Read(ref _completed), Engines.Running, Engines.PeakRunning);

@@ -9,7 +9,11 @@ internal sealed class SoftOwner
 
     public Queue<SoftChannel> Runnable { get; } = new();
 
+    /// <summary>Engine time used, for choosing whom to run next: raised to the least waiting owner's when it becomes runnable.</summary>
     public long UsedTicks { get; set; }
+
+    /// <summary>Engine time used, as it was (never raised): what status and metrics show.</summary>
+    public long EngineTicks { get; set; }
 
     public int Channels { get; set; }
 

@@ -33,6 +33,29 @@ public class SchedulingTests
         Assert.Equal(49u, Soft.ReadU32(buffer, 0)); // the last FILL ran last
     }
 
+    /// <summary>Engine time is accounted to the owner whose pushbuf ran, and the device's busy time is every owner's together.</summary>
+    [Fact]
+    public async Task Engine_time_is_charged_to_the_owner_that_used_it()
+    {
+        using var gpu = Soft.Device(engines: 2);
+        var buffer = gpu.CreateBuffer(8 << 20, GemDomain.Vram, 0);
+        var worker = gpu.CreateChannel("worker");
+        var idle = gpu.CreateChannel("idle");
+        var w = new SoftCommandWriter();
+        for (int i = 0; i < 8; i++) w.Fill(0, 0, 8 << 20, (uint)i);
+        await Soft.Done(worker.Submit(Soft.Inline(w, (buffer, BufferAccess.Write))));
+
+        var use = gpu.GetEngineUse();
+        Assert.Equal(2, use.Engines);
+        Assert.True(use.SecondsByOwner["worker"] > 0, $"{use.SecondsByOwner["worker"]}");
+        Assert.Equal(0, use.SecondsByOwner["idle"]);
+        Assert.Equal(use.BusySeconds, use.SecondsByOwner.Values.Sum(), 9);
+        idle.Dispose();
+        worker.Dispose();
+        Assert.Empty(gpu.GetEngineUse().SecondsByOwner); // owners leave with their last channel
+        Assert.Equal(use.BusySeconds, gpu.GetEngineUse().BusySeconds); // the device's total stays
+    }
+
     [Fact]
     public async Task Two_channels_run_at_once_on_two_engines()
     {

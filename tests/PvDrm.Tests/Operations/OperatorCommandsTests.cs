@@ -112,6 +112,7 @@ public class OperatorCommandsTests : IDisposable
             "exec 2>\"$1\"; export JOURNAL_STREAM=\"$(stat -L -c %d:%i /proc/self/fd/2)\"; exec dotnet \"$2\" serve --config \"$3\"",
             "sh", _run["journal.log"], dll, _run["host.hocon"]);
         await host.WaitForFileAsync(_run["control.sock"], Timeout);
+        await host.WaitForFileAsync(_run["host.sock"], Timeout);
         host.Signal(Tmds.Linux.LibC.SIGTERM);
         Assert.Equal(0, await host.WaitAsync(Timeout));
 

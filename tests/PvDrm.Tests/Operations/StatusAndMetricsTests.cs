@@ -74,6 +74,18 @@ public class StatusAndMetricsTests : TestKit
         Assert.Equal(3, metrics[$"pvdrm_device_buffers{{device=\"{host.Device.Name}\"}}"]);
         Assert.Equal(1, metrics[$"pvdrm_guest_device{{guest=\"m1\",device=\"{host.Device.Name}\"}}"]);
 
+        // Engine time: none yet for m1 (no pushbuf); the device says how many engines account it.
+        Assert.Equal(0, metrics["pvdrm_guest_engine_seconds_total{guest=\"m1\"}"]);
+        Assert.Equal(2, metrics[$"pvdrm_device_engines{{device=\"{host.Device.Name}\"}}"]);
+        var channel = await ctx.ChannelAllocAsync();
+        await ctx.FenceWaitAsync(await ctx.SubmitAsync(channel, Commands.Fill(await ctx.GemNewAsync(1 << 20), 7))).WaitAsync(HostHarness.Timeout);
+        await AwaitAssertAsync(async () =>
+        {
+            metrics = Parse(await http.GetStringAsync(url));
+            Assert.True(metrics["pvdrm_guest_engine_seconds_total{guest=\"m1\"}"] > 0);
+        }, HostHarness.Timeout, HostHarness.Poll);
+        Assert.True(metrics[$"pvdrm_device_busy_seconds_total{{device=\"{host.Device.Name}\"}}"] >= metrics["pvdrm_guest_engine_seconds_total{guest=\"m1\"}"]);
+        Assert.True(host.GuestStatus("m1").EngineSeconds > 0);
         Assert.True(metrics["process_open_fds"] > 0);
         Assert.True(metrics["process_max_fds"] >= metrics["process_open_fds"]);
         Assert.Contains(metrics.Keys, k => k.StartsWith("pvdrm_build_info{version=", StringComparison.Ordinal));
