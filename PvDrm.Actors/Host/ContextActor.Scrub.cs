@@ -36,6 +36,7 @@ internal sealed partial class ContextActor
     private void ScrubDone(ScrubFinished done)
     {
         if (!_scrubbing.Remove(done.Handle, out var pending)) return;
+        if (_scrubbing.Count == 0) Stash.UnstashAll(); // after this reply, in the order they came
         if (done.Failure != null)
         {
             pending.Gem.ReleaseHandle();

@@ -15,7 +15,7 @@ namespace PvDrm.Actors.Host;
 /// the work to the channel. A CPU_PREP sent after it passes through here later, so it reaches
 /// the GEM actor after the fence does and waits for it; unrelated objects never wait.
 /// </summary>
-internal sealed partial class ContextActor : ReceiveActor, IWithTimers
+internal sealed partial class ContextActor : ReceiveActor, IWithTimers, IWithUnboundedStash
 {
     private const int RememberedFailures = 256;
 
@@ -77,12 +77,25 @@ internal sealed partial class ContextActor : ReceiveActor, IWithTimers
 
     public ITimerScheduler Timers { get; set; } = null!;
 
+    public IStash Stash { get; set; } = null!;
+
     public static Props Props(GuestSession session, uint id, IGpuDevice device, IGpuSession file) =>
         Akka.Actor.Props.Create(() => new ContextActor(session, id, device, file));
 
-    /// <summary>A host syscall that fails on any path (EMFILE, ENOMEM...) fails that request only, never the context.</summary>
-    protected override bool AroundReceive(Receive receive, object message) =>
-        HostCallFailures.Receive(receive, message, _id, static id => $"context {id}");
+    /// <summary>
+    /// A host syscall that fails on any path (EMFILE, ENOMEM...) fails that request only, never the
+    /// context. While a SCRUB import finishes off this thread, the guest's next requests wait
+    /// (bounded by its in-flight limit), so they keep their order: one may name the handle it opens.
+    /// </summary>
+    protected override bool AroundReceive(Receive receive, object message)
+    {
+        if (_scrubbing.Count > 0 && message is Request)
+        {
+            Stash.Stash();
+            return true;
+        }
+        return HostCallFailures.Receive(receive, message, _id, static id => $"context {id}");
+    }
 
     /// <summary>Checks a guest-chosen handle for a new object: non-zero, unused, within the limit.</summary>
     private bool CheckNewHandle(Request r, uint handle)

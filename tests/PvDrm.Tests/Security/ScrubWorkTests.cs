@@ -55,4 +55,32 @@ public class ScrubWorkTests : TestKit
         Assert.True(back.AsSpan().IndexOfAnyExcept((byte)0) < 0, "the scrubbed buffer kept old data");
         Assert.Equal(0, Leaks.ResidentBytes(fd));
     }
+
+    /// <summary>
+    /// A guest's requests keep their order across a SCRUB import, which finishes off the context's
+    /// thread: a GEM_READ of the imported handle sent right behind the import (as the proxy's GEM
+    /// cache does) waits for it instead of finding no such handle.
+    /// </summary>
+    [Fact]
+    public async Task A_request_right_behind_a_scrub_import_sees_the_handle_it_opens()
+    {
+        var host = new HostHarness(this, new HostSettings { ListenUnix = null }, new SoftGpuOptions
+        {
+            Engines = 1, MemoryBytes = 1UL << 30, ScrubChunkBytes = Chunk, SemaphoreTimeout = HostHarness.Timeout,
+        });
+        await using var guest = await host.ConnectAsync("cache");
+        var owner = await guest.OpenContextAsync();
+        var big = await owner.GemNewAsync(64 << 20); // a thousand chunks: the import is still scrubbing when the read arrives
+        await big.WriteAsync(0, Enumerable.Repeat((byte)0x5e, 4096).ToArray());
+        uint name = await big.ExportAsync();
+        var next = await guest.OpenContextAsync();
+
+        var import = next.Send(new GemImport(name, 7, GemImportFlags.Scrub));
+        var read = next.Send(new GemRead(7, 0, 4096)); // pipelined, as a cache hit is
+
+        Assert.Equal(0, (await import.WaitAsync(HostHarness.Timeout)).Status);
+        var data = (await read.WaitAsync(HostHarness.Timeout)).Payload;
+        Assert.Equal(4096, data.Length);
+        Assert.True(data.AsSpan().IndexOfAnyExcept((byte)0) < 0, "the read saw the buffer before it was scrubbed");
+    }
 }
