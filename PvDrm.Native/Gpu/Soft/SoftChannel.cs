@@ -70,15 +70,7 @@ internal sealed class SoftChannel : IGpuChannel
             if (CancelReason is string why) ErrnoException.Throw(Errno.ENODEV, $"cannot submit: {why}");
             _device.CommandBudget.Charge(Owner, charge);
             foreach (var b in buffers) b.AddRef();
-            var submission = new SoftSubmission(buffers, access, stream, Owner, charge, new GpuFence(++_lastSeqno));
-            _queue.Enqueue(submission);
-            _device.OnSubmitted();
-            if (!_scheduled)
-            {
-                _scheduled = true;
-                _device.Engines.Schedule(this);
-            }
-            return submission.Fence;
+            return Enqueue(new SoftSubmission(buffers, access, stream, Owner, charge, new GpuFence(++_lastSeqno)));
         }
     }
 
@@ -93,16 +85,21 @@ internal sealed class SoftChannel : IGpuChannel
             if (CancelReason is string why) ErrnoException.Throw(Errno.ENODEV, $"cannot scrub: {why}");
             _device.CommandBudget.Charge(Owner, SubmissionOverhead);
             buffer.AddRef();
-            var submission = new SoftSubmission([buffer], [BufferAccess.Write], [], Owner, SubmissionOverhead, new GpuFence(++_lastSeqno)) { Scrub = buffer };
-            _queue.Enqueue(submission);
-            _device.OnSubmitted();
-            if (!_scheduled)
-            {
-                _scheduled = true;
-                _device.Engines.Schedule(this);
-            }
-            return submission.Fence;
+            return Enqueue(new SoftSubmission([buffer], [BufferAccess.Write], [], Owner, SubmissionOverhead, new GpuFence(++_lastSeqno)) { Scrub = buffer });
         }
+    }
+
+    /// <summary>Queues a charged submission and puts the channel in the engines' run queue if it is not there. Under the lock.</summary>
+    private GpuFence Enqueue(SoftSubmission submission)
+    {
+        _queue.Enqueue(submission);
+        _device.OnSubmitted();
+        if (!_scheduled)
+        {
+            _scheduled = true;
+            _device.Engines.Schedule(this);
+        }
+        return submission.Fence;
     }
 
     /// <summary>
