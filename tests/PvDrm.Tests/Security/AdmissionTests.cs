@@ -21,26 +21,19 @@ public class AdmissionTests : TestKit, IDisposable
         return _dir["tokens"];
     }
 
-    private static async Task<DrmClient> Connect(HostHarness host, string name, string token)
-    {
-        var (hostEnd, guestEnd) = UnixSocket.Pair();
-        host.Host.Tell(new GuestProtocol.Accept(new SeqPacketConnection(hostEnd, host.Settings.Connection)), Akka.Actor.ActorRefs.NoSender);
-        return await DrmClient.ConnectAsync(new SeqPacketConnection(guestEnd, new ConnectionOptions()), new DrmClientOptions { Name = name, Token = token })
-            .WaitAsync(HostHarness.Timeout);
-    }
 
     [Fact]
     public async Task A_guest_with_its_token_is_admitted_and_a_wrong_or_missing_token_is_refused()
     {
         var host = HostWith(new AuthSettings { TokensFile = Tokens("# guests\nvm1 s3cret\nvm2 other # trailing comment\n"), SameUid = false });
 
-        await using var ok = await Connect(host, "vm1", "s3cret");
+        await using var ok = await host.ConnectAsync("vm1", "s3cret");
         Assert.True(ok.IsConnected);
 
-        var wrong = await Assert.ThrowsAsync<DrmException>(() => Connect(host, "vm2", "s3cret"));
+        var wrong = await Assert.ThrowsAsync<DrmException>(() => host.ConnectAsync("vm2", "s3cret"));
         Assert.Equal(Errno.EACCES, wrong.Errno);
         Assert.Contains("token does not match", wrong.Message);
-        var missing = await Assert.ThrowsAsync<DrmException>(() => Connect(host, "vm3", ""));
+        var missing = await Assert.ThrowsAsync<DrmException>(() => host.ConnectAsync("vm3", ""));
         Assert.Contains("no token was given", missing.Message);
         Assert.Contains($"uid {Tmds.Linux.LibC.geteuid()} is not admitted", missing.Message);
     }
@@ -49,7 +42,7 @@ public class AdmissionTests : TestKit, IDisposable
     public async Task A_listed_uid_is_admitted_without_a_token()
     {
         var host = HostWith(new AuthSettings { UnixUids = new[] { (int)(uint)Tmds.Linux.LibC.geteuid() }, SameUid = false }); // our own uid, root or not
-        await using var client = await Connect(host, "by-uid", "");
+        await using var client = await host.ConnectAsync("by-uid", "");
         Assert.True(client.IsConnected);
     }
 
@@ -57,7 +50,7 @@ public class AdmissionTests : TestKit, IDisposable
     public async Task By_default_the_hosts_own_user_is_admitted()
     {
         var host = HostWith(new AuthSettings());
-        await using var client = await Connect(host, "me", "");
+        await using var client = await host.ConnectAsync("me", "");
         Assert.True(client.IsConnected);
     }
 

@@ -20,13 +20,6 @@ public class GrantTests : TestKit, IDisposable
 
     private HostHarness HostWith(AuthSettings auth) => new(this, new HostSettings { ListenUnix = null, Auth = auth });
 
-    private static async Task<DrmClient> Connect(HostHarness host, string name, string token)
-    {
-        var (hostEnd, guestEnd) = UnixSocket.Pair();
-        host.Host.Tell(new GuestProtocol.Accept(new SeqPacketConnection(hostEnd, host.Settings.Connection)), Akka.Actor.ActorRefs.NoSender);
-        return await DrmClient.ConnectAsync(new SeqPacketConnection(guestEnd, new ConnectionOptions()), new DrmClientOptions { Name = name, Token = token })
-            .WaitAsync(HostHarness.Timeout);
-    }
 
     [Fact]
     public async Task A_granted_share_is_admitted_only_with_its_latest_token()
@@ -36,11 +29,11 @@ public class GrantTests : TestKit, IDisposable
         Assert.True(host.Admin(new ControlProtocol.Request("grant", "soft0-1", Value: "old-" + Token)).Ok);
         Assert.True(host.Admin(new ControlProtocol.Request("grant", "soft0-1", Value: Token)).Ok);
 
-        var stale = await Assert.ThrowsAsync<DrmException>(() => Connect(host, "soft0-1", "old-" + Token));
+        var stale = await Assert.ThrowsAsync<DrmException>(() => host.ConnectAsync("soft0-1", "old-" + Token));
         Assert.Equal(Errno.EACCES, stale.Errno);
-        var none = await Assert.ThrowsAsync<DrmException>(() => Connect(host, "soft0-1", ""));
+        var none = await Assert.ThrowsAsync<DrmException>(() => host.ConnectAsync("soft0-1", ""));
         Assert.Contains("no token was given", none.Message);
-        await using var ok = await Connect(host, "soft0-1", Token);
+        await using var ok = await host.ConnectAsync("soft0-1", Token);
         Assert.True(ok.IsConnected);
     }
 

@@ -36,27 +36,20 @@ public class NameBindingTests : TestKit, IDisposable
         return new HostHarness(this, HostSettings.Create(config));
     }
 
-    private static async Task<DrmClient> Connect(HostHarness host, string name, string token = "")
-    {
-        var (hostEnd, guestEnd) = UnixSocket.Pair();
-        host.Host.Tell(new GuestProtocol.Accept(new SeqPacketConnection(hostEnd, host.Settings.Connection)), Akka.Actor.ActorRefs.NoSender);
-        return await DrmClient.ConnectAsync(new SeqPacketConnection(guestEnd, new ConnectionOptions()), new DrmClientOptions { Name = name, Token = token })
-            .WaitAsync(HostHarness.Timeout);
-    }
 
     [Fact]
     public async Task A_uid_admitted_peer_cannot_take_a_name_that_has_a_token_and_the_real_guest_never_gets_EBUSY()
     {
         var host = Host("same-uid = on");
 
-        var squat = await Assert.ThrowsAsync<DrmException>(() => Connect(host, "vm1"));
+        var squat = await Assert.ThrowsAsync<DrmException>(() => host.ConnectAsync("vm1"));
         Assert.Equal(Errno.EACCES, squat.Errno);
         Assert.Contains("pvdrm.host.auth.tokens-file", squat.Message);
 
-        await using var real = await Connect(host, "vm1", "s3cret");
+        await using var real = await host.ConnectAsync("vm1", "s3cret");
         await Verified.FillAndCheck(await real.OpenContextAsync(), 0x5EA1ED01);
         // Names without a binding stay free for the uid, as before.
-        await using var free = await Connect(host, "scratch");
+        await using var free = await host.ConnectAsync("scratch");
         Assert.True(free.IsConnected);
     }
 
@@ -65,13 +58,13 @@ public class NameBindingTests : TestKit, IDisposable
     {
         var host = Host($"same-uid = off\nuid-names {{ {Tmds.Linux.LibC.geteuid()} = [vm2, vm3] }}"); // our own uid, root or not
 
-        await using var listed = await Connect(host, "vm2");
+        await using var listed = await host.ConnectAsync("vm2");
         Assert.True(listed.IsConnected);
-        var other = await Assert.ThrowsAsync<DrmException>(() => Connect(host, "vm4"));
+        var other = await Assert.ThrowsAsync<DrmException>(() => host.ConnectAsync("vm4"));
         Assert.Equal(Errno.EACCES, other.Errno);
         Assert.Contains("pvdrm.host.auth.uid-names", other.Message);
         // A name with a token is the token's, even if listed for the uid.
-        var tokened = await Assert.ThrowsAsync<DrmException>(() => Connect(host, "vm1"));
+        var tokened = await Assert.ThrowsAsync<DrmException>(() => host.ConnectAsync("vm1"));
         Assert.Equal(Errno.EACCES, tokened.Errno);
     }
 
@@ -80,10 +73,10 @@ public class NameBindingTests : TestKit, IDisposable
     {
         var host = Host("same-uid = on\nunix-uids = [0]\nuid-names { 4242 = [vm9] }");
 
-        var error = await Assert.ThrowsAsync<DrmException>(() => Connect(host, "vm9"));
+        var error = await Assert.ThrowsAsync<DrmException>(() => host.ConnectAsync("vm9"));
         Assert.Equal(Errno.EACCES, error.Errno);
         Assert.Contains("pvdrm.host.auth.uid-names", error.Message);
-        await using var free = await Connect(host, "vm10");
+        await using var free = await host.ConnectAsync("vm10");
         Assert.True(free.IsConnected);
     }
 
@@ -93,7 +86,7 @@ public class NameBindingTests : TestKit, IDisposable
         var host = Host("same-uid = on", "admission.remembered-guests = 4");
         for (int i = 0; i < 12; i++)
         {
-            await using var cycling = await Connect(host, $"cycle-{i}");
+            await using var cycling = await host.ConnectAsync($"cycle-{i}");
             await cycling.OpenContextAsync();
         }
 
@@ -117,20 +110,20 @@ public class NameBindingTests : TestKit, IDisposable
     {
         var host = Host("same-uid = on\nnames-per-uid = 3");
         var held = new List<DrmClient>();
-        for (int i = 0; i < 3; i++) held.Add(await Connect(host, $"free-{i}"));
+        for (int i = 0; i < 3; i++) held.Add(await host.ConnectAsync($"free-{i}"));
 
-        var over = await Assert.ThrowsAsync<DrmException>(() => Connect(host, "free-3"));
+        var over = await Assert.ThrowsAsync<DrmException>(() => host.ConnectAsync("free-3"));
         Assert.Equal(Errno.EMFILE, over.Errno);
         Assert.Contains("pvdrm.host.auth.names-per-uid", over.Message);
         Assert.Equal(3, host.Status().Guests.Count(g => g.Name.StartsWith("free-", StringComparison.Ordinal)));
 
-        await using var bystander = await Connect(host, "vm1", "s3cret");
+        await using var bystander = await host.ConnectAsync("vm1", "s3cret");
         await Verified.FillAndCheck(await bystander.OpenContextAsync(), 0x5EA1ED02);
 
         // A name given up makes room for another.
         await held[0].DisposeAsync();
         AwaitAssert(() => Assert.DoesNotContain(host.Status().Guests, g => g.Name == "free-0"), HostHarness.Timeout, HostHarness.Poll);
-        await using var next = await Connect(host, "free-3");
+        await using var next = await host.ConnectAsync("free-3");
         Assert.True(next.IsConnected);
         foreach (var c in held.Skip(1)) await c.DisposeAsync();
     }
