@@ -91,13 +91,21 @@ public static class DeviceFactory
         string? defaultDevice = settings.DefaultDevice;
         // A single device from `device` is the default under the default name, whatever it is called.
         if (settings.Devices.Count == 0 && defaultDevice == DeviceSettings.DefaultName) defaultDevice = devices[0].Name;
-        // auto, and node/device names of a pool, are resolved when guests arrive.
-        static bool Deferred(string name) => name == HostSettings.AutoDevice || name.Contains('/');
         if (defaultDevice != null && !Deferred(defaultDevice) && !names.Contains(defaultDevice))
             throw new ConfigurationException($"{HostSettings.Root}.default-device: '{defaultDevice}' is not a device of this host ({known}), nor none");
+        CheckGuestDevices(settings, devices);
+        return new HostDevices(devices, defaultDevice, deferredDefault: defaultDevice != null && Deferred(defaultDevice));
+    }
+
+    // auto, and node/device names of a pool, are resolved when guests arrive.
+    private static bool Deferred(string name) => name == HostSettings.AutoDevice || name.Contains('/');
+
+    /// <summary>Every <c>guests.&lt;g&gt;.device</c> names a device of <paramref name="devices"/> (at start, and on reload).</summary>
+    public static void CheckGuestDevices(HostSettings settings, IReadOnlyCollection<IGpuDevice> devices)
+    {
+        var names = devices.Select(d => d.Name).ToHashSet(StringComparer.Ordinal);
         foreach (var (guest, device) in settings.GuestDevices)
             if (device != null && !Deferred(device) && !names.Contains(device))
-                throw new ConfigurationException($"{HostSettings.Root}.guests.{guest}.device: '{device}' is not a device of this host ({known}), nor none");
-        return new HostDevices(devices, defaultDevice, deferredDefault: defaultDevice != null && Deferred(defaultDevice));
+                throw new ConfigurationException($"{HostSettings.Root}.guests.{guest}.device: '{device}' is not a device of this host ({string.Join(", ", names)}), nor none");
     }
 }

@@ -20,9 +20,7 @@ public sealed class SettingsReload(Func<HostSettings> read)
         {
             var fresh = read();
             var admission = Admission.Load(fresh.Auth);
-            foreach (var (guest, device) in fresh.GuestDevices)
-                if (device != null && device != HostSettings.AutoDevice && !device.Contains('/') && devices.Find(device) == null)
-                    throw new ConfigurationException($"{HostSettings.Root}.guests.{guest}.device: '{device}' is not a device of this host ({string.Join(", ", devices.All.Select(d => d.Name))})");
+            DeviceFactory.CheckGuestDevices(fresh, devices.All);
             error = null;
             return (running with { Auth = fresh.Auth, GuestDevices = fresh.GuestDevices, SharingGroups = fresh.SharingGroups }, admission);
         }
