@@ -163,11 +163,12 @@ internal sealed partial class GuestRegistry : ReceiveActor
             : Attach(new ControlProtocol.Request("attach", r.Guest, Value: r.Key));
     }
 
-    private IReadOnlyList<ControlProtocol.DeviceStatus> DeviceStatuses() => _devices.All.Select(device =>
+    /// <param name="engineUse">Each device's engine time, read once for a whole status; null: read here.</param>
+    private IReadOnlyList<ControlProtocol.DeviceStatus> DeviceStatuses(IReadOnlyDictionary<Native.Gpu.IGpuDevice, Native.Gpu.EngineUse>? engineUse = null) => _devices.All.Select(device =>
     {
         var d = device.GetStats();
         var guests = _guests.Values.Where(g => g.Session.Device == device).Select(g => g.Session.Name).Order(StringComparer.Ordinal).ToList();
-        var use = device.GetEngineUse();
+        var use = engineUse?[device] ?? device.GetEngineUse();
         return new ControlProtocol.DeviceStatus(device.Name, HostDevices.KindOf(device), device.Info.Driver, (long)DeviceMemory(device),
             device.Name == _devices.Default, d.LiveBuffers, d.LiveBytes, d.LiveChannels, d.Submitted, d.Completed, d.Running, guests,
             WaitingFor(device.Name), use.Engines, use.BusySeconds);
@@ -294,7 +295,7 @@ internal sealed partial class GuestRegistry : ReceiveActor
         foreach (var g in guests)
             foreach (var (kind, count) in g.Errors) errors[kind] = errors.GetValueOrDefault(kind) + count;
         var totals = new ControlProtocol.Totals((long)_nextSession, _departedServed + guests.Sum(g => g.Served), errors);
-        return new ControlProtocol.HostStatus(_mode.Sequential ? "sequential" : "concurrent", DeviceStatuses(), guests, totals, _metrics?.Url);
+        return new ControlProtocol.HostStatus(_mode.Sequential ? "sequential" : "concurrent", DeviceStatuses(engineUse), guests, totals, _metrics?.Url);
     }
 
     protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(e =>
