@@ -8,6 +8,7 @@ using PvDrm.Actors.Guest;
 using PvDrm.Actors.Host;
 using PvDrm.Host.Demo;
 using Serilog.Events;
+using PvDrm.Actors.Host.Registry;
 
 namespace PvDrm.Host;
 

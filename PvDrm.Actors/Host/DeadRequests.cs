@@ -2,6 +2,7 @@ using Akka.Actor;
 using Akka.Event;
 using PvDrm.Actors.Protocol;
 using PvDrm.Native.Interop;
+using PvDrm.Actors.Host.Channel;
 
 namespace PvDrm.Actors.Host;
 

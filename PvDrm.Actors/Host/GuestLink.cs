@@ -2,6 +2,8 @@ using Akka.Actor;
 using Akka.Event;
 using PvDrm.Actors.Protocol;
 using PvDrm.Native.Io;
+using PvDrm.Actors.Host.Guest;
+using PvDrm.Actors.Host.Registry;
 
 namespace PvDrm.Actors.Host;
 

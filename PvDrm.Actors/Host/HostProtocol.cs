@@ -1,6 +1,7 @@
 using PvDrm.Actors.Protocol;
 using PvDrm.Native.Gpu;
 using PvDrm.Native.Io;
+using PvDrm.Actors.Host.Registry;
 
 namespace PvDrm.Actors.Host;
 

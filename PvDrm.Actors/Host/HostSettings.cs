@@ -2,6 +2,7 @@ using Akka.Configuration;
 using PvDrm.Actors.Protocol;
 using PvDrm.Native.Gpu.Soft;
 using PvDrm.Native.Io;
+using PvDrm.Actors.Host.Registry;
 
 namespace PvDrm.Actors.Host;
 

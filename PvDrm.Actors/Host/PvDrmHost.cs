@@ -4,6 +4,7 @@ using PvDrm.Actors.Host.Control;
 using PvDrm.Native.Gpu;
 using PvDrm.Native.Interop;
 using PvDrm.Native.Io;
+using PvDrm.Actors.Host.Registry;
 
 namespace PvDrm.Actors.Host;
 

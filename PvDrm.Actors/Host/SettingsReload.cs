@@ -1,4 +1,5 @@
 using Akka.Configuration;
+using PvDrm.Actors.Host.Registry;
 
 namespace PvDrm.Actors.Host;
 

@@ -1,6 +1,7 @@
 using Akka.Hosting;
 using PvDrm.Actors.Guest;
 using PvDrm.Actors.Host;
+using PvDrm.Actors.Host.Registry;
 
 namespace PvDrm.Actors;
 

@@ -67,7 +67,7 @@ public static class ControlClient
 
     private sealed class Frames : IFrameHandler
     {
-        private readonly Channel<byte[]> _frames = Channel.CreateUnbounded<byte[]>();
+        private readonly Channel<byte[]> _frames = System.Threading.Channels.Channel.CreateUnbounded<byte[]>();
 
         public ChannelReader<byte[]> Reader => _frames.Reader;
 

@@ -1,6 +1,7 @@
 using Akka.Actor;
 using Akka.TestKit.Xunit2;
 using PvDrm.Actors.Host;
+using PvDrm.Actors.Host.Gem;
 
 namespace PvDrm.Tests.Host;
 

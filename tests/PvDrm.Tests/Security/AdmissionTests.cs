@@ -4,6 +4,7 @@ using PvDrm.Guest.Client;
 using PvDrm.Native.Interop;
 using PvDrm.Native.Io;
 using PvDrm.Tests.Support;
+using PvDrm.Actors.Host.Registry;
 
 namespace PvDrm.Tests.Security;
 

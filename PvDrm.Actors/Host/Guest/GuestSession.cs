@@ -2,8 +2,10 @@ using Akka.Event;
 using PvDrm.Actors.Protocol;
 using PvDrm.Native.Gpu;
 using PvDrm.Native.Interop;
+using PvDrm.Actors.Host.Gem;
+using PvDrm.Actors.Host.Registry;
 
-namespace PvDrm.Actors.Host;
+namespace PvDrm.Actors.Host.Guest;
 
 /// <summary>
 /// What every actor of one guest shares: its name, link, device, limits and counters. Created

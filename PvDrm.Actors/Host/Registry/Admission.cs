@@ -3,7 +3,7 @@ using System.Text;
 using Akka.Configuration;
 using PvDrm.Native.Io;
 
-namespace PvDrm.Actors.Host;
+namespace PvDrm.Actors.Host.Registry;
 
 /// <summary>
 /// Decides HELLO, binding names to credentials. A name in the tokens file is admitted only with

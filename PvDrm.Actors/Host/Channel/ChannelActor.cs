@@ -2,8 +2,9 @@ using Akka.Actor;
 using PvDrm.Actors.Protocol;
 using PvDrm.Native.Gpu;
 using PvDrm.Native.Interop;
+using PvDrm.Actors.Host.Guest;
 
-namespace PvDrm.Actors.Host;
+namespace PvDrm.Actors.Host.Channel;
 
 /// <summary>
 /// <c>ctx-&lt;id&gt;/chan-&lt;c&gt;</c>: one channel. Submits the context's pushbufs to the device

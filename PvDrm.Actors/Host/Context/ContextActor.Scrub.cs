@@ -2,8 +2,9 @@ using Akka.Actor;
 using PvDrm.Actors.Protocol;
 using PvDrm.Native.Interop;
 using static PvDrm.Actors.Protocol.Requests;
+using PvDrm.Actors.Host.Gem;
 
-namespace PvDrm.Actors.Host;
+namespace PvDrm.Actors.Host.Context;
 
 /// <summary>SCRUB imports: the buffer is zeroed off the context's thread, and the handle opens once it is.</summary>
 internal sealed partial class ContextActor

@@ -3,8 +3,9 @@ using PvDrm.Native.Gpu;
 using PvDrm.Native.Interop;
 using PvDrm.Native.Memory;
 using static PvDrm.Actors.Protocol.Requests;
+using PvDrm.Actors.Host.Guest;
 
-namespace PvDrm.Actors.Host;
+namespace PvDrm.Actors.Host.Gem;
 
 /// <summary>
 /// PRIME_IMPORT of memory no host object owns (a memfd or dma-buf another process made): it

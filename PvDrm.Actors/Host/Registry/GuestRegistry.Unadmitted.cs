@@ -3,7 +3,7 @@ using PvDrm.Actors.Protocol;
 using PvDrm.Native.Interop;
 using PvDrm.Native.Io;
 
-namespace PvDrm.Actors.Host;
+namespace PvDrm.Actors.Host.Registry;
 
 /// <summary>
 /// The registry's part before HELLO (<c>pvdrm.host.admission</c>): each connection not yet

@@ -3,7 +3,7 @@ using Akka.Configuration;
 using Akka.Dispatch;
 using Akka.Dispatch.MessageQueues;
 
-namespace PvDrm.Actors.Host;
+namespace PvDrm.Actors.Host.Gem;
 
 /// <summary>
 /// The GEM actors' mailbox. Akka's default queue is a ConcurrentQueue whose first segment (32

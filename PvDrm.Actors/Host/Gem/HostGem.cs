@@ -1,6 +1,7 @@
 using PvDrm.Native.Gpu;
+using PvDrm.Actors.Host.Guest;
 
-namespace PvDrm.Actors.Host;
+namespace PvDrm.Actors.Host.Gem;
 
 /// <summary>
 /// One GEM object on the host, shared by every handle that names it: the creator's, and those

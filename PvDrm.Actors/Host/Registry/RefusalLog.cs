@@ -2,7 +2,7 @@ using Akka.Event;
 using PvDrm.Actors.Protocol;
 using PvDrm.Native.Interop;
 
-namespace PvDrm.Actors.Host;
+namespace PvDrm.Actors.Host.Registry;
 
 /// <summary>
 /// Logs refused requests, host-wide, at most <see cref="PerWindow"/> lines per peer (a uid, a TCP

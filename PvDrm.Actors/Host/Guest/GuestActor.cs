@@ -3,8 +3,9 @@ using Akka.Event;
 using PvDrm.Actors.Protocol;
 using PvDrm.Native.Interop;
 using static PvDrm.Actors.Protocol.Requests;
+using PvDrm.Actors.Host.Context;
 
-namespace PvDrm.Actors.Host;
+namespace PvDrm.Actors.Host.Guest;
 
 /// <summary>
 /// <c>/user/pvdrm/guests/&lt;guest&gt;</c>: one connected guest. Answers session and device

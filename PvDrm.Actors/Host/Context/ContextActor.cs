@@ -3,8 +3,11 @@ using PvDrm.Actors.Protocol;
 using PvDrm.Native.Gpu;
 using PvDrm.Native.Interop;
 using static PvDrm.Actors.Protocol.Requests;
+using PvDrm.Actors.Host.Gem;
+using PvDrm.Actors.Host.Channel;
+using PvDrm.Actors.Host.Guest;
 
-namespace PvDrm.Actors.Host;
+namespace PvDrm.Actors.Host.Context;
 
 /// <summary>
 /// <c>guests/&lt;guest&gt;/ctx-&lt;id&gt;</c>: one DRM file of a guest. Keeps the guest-handle to

@@ -2,7 +2,7 @@ using PvDrm.Actors.Protocol;
 using PvDrm.Native.Interop;
 using PvDrm.Native.Io;
 
-namespace PvDrm.Actors.Host;
+namespace PvDrm.Actors.Host.Registry;
 
 /// <summary>
 /// Counts connections that have not been admitted, in total and per peer, against

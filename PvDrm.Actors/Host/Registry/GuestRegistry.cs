@@ -4,8 +4,10 @@ using PvDrm.Actors.Host.Control;
 using PvDrm.Actors.Protocol;
 using PvDrm.Native.Gpu;
 using PvDrm.Native.Interop;
+using PvDrm.Actors.Host.Gem;
+using PvDrm.Actors.Host.Guest;
 
-namespace PvDrm.Actors.Host;
+namespace PvDrm.Actors.Host.Registry;
 
 /// <summary>
 /// <c>/user/pvdrm/guests</c>: admits guests (HELLO) and parents one <see cref="GuestActor"/> per

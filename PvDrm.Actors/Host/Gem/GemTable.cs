@@ -1,7 +1,7 @@
 using PvDrm.Native.Interop;
 using PvDrm.Native.Memory;
 
-namespace PvDrm.Actors.Host;
+namespace PvDrm.Actors.Host.Gem;
 
 /// <summary>
 /// The host's shared GEM objects: global names (GEM_EXPORT/GEM_IMPORT) and the identity of

@@ -3,7 +3,7 @@ using PvDrm.Actors.Host.Control;
 using PvDrm.Actors.Host.Pool;
 using PvDrm.Native.Gpu;
 
-namespace PvDrm.Actors.Host;
+namespace PvDrm.Actors.Host.Registry;
 
 /// <summary>The registry's part in a pool of hosts (<c>pvdrm.cluster</c>): where each guest goes.</summary>
 internal sealed partial class GuestRegistry

@@ -1,4 +1,4 @@
-namespace PvDrm.Actors.Host;
+namespace PvDrm.Actors.Host.Registry;
 
 /// <summary>
 /// Names seen lately, at most <see cref="Capacity"/>: adding one beyond that forgets the least

@@ -1,6 +1,6 @@
 using PvDrm.Native.Gpu;
 
-namespace PvDrm.Actors.Host;
+namespace PvDrm.Actors.Host.Guest;
 
 /// <summary>
 /// What one guest may hold of each host resource it can drive, as compare-and-swap

@@ -4,8 +4,9 @@ using PvDrm.Actors.Protocol;
 using PvDrm.Native.Gpu;
 using PvDrm.Native.Interop;
 using static PvDrm.Actors.Protocol.Requests;
+using PvDrm.Actors.Host.Guest;
 
-namespace PvDrm.Actors.Host;
+namespace PvDrm.Actors.Host.Gem;
 
 /// <summary>
 /// <c>ctx-&lt;id&gt;/gem-&lt;h&gt;</c>: one GEM object. Holds one reference on the device buffer,
