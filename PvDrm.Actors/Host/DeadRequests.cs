@@ -3,6 +3,8 @@ using Akka.Event;
 using PvDrm.Actors.Protocol;
 using PvDrm.Native.Interop;
 using PvDrm.Actors.Host.Channel;
+using PvDrm.Actors.Host.Gem;
+using PvDrm.Actors.Host.Registry;
 
 namespace PvDrm.Actors.Host;
 
@@ -46,7 +48,7 @@ internal sealed class DeadRequests : ReceiveActor
                 e.Fence.TrySignal(Errno.ECANCELED, "channel closed before the pushbuf was submitted");
                 Cancel(e.Request, e.Fence);
                 break;
-            case GuestProtocol.Accept a:
+            case AdmissionProtocol.Accept a:
                 a.Connection.Close("host is shutting down");
                 break;
         }

@@ -38,7 +38,7 @@ internal sealed class GuestLink : ServerLink
     protected override void OnRefused(Op op, uint context, int errno, string message) =>
         _refusals.Refused(Peer, _name ?? $"(before HELLO, {Connection.PeerName})", op, context, errno, message);
 
-    protected override void OnHello(Requests.Hello hello) => _registry.Tell(new GuestProtocol.Admit(hello, this));
+    protected override void OnHello(Requests.Hello hello) => _registry.Tell(new AdmissionProtocol.Admit(hello, this));
 
     /// <summary>Called by the registry once the guest's actor exists.</summary>
     public void Admitted(IActorRef guest, Requests.Hello hello, in Replies.Hello reply)
@@ -128,6 +128,6 @@ internal sealed class GuestLink : ServerLink
     public override void OnClosed(string reason)
     {
         if (_guest is { } guest) guest.Tell(new GuestProtocol.LinkClosed(reason));
-        else _registry.Tell(new GuestProtocol.ClosedBeforeAdmission(this)); // frees its place among the unadmitted
+        else _registry.Tell(new AdmissionProtocol.ClosedBeforeAdmission(this)); // frees its place among the unadmitted
     }
 }

@@ -1,6 +1,8 @@
 using Akka.Actor;
 using PvDrm.Actors.Protocol;
 using PvDrm.Native.Interop;
+using PvDrm.Actors.Host.Gem;
+using PvDrm.Actors.Host.Channel;
 
 namespace PvDrm.Actors.Host;
 

@@ -36,7 +36,7 @@ public sealed class PvDrmHost : ReceiveActor
         _devices = devices;
         _cluster = cluster;
         _admission = admission;
-        Receive<GuestProtocol.Accept>(a => _guests.Forward(a));
+        Receive<AdmissionProtocol.Accept>(a => _guests.Forward(a));
         // Admin requests go through here: unlike an actor selection, the mailbox only runs after PreStart made the registry.
         Receive<ControlProtocol.Request>(r => _guests.Forward(r));
         Receive<GetListening>(_ => Sender.Tell(Listening.ToArray()));
@@ -90,14 +90,14 @@ public sealed class PvDrmHost : ReceiveActor
             _listener = new UnixListener(path, _settings.ListenUnixMode, (fd, peer) =>
             {
                 if (places.TryAccept(fd, RefusalLog.PeerKey(peer, ""), peer.ToString(), stream: false))
-                    guests.Tell(new GuestProtocol.Accept(new SeqPacketConnection(fd, options, peer: peer)) { Counted = true });
+                    guests.Tell(new AdmissionProtocol.Accept(new SeqPacketConnection(fd, options, peer: peer)) { Counted = true });
             });
         }
         var streamOptions = _settings.Connection;
         void Accept(FileDescriptor fd, string transport, string peer)
         {
             if (places.TryAccept(fd, RefusalLog.PeerKey(null, peer), peer, stream: true))
-                guests.Tell(new GuestProtocol.Accept(new StreamConnection(fd, transport, streamOptions, peerName: peer)) { Counted = true });
+                guests.Tell(new AdmissionProtocol.Accept(new StreamConnection(fd, transport, streamOptions, peerName: peer)) { Counted = true });
         }
         if (_settings.ListenTcp is { } tcp) _streams.Add(StreamListener.Tcp(tcp, (fd, peer) => Accept(fd, "tcp", peer)));
         if (_settings.ListenVsock is var (cid, port)) _streams.Add(StreamListener.Vsock(cid, port, (fd, peer) => Accept(fd, "vsock", peer)));

@@ -2,6 +2,7 @@ using Akka.Actor;
 using PvDrm.Actors.Host.Control;
 using PvDrm.Actors.Host.Pool;
 using PvDrm.Native.Gpu;
+using PvDrm.Actors.Host.Guest;
 
 namespace PvDrm.Actors.Host.Registry;
 
@@ -16,7 +17,7 @@ internal sealed partial class GuestRegistry
     private PoolView View => _view ?? PoolView.Empty(_cluster.NodeName);
 
     // Guests whose HELLO waits for the pool to place them.
-    private readonly Dictionary<string, GuestProtocol.Admit> _placing = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, AdmissionProtocol.Admit> _placing = new(StringComparer.Ordinal);
 
     /// <summary>
     /// Where an arriving guest goes: the pool reads its placement from a majority of the nodes
@@ -25,7 +26,7 @@ internal sealed partial class GuestRegistry
     /// the default (<c>auto</c>: the least loaded in the pool), on a majority, before the guest
     /// is admitted. Placements are written to a majority too, so the two always meet.
     /// </summary>
-    private void PlaceFirst(GuestProtocol.Admit admit)
+    private void PlaceFirst(AdmissionProtocol.Admit admit)
     {
         string guest = admit.Hello.Name;
         if (IsFree(guest) && !View.Assignments.ContainsKey(guest) && View.Assignments.Keys.Count(IsFree) >= _cluster.MaxFreePlacements)
@@ -46,7 +47,7 @@ internal sealed partial class GuestRegistry
         if (placed.Admit.Link.Connection.IsOpen) Admitted(placed.Admit, placed.Placement);
     }
 
-    private sealed record PoolPlaced(GuestProtocol.Admit Admit, string Placement);
+    private sealed record PoolPlaced(AdmissionProtocol.Admit Admit, string Placement);
 
     /// <summary>A name no credential or configuration owns: its guest was admitted by uid alone.</summary>
     private bool IsFree(string guest) => !_admission.Binds(guest) && !_settings.GuestDevices.ContainsKey(guest);

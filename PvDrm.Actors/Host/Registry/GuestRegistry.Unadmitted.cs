@@ -22,7 +22,7 @@ internal sealed partial class GuestRegistry
         public bool HelloArrived { get; set; }
     }
 
-    private void Accept(GuestProtocol.Accept accept)
+    private void Accept(AdmissionProtocol.Accept accept)
     {
         var connection = accept.Connection;
         string peer = RefusalLog.PeerKey(connection);
@@ -35,7 +35,7 @@ internal sealed partial class GuestRegistry
             return;
         }
         var link = new GuestLink(connection, _settings, Self, _mode, _refusals);
-        var deadline = Context.System.Scheduler.ScheduleTellOnceCancelable(_settings.Admission.HelloTimeout, Self, new GuestProtocol.HelloDeadline(link), Self);
+        var deadline = Context.System.Scheduler.ScheduleTellOnceCancelable(_settings.Admission.HelloTimeout, Self, new AdmissionProtocol.HelloDeadline(link), Self);
         _unadmitted[link] = new Unadmitted(deadline);
         link.Start();
     }

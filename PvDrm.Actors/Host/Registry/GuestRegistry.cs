@@ -53,10 +53,10 @@ internal sealed partial class GuestRegistry : ReceiveActor
         _places = places ?? new UnadmittedConnections(settings.Admission, new RefusalLog(_log));
         _refusals = _places.Refusals;
 
-        Receive<GuestProtocol.Accept>(Accept);
-        Receive<GuestProtocol.HelloDeadline>(d => OnHelloDeadline(d.Link));
-        Receive<GuestProtocol.ClosedBeforeAdmission>(c => LeaveUnadmitted(c.Link));
-        Receive<GuestProtocol.Admit>(Admit);
+        Receive<AdmissionProtocol.Accept>(Accept);
+        Receive<AdmissionProtocol.HelloDeadline>(d => OnHelloDeadline(d.Link));
+        Receive<AdmissionProtocol.ClosedBeforeAdmission>(c => LeaveUnadmitted(c.Link));
+        Receive<AdmissionProtocol.Admit>(Admit);
         Receive<Pool.PoolProtocol.Started>(s => _pool = s.Pool);
         Receive<Pool.PoolProtocol.ViewChanged>(v => OnViewChanged(v.View));
         Receive<PoolPlaced>(OnPlaced);
@@ -195,7 +195,7 @@ internal sealed partial class GuestRegistry : ReceiveActor
         }
     }
 
-    private void Admit(GuestProtocol.Admit admit)
+    private void Admit(AdmissionProtocol.Admit admit)
     {
         var (hello, link) = (admit.Hello, admit.Link);
         HelloArrived(link);
@@ -240,7 +240,7 @@ internal sealed partial class GuestRegistry : ReceiveActor
     }
 
     /// <param name="placement">In a pool: the guest's <c>node/device</c> (or none).</param>
-    private void Admitted(GuestProtocol.Admit admit, string? placement)
+    private void Admitted(AdmissionProtocol.Admit admit, string? placement)
     {
         var (hello, link) = (admit.Hello, admit.Link);
         LeaveUnadmitted(link);

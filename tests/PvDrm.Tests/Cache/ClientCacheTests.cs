@@ -4,6 +4,7 @@ using PvDrm.Actors.Host;
 using PvDrm.Guest.Client;
 using PvDrm.Native.Io;
 using PvDrm.Tests.Support;
+using PvDrm.Actors.Host.Registry;
 
 namespace PvDrm.Tests.Cache;
 
@@ -17,7 +18,7 @@ public class ClientCacheTests : TestKit
     private static async Task<DrmClient> Connect(HostHarness host, string name, GemCacheOptions cache)
     {
         var (hostEnd, guestEnd) = UnixSocket.Pair();
-        host.Host.Tell(new GuestProtocol.Accept(new SeqPacketConnection(hostEnd, host.Settings.Connection)), Akka.Actor.ActorRefs.NoSender);
+        host.Host.Tell(new AdmissionProtocol.Accept(new SeqPacketConnection(hostEnd, host.Settings.Connection)), Akka.Actor.ActorRefs.NoSender);
         return await DrmClient.ConnectAsync(new SeqPacketConnection(guestEnd, new ConnectionOptions()), new DrmClientOptions { Name = name, Cache = cache });
     }
 

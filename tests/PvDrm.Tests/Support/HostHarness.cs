@@ -7,6 +7,7 @@ using PvDrm.Native.Gpu;
 using PvDrm.Native.Gpu.Soft;
 using PvDrm.Native.Interop;
 using PvDrm.Native.Io;
+using PvDrm.Actors.Host.Registry;
 
 namespace PvDrm.Tests.Support;
 
@@ -69,7 +70,7 @@ internal sealed class HostHarness
     public Task<DrmClient> ConnectAsync(string? name = null, string token = "")
     {
         var (hostEnd, guestEnd) = UnixSocket.Pair();
-        Host.Tell(new GuestProtocol.Accept(new SeqPacketConnection(hostEnd, Settings.Connection)));
+        Host.Tell(new AdmissionProtocol.Accept(new SeqPacketConnection(hostEnd, Settings.Connection)));
         return DrmClient.ConnectAsync(new SeqPacketConnection(guestEnd, new ConnectionOptions()),
             new DrmClientOptions { Name = name ?? $"guest-{Interlocked.Increment(ref _guests)}", Token = token }).WaitAsync(Timeout);
     }
@@ -78,7 +79,7 @@ internal sealed class HostHarness
     public FileDescriptor ConnectRaw()
     {
         var (hostEnd, guestEnd) = UnixSocket.Pair();
-        Host.Tell(new GuestProtocol.Accept(new SeqPacketConnection(hostEnd, Settings.Connection)));
+        Host.Tell(new AdmissionProtocol.Accept(new SeqPacketConnection(hostEnd, Settings.Connection)));
         return guestEnd;
     }
 
