@@ -12,7 +12,12 @@ public sealed record Settings(bool Quick)
     public int PeerSamples => Quick ? 3000 : 15000;
 
     /// <summary>Blocks the latency samples are split into, alternating between the compared paths.</summary>
-    public int Blocks => Quick ? 10 : 20;
+    public int Blocks => Quick ? 30 : 60;
+
+    /// <summary>The limits case: blocks of its five paths, and round trips per path per block (each C block is one run of its program).</summary>
+    public int LimitsBlocks => Quick ? 20 : 60;
+
+    public int LimitsPerBlock => Quick ? 100 : 300;
 
     public int PipelinedTrials => Quick ? 7 : 21;
 
@@ -33,7 +38,10 @@ public sealed record Settings(bool Quick)
 
     public int ConcurrentSize => 512;
 
-    public TimeSpan ScalingDuration => TimeSpan.FromSeconds(Quick ? 1.5 : 4.5);
+    /// <summary>Scaling case: time each level runs in all, split into <see cref="ScalingBlocks"/> interleaved windows.</summary>
+    public TimeSpan ScalingDuration => TimeSpan.FromSeconds(Quick ? 2 : 6);
+
+    public int ScalingBlocks => Quick ? 8 : 24;
 
     /// <summary>Least warm-up time per path or level, besides a least count: lets tiered JIT reach its optimized code.</summary>
     public TimeSpan WarmupTime => TimeSpan.FromSeconds(Quick ? 0.5 : 2);
