@@ -35,8 +35,8 @@ public sealed class CPingPong
     /// <summary>Compiles the programs into <paramref name="dir"/>.</summary>
     public static async Task<CPingPong> BuildAsync(string dir, CancellationToken ct)
     {
-        string? cc = FindCompiler();
-        if (cc == null) return new CPingPong(null, null, "no C compiler: gcc is not on PATH (and $CC is not set)");
+        var (cc, whyNot) = FindCompiler();
+        if (cc == null) return new CPingPong(null, null, whyNot);
         string sources = Path.Combine(AppContext.BaseDirectory, "Limits");
         string seqpacket = Path.Combine(dir, "seqpacket_pingpong"), shm = Path.Combine(dir, "shm_pingpong");
         foreach (var (source, output) in new[] { ("seqpacket_pingpong.c", seqpacket), ("shm_pingpong.c", shm) })
@@ -47,11 +47,11 @@ public sealed class CPingPong
         return new CPingPong(seqpacket, shm, null);
     }
 
-    private static string? FindCompiler()
+    private static (string? Compiler, string? WhyNot) FindCompiler()
     {
         if (Environment.GetEnvironmentVariable("CC") is { Length: > 0 } cc)
-            return File.Exists(cc) || OnPath(cc) != null ? cc : null;
-        return OnPath("gcc");
+            return File.Exists(cc) || OnPath(cc) != null ? (cc, null) : (null, $"no C compiler: $CC ({cc}) was not found");
+        return OnPath("gcc") is { } gcc ? (gcc, null) : (null, "no C compiler: gcc is not on PATH and $CC is not set");
 
         static string? OnPath(string name) => (Environment.GetEnvironmentVariable("PATH") ?? "")
             .Split(':', StringSplitOptions.RemoveEmptyEntries).Select(d => Path.Combine(d, name)).FirstOrDefault(File.Exists);
