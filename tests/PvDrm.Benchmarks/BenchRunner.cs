@@ -5,12 +5,16 @@ using Spectre.Console;
 
 namespace PvDrm.Benchmarks;
 
-/// <summary>Runs the selected cases in one process run, shows progress, prints the table and writes the JSON.</summary>
-internal sealed class BenchRunner(bool quick, string? jsonPath, string[]? only)
+/// <summary>
+/// Runs the selected cases in one process run, shows progress, prints the table and writes the
+/// JSON; with <c>check</c>, a missed goal (Harness/Goals.cs) makes the exit code 1.
+/// </summary>
+internal sealed class BenchRunner(bool quick, string? jsonPath, string[]? only, bool check = false)
 {
+    /// <summary>Every case, in the order they run. A new case is one more entry here (its goals go in Harness/Goals.cs).</summary>
     public static readonly IReadOnlyList<BenchCase> AllCases =
     [
-        new RttCase(), new ProxyCase(), new PipelinedCase(), new GrpcCase(), new AkkaCase(), new GemNewCase(),
+        new RttCase(), new LimitsCase(), new ProxyCase(), new PipelinedCase(), new GrpcCase(), new AkkaCase(), new GemNewCase(),
         new ScalingCase(), new CacheCase(), new MapCase(), new CopyCase(), new GemmCase(), new ConcurrentCase(), new HostMemoryCase(),
         new CodecCase(), new RedirectCase(),
     ];
@@ -95,7 +99,8 @@ internal sealed class BenchRunner(bool quick, string? jsonPath, string[]? only)
         report.Set("cores", Environment.ProcessorCount);
         report.Set("elapsed_s", clock.Elapsed.TotalSeconds);
         AnsiConsole.Write(report.ToTable($"[bold]PvDrm benchmarks[/] ({(quick ? "quick" : "full")} mode, {Environment.ProcessorCount} cores, {clock.Elapsed.TotalSeconds:F0} s)"));
-        AnsiConsole.MarkupLine($"goals met: {report.GoalsMet}, not met: {report.GoalsMissed}. Medians; p99 by nearest rank; ratios from samples of this run.");
+        AnsiConsole.MarkupLine($"goals met: {report.GoalsMet}, not met: {report.GoalsMissed}. Medians; p99 by nearest rank; " +
+            "ratios per interleaved block (or pair of trials), their median and interquartile range.");
         AnsiConsole.MarkupLine($"CPU taken by other processes during each case (cores of {Environment.ProcessorCount}): {string.Join(", ", foreignLoad)}");
         foreach (var note in report.Notes) AnsiConsole.MarkupLine($"[yellow]note[/] {Markup.Escape(note)}");
         foreach (var f in failures) AnsiConsole.MarkupLine($"[red]failed[/] {Markup.Escape(f)}");
@@ -104,7 +109,13 @@ internal sealed class BenchRunner(bool quick, string? jsonPath, string[]? only)
             await File.WriteAllTextAsync(jsonPath, report.ToJson() + "\n", CancellationToken.None);
             AnsiConsole.MarkupLine($"figures written to {Markup.Escape(jsonPath)}");
         }
-        return failures.Count == 0 ? 0 : 1;
+        var missed = report.MissedGoals(cases.Select(c => c.Name));
+        if (check)
+        {
+            foreach (var m in missed) AnsiConsole.MarkupLine($"[red]goal missed[/] {Markup.Escape(m)}");
+            AnsiConsole.MarkupLine(missed.Count == 0 ? "--check: every goal of the cases run was met" : $"--check: {missed.Count} goal(s) missed");
+        }
+        return failures.Count > 0 || (check && missed.Count > 0) ? 1 : 0;
     }
 
     private static string Label(BenchCase c, string status) => $"[bold]{c.Name,-10}[/] {Markup.Escape(status)}";

@@ -109,17 +109,22 @@ public sealed class GemmCase : BenchCase
             await guest.GemmAsync();
             await InProcess();
 
-            var (pv, local) = (new Samples(), new Samples());
+            var (pv, local, paired) = (new Samples(), new Samples(), new Samples());
             int n = c.Settings.GemmSamples;
             for (int i = 0; i < n; i++)
             {
                 c.Status($"sample {i + 1}/{n}");
+                double pvUs = 0, localUs = 0;
                 foreach (bool isPv in i % 2 == 0 ? new[] { true, false } : new[] { false, true })
                 {
                     long start = Stopwatch.GetTimestamp();
                     await (isPv ? guest.GemmAsync() : InProcess());
-                    (isPv ? pv : local).Add(Samples.MicrosSince(start));
+                    double us = Samples.MicrosSince(start);
+                    (isPv ? pv : local).Add(us);
+                    if (isPv) pvUs = us;
+                    else localUs = us;
                 }
+                paired.Add(pvUs / localUs);
                 c.Progress((i + 1.0) / n);
             }
 
@@ -133,7 +138,7 @@ public sealed class GemmCase : BenchCase
 
             c.Report.Latency(Name, "gemm_pvdrm_us", pv, $"PUSHBUF (GEMM {N}^3) + CPU_PREP through pvdrm-host");
             c.Report.Latency(Name, "gemm_inproc_us", local, "new SoftGpu in this process: Submit + fence.WaitAsync");
-            c.Report.Ratio(Name, "gemm_overhead", pv.Median / local.Median, "PvDrm median / in-process median, alternating", Goal.AtMost(1.05));
+            c.Report.Ratio(Name, "gemm_overhead", paired, "PvDrm / in process, per pair of GEMMs (alternating order)");
             c.Report.Set("gemm_pvdrm_gflops", 2.0 * N * N * N / (pv.Median * 1e3));
         }
         finally
@@ -197,11 +202,11 @@ public sealed class ConcurrentCase : BenchCase
             string what = $"{Guests} guests x {iterations} GEMM {n}^3 (PUSHBUF + CPU_PREP), all started together";
             c.Report.Throughput(Name, "concurrent_gemm_per_s", off, "GEMM/s", null, $"sequential = off: {what}");
             c.Report.Throughput(Name, "sequential_gemm_per_s", on, "GEMM/s", null, $"sequential = on: {what}");
-            c.Report.Ratio(Name, "concurrent_over_sequential", paired.Median,
+            c.Report.Ratio(Name, "concurrent_over_sequential", paired,
                 $"median over {rounds} rounds of throughput off / on (each round: both modes, a moment apart); " +
                 $"rounds {string.Join(", ", Enumerable.Range(0, paired.Count).Select(i => paired.Percentile((i + 0.5) / paired.Count).ToString("F2")))} (sorted); " +
-                $"{Environment.ProcessorCount} cores, SoftGpu engines = cores", Goal.AtLeast(1.6));
-            c.Report.Set("concurrent_over_sequential_p99", paired.Min);
+                $"{Environment.ProcessorCount} cores, SoftGpu engines = cores");
+            c.Report.Set("concurrent_over_sequential_min", paired.Min);
         }
         finally
         {

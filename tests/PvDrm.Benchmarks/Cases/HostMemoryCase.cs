@@ -56,7 +56,6 @@ public sealed class HostMemoryCase : BenchCase
 
     public override async Task RunAsync(CaseContext c)
     {
-        var goal = Goal.AtMost(2048);
         int target = c.Settings.MemoryObjects;
         var first = await MeasureAsync(c, target, 0, 0.5);
         c.Report.Set("host_gem_objects_created", first.Created);
@@ -64,7 +63,7 @@ public sealed class HostMemoryCase : BenchCase
         c.Report.Set("host_maps_after", first.After.Maps);
         if (first.Error == null)
         {
-            Show(c, "host_bytes_per_gem", first, goal);
+            Show(c, "host_bytes_per_gem", first);
             return;
         }
 
@@ -81,7 +80,7 @@ public sealed class HostMemoryCase : BenchCase
         c.Report.Set("host_gem_errno", errno);
         string why = $"{target / 1000}k objects: GEM_NEW failed after {first.Created} were created " +
             $"(host then had {first.After.Fds} fds, {first.After.Maps} mappings): {first.Error.Message}";
-        c.Report.Failed(Name, "host_bytes_per_gem", why, goal);
+        c.Report.Failed(Name, "host_bytes_per_gem", why);
         c.Report.Note($"memory: {why}");
         c.Report.Value(Name, "host_bytes_per_gem_partial", first.BytesPerObject, $"{first.BytesPerObject:F0} B",
             $"{first.Created} obj.", $"the {first.Created} objects created before the failure");
@@ -101,16 +100,16 @@ public sealed class HostMemoryCase : BenchCase
             attempts.Add(attempt);
         }
         var median = attempts.OrderBy(x => x.BytesPerObject).ElementAt(attempts.Count / 2);
-        Show(c, $"host_bytes_per_gem_{fallback / 1000}k", median, goal, attempts);
+        Show(c, $"host_bytes_per_gem_{fallback / 1000}k", median, attempts);
     }
 
-    private void Show(CaseContext c, string key, Attempt a, Goal goal, List<Attempt>? all = null)
+    private void Show(CaseContext c, string key, Attempt a, List<Attempt>? all = null)
     {
         string runs = all is { Count: > 1 } ? $"median of {all.Count} fresh hosts ({string.Join(", ", all.Select(x => $"{x.BytesPerObject:F0}"))} B); " : "";
         c.Report.Value(Name, key, a.BytesPerObject, $"{a.BytesPerObject:F0} B", $"{a.Created} obj." + (all is { Count: > 1 } ? $" x{all.Count}" : ""),
             runs + $"host RssAnon+RssFile {a.Before.PrivateKiB / 1024.0:F1} -> {a.After.PrivateKiB / 1024.0:F1} MiB; per object by segment: " +
             string.Join(", ", a.Segments.Select(x => $"{x:F0}")) + $" B; RssShmem {a.Before.ShmemKiB} -> {a.After.ShmemKiB} KiB; " +
-            $"{a.After.Fds} fds, {a.After.Maps} mappings", goal);
+            $"{a.After.Fds} fds, {a.After.Maps} mappings");
         c.Report.Set($"{key}_vmrss", a.RssBytesPerObject);
         c.Report.Set($"{key}_samples", all?.Count ?? 1);
     }

@@ -47,8 +47,9 @@ public sealed class BenchEnv : IAsyncDisposable
         string config = Path.Combine(dir, "host.hocon"), socket = Path.Combine(dir, "host.sock");
         await File.WriteAllTextAsync(config,
             $"pvdrm.host.control.unix = \"{Path.Combine(dir, "control.sock")}\"\n" +
-            // The memory case opens 100k objects in one context.
-            "pvdrm.host.limits.handles-per-context = 200000\n" + extraHocon);
+            // The memory case opens 100k objects in one context; the scaling case holds 85 guests at once.
+            "pvdrm.host.limits.handles-per-context = 200000\n" +
+            "pvdrm.host.auth.names-per-uid = 256\n" + extraHocon);
         var process = Track(ChildProcess.Start("pvdrm-host", "serve", "--config", config, "--listen", $"unix:{socket}",
             "--sequential", sequential ? "on" : "off"));
         await process.WaitForFileAsync(socket, StartTimeout);
@@ -74,10 +75,10 @@ public sealed class BenchEnv : IAsyncDisposable
         return (process, $"unix:{socket}");
     }
 
-    /// <summary>Starts this program in one of its server modes (--echo-server, --grpc-server, --akka-server).</summary>
     /// <summary>The control socket of <paramref name="host"/> (its status: guests, requests served).</summary>
     public static string ControlSocket(HostProcess host) => Path.Combine(Path.GetDirectoryName(host.Socket)!, "control.sock");
 
+    /// <summary>Starts this program in one of its server modes (--echo-server, --grpc-server, --akka-server).</summary>
     public ChildProcess StartSelf(params string[] args) =>
         Track(ChildProcess.Start("pvdrm-bench",
             [.. args, "--parent", $"{Environment.ProcessId}"]));
@@ -140,6 +141,9 @@ public sealed class BenchEnv : IAsyncDisposable
         await server.WaitForFileAsync(EchoServer.HopPath(path), StartTimeout);
         return path;
     });
+
+    /// <summary>The C ping-pongs (the physical limits), compiled once per run; see <see cref="CPingPong.WhyNot"/>.</summary>
+    public Task<CPingPong> CPingPongAsync() => Fixture("c-pingpong", () => CPingPong.BuildAsync(Dir, CancellationToken.None));
 
     /// <summary>Kills every child process at once (the process is exiting).</summary>
     private void KillAll()

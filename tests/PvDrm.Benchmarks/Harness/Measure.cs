@@ -2,16 +2,20 @@ using System.Diagnostics;
 
 namespace PvDrm.Benchmarks.Harness;
 
+/// <summary>One block of a path: takes <c>n</c> samples (µs per round trip) and returns them.</summary>
+public delegate Task<Samples> BlockPath(int n);
+
 /// <summary>Sampling loops shared by the cases.</summary>
 public static class Measure
 {
     /// <summary>
     /// Latency of two paths, one request at a time: <paramref name="warmup"/> untimed round trips
-    /// of each (and for at least the settings' warm-up time), then <paramref name="samples"/> timed ones of each, in <paramref name="blocks"/>
-    /// alternating blocks (the order flips every block), so that drift and noise on the shared
-    /// machine fall on both alike.
+    /// of each (and for at least the settings' warm-up time), then <paramref name="samples"/> timed
+    /// ones of each, in <paramref name="blocks"/> alternating blocks (the order flips every block),
+    /// so that drift and noise on the shared machine fall on both alike. Kept block by block:
+    /// <c>Ratio(0, 1)</c> is a over b per block.
     /// </summary>
-    public static async Task<(Samples A, Samples B)> InterleavedAsync(Func<Task> a, Func<Task> b, int samples, int warmup, int blocks,
+    public static async Task<Interleaved> InterleavedAsync(Func<Task> a, Func<Task> b, int samples, int warmup, int blocks,
         CaseContext c, double progressFrom = 0, double progressTo = 1, TimeSpan? warmupTime = null)
     {
         var warmupEnd = Stopwatch.GetTimestamp() + (long)((warmupTime ?? c.Settings.WarmupTime).TotalSeconds * Stopwatch.Frequency);
@@ -20,29 +24,57 @@ public static class Measure
             await a();
             await b();
         }
-        var sa = new Samples(samples);
-        var sb = new Samples(samples);
-        int perBlock = Math.Max(1, samples / blocks);
+        return await BlocksAsync([Timed(a), Timed(b)], Math.Max(1, samples / blocks), blocks, c, progressFrom, progressTo);
+    }
+
+    /// <summary>
+    /// Any number of paths (in-process calls wrapped by <see cref="Timed"/>, or whole blocks run
+    /// elsewhere such as the C ping-pongs of <see cref="CPingPong"/>), warmed up by running blocks
+    /// of each for at least <paramref name="warmupTime"/> (the settings' warm-up time by
+    /// default), then <paramref name="blocks"/> blocks of <paramref name="perBlock"/> samples of
+    /// each; the order rotates every block so that no path always goes first.
+    /// </summary>
+    public static async Task<Interleaved> InterleaveAsync(IReadOnlyList<BlockPath> paths, int perBlock, int blocks, CaseContext c,
+        double progressFrom = 0, double progressTo = 1, TimeSpan? warmupTime = null)
+    {
+        var warmupEnd = Stopwatch.GetTimestamp() + (long)((warmupTime ?? c.Settings.WarmupTime).TotalSeconds * Stopwatch.Frequency);
+        do
+        {
+            foreach (var path in paths) await path(perBlock);
+        }
+        while (Stopwatch.GetTimestamp() < warmupEnd);
+        return await BlocksAsync(paths, perBlock, blocks, c, progressFrom, progressTo);
+    }
+
+    private static async Task<Interleaved> BlocksAsync(IReadOnlyList<BlockPath> paths, int perBlock, int blocks, CaseContext c,
+        double progressFrom, double progressTo)
+    {
+        var result = new Interleaved(paths.Count);
         for (int block = 0; block < blocks; block++)
         {
             c.Ct.ThrowIfCancellationRequested();
-            bool aFirst = block % 2 == 0;
-            await Block(aFirst ? a : b, aFirst ? sa : sb, perBlock);
-            await Block(aFirst ? b : a, aFirst ? sb : sa, perBlock);
+            for (int k = 0; k < paths.Count; k++)
+            {
+                int path = (block + k) % paths.Count;
+                result.Add(path, await paths[path](perBlock));
+            }
             c.Progress(progressFrom + (progressTo - progressFrom) * (block + 1) / blocks);
         }
-        return (sa, sb);
-
-        static async Task Block(Func<Task> op, Samples into, int n)
-        {
-            for (int i = 0; i < n; i++)
-            {
-                long start = Stopwatch.GetTimestamp();
-                await op();
-                into.Add(Samples.MicrosSince(start));
-            }
-        }
+        return result;
     }
+
+    /// <summary>A block path of one awaited call: each sample is one call's time in µs.</summary>
+    public static BlockPath Timed(Func<Task> op) => async n =>
+    {
+        var into = new Samples(n);
+        for (int i = 0; i < n; i++)
+        {
+            long start = Stopwatch.GetTimestamp();
+            await op();
+            into.Add(Samples.MicrosSince(start));
+        }
+        return into;
+    };
 
     /// <summary>
     /// One pipelined trial: <paramref name="inFlight"/> workers each issue <paramref name="perSlot"/>

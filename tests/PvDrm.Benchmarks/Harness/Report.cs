@@ -1,32 +1,21 @@
-using System.Globalization;
 using System.Text;
 using System.Text.Json;
-using Spectre.Console;
 
 namespace PvDrm.Benchmarks.Harness;
-
-/// <summary>A goal a figure is held to: at most or at least a threshold; null: reported only.</summary>
-public sealed record Goal(string Op, double Threshold)
-{
-    public static Goal AtMost(double x) => new("<=", x);
-
-    public static Goal AtLeast(double x) => new(">=", x);
-
-    public bool IsMet(double value) => !double.IsNaN(value) && value >= 0 && (Op == "<=" ? value <= Threshold : value >= Threshold);
-
-    public override string ToString() => $"{Op} {Threshold.ToString("0.##", CultureInfo.InvariantCulture)}";
-}
 
 /// <summary>One line of the results table.</summary>
 public sealed record Row(string Case, string Figure, string Value, string P99, string Samples, string Goal, string Status, string Note);
 
 /// <summary>
-/// What one run measured: the flat JSON object of named figures (numbers only, in the order they
-/// were recorded) and the table rows that show them with their spread and goals.
+/// What one run measured: the flat JSON object of named figures (numbers, or null where a figure
+/// could not be measured, in the order they were recorded, with the reasons in "why_null"), the
+/// table rows that show them with their spread, and the goals of <see cref="Goals.Table"/> checked
+/// against them.
 /// </summary>
 public sealed class Report
 {
-    private readonly List<KeyValuePair<string, double>> _figures = new();
+    private readonly List<KeyValuePair<string, double?>> _figures = new();
+    private readonly Dictionary<string, string> _whyNull = new();
     private readonly List<Row> _rows = new();
     private readonly List<string> _notes = new();
 
@@ -34,19 +23,25 @@ public sealed class Report
 
     public IReadOnlyList<string> Notes => _notes;
 
-    public IReadOnlyList<KeyValuePair<string, double>> Figures => _figures;
+    /// <summary>Every figure; null: not measured, see <see cref="WhyNull"/>.</summary>
+    public IReadOnlyList<KeyValuePair<string, double?>> Figures => _figures;
+
+    public IReadOnlyDictionary<string, string> WhyNull => _whyNull;
 
     public int GoalsMet { get; private set; }
 
     public int GoalsMissed { get; private set; }
 
+    /// <summary>Records a figure; a value that is not a finite number is recorded as null with that reason.</summary>
     public void Set(string key, double value)
     {
-        int i = _figures.FindIndex(f => f.Key == key);
-        var pair = KeyValuePair.Create(key, Math.Round(value, value is > -10 and < 10 ? 4 : 2));
-        if (i >= 0) _figures[i] = pair;
-        else _figures.Add(pair);
+        if (double.IsFinite(value)) Put(key, Math.Round(value, value is > -10 and < 10 ? 4 : 2), null);
+        else Put(key, null, double.IsNaN(value) ? "not a number (nothing was measured)" : "infinite");
     }
+
+    public double? Get(string key) => _figures.FirstOrDefault(f => f.Key == key).Value;
+
+    public bool Has(string key) => _figures.Any(f => f.Key == key);
 
     public void Note(string text) => _notes.Add(text);
 
@@ -54,13 +49,13 @@ public sealed class Report
     /// A latency figure: <paramref name="key"/> (ending in _us) is the median, key_p99_us the 99th
     /// percentile, and key's stem + _samples the number of samples.
     /// </summary>
-    public void Latency(string @case, string key, Samples s, string note = "", Goal? goal = null)
+    public void Latency(string @case, string key, Samples s, string note = "")
     {
         string stem = Stem(key, "_us");
         Set(key, s.Median);
         Set($"{stem}_p99_us", s.P99);
         Set($"{stem}_samples", s.Count);
-        AddRow(@case, key, s.Median, Micros(s.Median), Micros(s.P99), $"{s.Count}", goal, note);
+        AddRow(@case, key, s.Median, Micros(s.Median), Micros(s.P99), $"{s.Count}", note);
     }
 
     /// <summary>
@@ -68,7 +63,7 @@ public sealed class Report
     /// over trials, stem_trials their number, and with latencies stem_p99_us and stem_requests
     /// (guests_4_ops_per_s: guests_4_p99_us).
     /// </summary>
-    public void Throughput(string @case, string key, Samples trials, string unit, Samples? latencies = null, string note = "", Goal? goal = null)
+    public void Throughput(string @case, string key, Samples trials, string unit, Samples? latencies = null, string note = "")
     {
         string stem = key.EndsWith("_ops_per_s", StringComparison.Ordinal) ? Stem(key, "_ops_per_s") : Stem(key, "_per_s");
         Set(key, trials.Median);
@@ -81,50 +76,111 @@ public sealed class Report
             p99 = $"{Micros(latencies.P99)} lat.";
         }
         AddRow(@case, key, trials.Median, $"{Number(trials.Median)} {unit}", p99,
-            latencies != null ? $"{trials.Count} trials, {latencies.Count} req." : $"{trials.Count} trials", goal, note);
+            latencies != null ? $"{trials.Count} trials, {latencies.Count} req." : $"{trials.Count} trials", note);
     }
 
     /// <summary>
     /// A bandwidth figure from per-sample times: median GB/s, and key_p99_gbps the bandwidth of the
     /// 99th-percentile (slow) sample.
     /// </summary>
-    public void Bandwidth(string @case, string key, Samples seconds, double bytes, string note = "", Goal? goal = null)
+    public void Bandwidth(string @case, string key, Samples seconds, double bytes, string note = "")
     {
         string stem = Stem(key, "_gbps");
         double median = bytes / seconds.Median / 1e9, slow = bytes / seconds.P99 / 1e9;
         Set(key, median);
         Set($"{stem}_p99_gbps", slow);
         Set($"{stem}_samples", seconds.Count);
-        AddRow(@case, key, median, $"{median:F2} GB/s", $"{slow:F2} GB/s", $"{seconds.Count}", goal, note);
+        AddRow(@case, key, median, $"{median:F2} GB/s", $"{slow:F2} GB/s", $"{seconds.Count}", note);
     }
 
-    /// <summary>A ratio of two figures of this run.</summary>
-    public void Ratio(string @case, string key, double value, string note, Goal? goal = null)
+    /// <summary>
+    /// A ratio taken once per interleaved block (or pair of trials): key is the median over the
+    /// blocks, key_iqr their interquartile range, key_blocks their number.
+    /// </summary>
+    public void Ratio(string @case, string key, Samples perBlock, string note)
+    {
+        Set(key, perBlock.Median);
+        Set($"{key}_iqr", perBlock.Iqr);
+        Set($"{key}_blocks", perBlock.Count);
+        AddRow(@case, key, perBlock.Median, $"{perBlock.Median:F2}x", $"IQR {perBlock.Iqr:F2}", $"{perBlock.Count} blocks", note);
+    }
+
+    /// <summary>A ratio of two totals of this run (counts, not timings), with no spread to report.</summary>
+    public void Ratio(string @case, string key, double value, string note)
     {
         Set(key, value);
-        AddRow(@case, key, value, $"{value:F2}x", "", "", goal, note);
+        AddRow(@case, key, value, $"{value:F2}x", "", "", note);
     }
 
     /// <summary>A plain value (bytes, counts).</summary>
-    public void Value(string @case, string key, double value, string shown, string samples = "", string note = "", Goal? goal = null)
+    public void Value(string @case, string key, double value, string shown, string samples = "", string note = "")
     {
         Set(key, value);
-        AddRow(@case, key, value, shown, "", samples, goal, note);
+        AddRow(@case, key, value, shown, "", samples, note);
     }
 
-    /// <summary>A figure that could not be measured: -1 in the JSON, the reason in the table.</summary>
-    public void Failed(string @case, string key, string reason, Goal? goal = null)
+    /// <summary>
+    /// A figure with no finite value that is known to be at least <paramref name="atLeast"/> (a
+    /// ratio over a zero count): null with <paramref name="reason"/>, and key_at_least, which a
+    /// goal of the form ">= x" is checked against.
+    /// </summary>
+    public void Unbounded(string @case, string key, double atLeast, string reason, string note)
     {
-        Set(key, -1);
+        Put(key, null, reason);
+        Set($"{key}_at_least", atLeast);
+        AddRow(@case, key, null, $">= {atLeast:F2}x", "", "", $"{note}; {reason}");
+    }
+
+    /// <summary>A figure that could not be measured: null in the JSON, the reason in the table and in why_null.</summary>
+    public void Failed(string @case, string key, string reason)
+    {
+        Put(key, null, reason);
+        var goal = Goals.For(key);
         if (goal != null) GoalsMissed++;
-        _rows.Add(new Row(@case, key, "failed", "", "", goal?.ToString() ?? "report", "[red]FAILED[/]", reason));
+        _rows.Add(new Row(@case, key, "null", "", "", goal?.ToString() ?? "report", "[red]NOT measured[/]", reason));
     }
 
-    private void AddRow(string @case, string key, double value, string shown, string p99, string samples, Goal? goal, string note)
+    /// <summary>
+    /// The goals of the cases in <paramref name="casesRun"/> that this run missed, one line each:
+    /// a figure beyond its threshold, or not measured at all.
+    /// </summary>
+    public IReadOnlyList<string> MissedGoals(IEnumerable<string> casesRun)
     {
+        var ran = casesRun.ToHashSet();
+        var missed = new List<string>();
+        foreach (var row in Goals.Table.Where(g => ran.Contains(g.Case)))
+        {
+            if (IsMet(row.Figure, row.Goal)) continue;
+            double? value = Get(row.Figure);
+            string what = value is { } v ? $"{v:0.####}"
+                : _whyNull.TryGetValue(row.Figure, out var why) ? $"null ({why})" : "not reported";
+            missed.Add($"{row.Case}: {row.Figure} = {what}, goal {row.Goal} ({row.Source})");
+        }
+        return missed;
+    }
+
+    private bool IsMet(string key, Goal goal)
+    {
+        if (Get(key) is { } value) return goal.IsMet(value);
+        return goal.Op == ">=" && Get($"{key}_at_least") is { } bound && goal.IsMet(bound);
+    }
+
+    private void Put(string key, double? value, string? whyNull)
+    {
+        int i = _figures.FindIndex(f => f.Key == key);
+        var pair = KeyValuePair.Create(key, value);
+        if (i >= 0) _figures[i] = pair;
+        else _figures.Add(pair);
+        if (whyNull != null) _whyNull[key] = whyNull;
+        else _whyNull.Remove(key);
+    }
+
+    private void AddRow(string @case, string key, double? value, string shown, string p99, string samples, string note)
+    {
+        var goal = Goals.For(key);
         string status;
         if (goal == null) status = "report";
-        else if (goal.IsMet(value))
+        else if (IsMet(key, goal))
         {
             GoalsMet++;
             status = "[green]met[/]";
@@ -134,7 +190,7 @@ public sealed class Report
             GoalsMissed++;
             status = "[red]NOT met[/]";
         }
-        _rows.Add(new Row(@case, key, shown, p99, samples, goal?.ToString() ?? "report", status, note));
+        _rows.Add(new Row(@case, key, value == null && shown == "" ? "null" : shown, p99, samples, goal?.ToString() ?? "report", status, note));
     }
 
     private static string Stem(string key, string suffix) => key.EndsWith(suffix, StringComparison.Ordinal) ? key[..^suffix.Length] : key;
@@ -143,17 +199,7 @@ public sealed class Report
 
     public static string Number(double x) => x >= 1e6 ? $"{x / 1e6:F2} M" : x >= 1e4 ? $"{x / 1e3:F1} k" : $"{x:F0}";
 
-    public Table ToTable(string title)
-    {
-        var table = new Table().Border(TableBorder.Rounded).Title(title);
-        foreach (var c in new[] { "case", "figure", "median", "p99", "samples", "goal", "status", "note" })
-            table.AddColumn(new TableColumn(c) { Alignment = c is "median" or "p99" or "samples" ? Justify.Right : Justify.Left });
-        foreach (var r in _rows)
-            table.AddRow(Markup.Escape(r.Case), Markup.Escape(r.Figure), Markup.Escape(r.Value), Markup.Escape(r.P99),
-                Markup.Escape(r.Samples), Markup.Escape(r.Goal), r.Status, Markup.Escape(r.Note));
-        return table;
-    }
-
+    /// <summary>The figures as one flat object (numbers or null), then "why_null": { key: reason }.</summary>
     public string ToJson()
     {
         using var stream = new MemoryStream();
@@ -162,9 +208,12 @@ public sealed class Report
             w.WriteStartObject();
             foreach (var (key, value) in _figures)
             {
-                if (double.IsFinite(value)) w.WriteNumber(key, value);
-                else w.WriteNumber(key, -1);
+                if (value is { } v) w.WriteNumber(key, v);
+                else w.WriteNull(key);
             }
+            w.WriteStartObject("why_null");
+            foreach (var (key, why) in _whyNull) w.WriteString(key, why);
+            w.WriteEndObject();
             w.WriteEndObject();
         }
         return Encoding.UTF8.GetString(stream.ToArray());

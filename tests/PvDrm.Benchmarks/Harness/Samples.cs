@@ -13,6 +13,11 @@ public sealed class Samples
         _values = new List<double>(capacity);
     }
 
+    public Samples(IEnumerable<double> values)
+    {
+        _values = new List<double>(values);
+    }
+
     public int Count => _values.Count;
 
     public void Add(double value)
@@ -44,6 +49,23 @@ public sealed class Samples
     public double Min => Percentile(0);
 
     public double Max => Percentile(1);
+
+    /// <summary>
+    /// Interquartile range: the spread of the middle half, third quartile minus first, with the
+    /// quartiles interpolated between ranks (a handful of blocks has no "nearest" rank worth the name).
+    /// </summary>
+    public double Iqr => Quantile(0.75) - Quantile(0.25);
+
+    /// <summary>Quantile by linear interpolation between the sorted values (q in [0, 1]; q = 0.5 is the median).</summary>
+    public double Quantile(double q)
+    {
+        Sort();
+        if (_values.Count == 0) return double.NaN;
+        double at = Math.Clamp(q, 0, 1) * (_values.Count - 1);
+        int below = (int)Math.Floor(at);
+        int above = Math.Min(below + 1, _values.Count - 1);
+        return _values[below] + (_values[above] - _values[below]) * (at - below);
+    }
 
     /// <summary>Nearest-rank percentile, <paramref name="q"/> in [0, 1].</summary>
     public double Percentile(double q)

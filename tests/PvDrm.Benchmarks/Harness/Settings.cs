@@ -12,20 +12,25 @@ public sealed record Settings(bool Quick)
     public int PeerSamples => Quick ? 3000 : 15000;
 
     /// <summary>Blocks the latency samples are split into, alternating between the compared paths.</summary>
-    public int Blocks => Quick ? 10 : 20;
+    public int Blocks => Quick ? 30 : 60;
 
-    public int PipelinedTrials => Quick ? 7 : 21;
+    /// <summary>The limits case: blocks of its five paths, and round trips per path per block (each C block is one run of its program).</summary>
+    public int LimitsBlocks => Quick ? 20 : 60;
+
+    public int LimitsPerBlock => Quick ? 100 : 300;
+
+    public int PipelinedTrials => Quick ? 21 : 41;
 
     /// <summary>Requests per in-flight slot in one pipelined trial.</summary>
     public int PipelinedPerSlot => Quick ? 100 : 300;
 
     public int MapSamples => Quick ? 7 : 21;
 
-    public int FirstTouchSamples => Quick ? 3 : 7;
+    public int FirstTouchSamples => Quick ? 7 : 11;
 
     public int CopySamples => Quick ? 5 : 11;
 
-    public int GemmSamples => Quick ? 11 : 31;
+    public int GemmSamples => Quick ? 31 : 61;
 
     public int ConcurrentRounds => Quick ? 5 : 9;
 
@@ -33,7 +38,10 @@ public sealed record Settings(bool Quick)
 
     public int ConcurrentSize => 512;
 
-    public TimeSpan ScalingDuration => TimeSpan.FromSeconds(Quick ? 1.5 : 4.5);
+    /// <summary>Scaling case: time each level runs in all, split into <see cref="ScalingBlocks"/> interleaved windows.</summary>
+    public TimeSpan ScalingDuration => TimeSpan.FromSeconds(Quick ? 2 : 6);
+
+    public int ScalingBlocks => Quick ? 8 : 24;
 
     /// <summary>Least warm-up time per path or level, besides a least count: lets tiered JIT reach its optimized code.</summary>
     public TimeSpan WarmupTime => TimeSpan.FromSeconds(Quick ? 0.5 : 2);
@@ -50,10 +58,14 @@ public sealed record Settings(bool Quick)
 
     public int GemNewTrials => Quick ? 5 : 15;
 
-    /// <summary>Cache case: trials per proxy (alternating), and rounds of GEM_NEW + GEM_CLOSE churn per trial.</summary>
-    public int CacheTrials => Quick ? 5 : 11;
+    /// <summary>
+    /// Cache case: trials per proxy (alternating), and rounds of GEM_NEW + GEM_CLOSE churn per
+    /// trial. Many short trials: the speedup is a ratio per pair of trials, and a handful of pairs
+    /// gave medians 3.7 and 1.2 in two consecutive runs on the loaded 2-core machine.
+    /// </summary>
+    public int CacheTrials => Quick ? 15 : 31;
 
-    public int CacheRounds => Quick ? 200 : 600;
+    public int CacheRounds => Quick ? 70 : 200;
 
     public int MemoryObjects => 100_000;
 
