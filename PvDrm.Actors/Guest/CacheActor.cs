@@ -1,7 +1,8 @@
 using Akka.Actor;
 using Akka.Event;
-using PvDrm.Actors.Protocol;
-using static PvDrm.Actors.Protocol.Requests;
+using PvDrm.Client;
+using PvDrm.Protocol;
+using static PvDrm.Protocol.Requests;
 
 namespace PvDrm.Actors.Guest;
 

@@ -1,7 +1,8 @@
 using Akka.Actor;
-using PvDrm.Actors.Protocol;
+using PvDrm.Client;
+using PvDrm.Protocol;
 using PvDrm.Native.Interop;
-using static PvDrm.Actors.Protocol.Requests;
+using static PvDrm.Protocol.Requests;
 
 namespace PvDrm.Actors.Guest;
 

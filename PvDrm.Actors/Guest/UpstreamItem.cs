@@ -1,5 +1,5 @@
 using Akka.Actor;
-using PvDrm.Actors.Protocol;
+using PvDrm.Protocol;
 
 namespace PvDrm.Actors.Guest;
 

@@ -1,4 +1,4 @@
-using PvDrm.Actors.Protocol;
+using PvDrm.Protocol;
 
 namespace PvDrm.Actors.Guest;
 

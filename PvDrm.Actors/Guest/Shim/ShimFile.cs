@@ -1,10 +1,10 @@
 using Akka.Actor;
 using Akka.Event;
-using PvDrm.Actors.Protocol;
+using PvDrm.Protocol;
 using PvDrm.Native.Gpu;
 using PvDrm.Native.Interop;
 using PvDrm.Native.Io;
-using static PvDrm.Actors.Protocol.Requests;
+using static PvDrm.Protocol.Requests;
 
 namespace PvDrm.Actors.Guest.Shim;
 
