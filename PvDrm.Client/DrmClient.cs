@@ -10,25 +10,29 @@ namespace PvDrm.Client;
 /// Any number of requests may be in flight; replies complete them in whatever order they come.
 /// Thread-safe. Open a <see cref="DrmContext"/> to allocate buffers and submit work.
 /// </summary>
+/// <remarks>
+/// Connect with <see cref="ConnectAsync(string, DrmClientOptions?, CancellationToken)"/> (an
+/// endpoint string) or <see cref="ConnectAsync(Connection, DrmClientOptions?, CancellationToken)"/>
+/// (any established <see cref="Connection"/>: the one seam through which a transport is handed in).
+/// </remarks>
 public sealed class DrmClient : ClientLink, IAsyncDisposable
 {
-    private readonly object _lock = new();
-    private readonly Dictionary<uint, (TaskCompletionSource<ReplyFrame> Reply, Op Op)> _pending = new();
-    private readonly Dictionary<uint, ReplyFrame> _deferredErrors = new();
-    private uint _nextRequestId;
+    private readonly DrmClientOptions _options;
+    private readonly RedirectedClients _redirects;
     private uint _nextContext;
-    private DrmClientOptions _options = new();
-    // Connections to the pool nodes this guest was redirected to, by address (CLUSTER.md).
-    private readonly Dictionary<string, Task<DrmClient>> _redirects = new(StringComparer.Ordinal);
+    private Task<int> _reclaiming = Task.FromResult(0);
 
-    private DrmClient(Connection connection, GemCacheOptions cache) : base(connection)
+    private DrmClient(Connection connection, DrmClientOptions options, DrmClient? home) : base(connection, keepsReplyLessErrors: true)
     {
-        Cache = new GemPool<CachedGem>(cache);
+        _options = options;
+        Cache = new GemPool<CachedGem>(options.Cache);
+        _redirects = new RedirectedClients(this, home);
     }
 
     /// <summary>Closed objects waiting for reuse (empty unless the cache is enabled).</summary>
     internal GemPool<CachedGem> Cache { get; }
 
+    /// <summary>What the client-side GEM cache (<see cref="DrmClientOptions.Cache"/>) has done so far.</summary>
     public GemCacheStats CacheStats => Cache.Stats();
 
     /// <summary>Connects to <paramref name="endpoint"/> (unix:PATH, tcp:HOST:PORT, vsock:CID:PORT) and says HELLO.</summary>
@@ -40,25 +44,19 @@ public sealed class DrmClient : ClientLink, IAsyncDisposable
         return client;
     }
 
-    /// <summary>The address this client connected to (null for a connection handed in).</summary>
-    public string? Endpoint { get; private set; }
-
     /// <summary>Says HELLO over an established connection (a socketpair in tests, an accepted socket).</summary>
-    public static async Task<DrmClient> ConnectAsync(Connection connection, DrmClientOptions? options = null, CancellationToken cancellationToken = default)
+    public static Task<DrmClient> ConnectAsync(Connection connection, DrmClientOptions? options = null, CancellationToken cancellationToken = default) =>
+        ConnectAsync(connection, options ?? new DrmClientOptions(), home: null, cancellationToken);
+
+    /// <summary>Says HELLO; <paramref name="home"/> is the client the application holds when this one follows a redirect.</summary>
+    internal static async Task<DrmClient> ConnectAsync(Connection connection, DrmClientOptions options, DrmClient? home, CancellationToken cancellationToken)
     {
-        options ??= new DrmClientOptions();
         if (options.ChunksInFlight < 1) throw new ArgumentOutOfRangeException(nameof(options), "ChunksInFlight must be at least 1");
-        var client = new DrmClient(connection, options.Cache) { ChunksInFlight = options.ChunksInFlight, _options = options };
+        var client = new DrmClient(connection, options, home);
         connection.Start(client);
         try
         {
-            var reply = await client.SendAsync(new Hello(ProtocolLimits.Version, 0, (uint)connection.MaxFrame, options.Name, options.Token))
-                .WaitAsync(cancellationToken);
-            var hello = reply.Read<Replies.Hello>();
-            client.Name = options.Name;
-            client.SessionId = hello.SessionId;
-            client.MaxFrame = (int)Math.Min(hello.MaxFrame, (uint)connection.MaxFrame);
-            client.CanMap = connection.CanPassFds && (hello.Capabilities & ProtocolLimits.CapabilityMap) != 0;
+            await client.SayHelloAsync(options.Name, options.Token, cancellationToken);
             return client;
         }
         catch
@@ -68,23 +66,26 @@ public sealed class DrmClient : ClientLink, IAsyncDisposable
         }
     }
 
-    public string Name { get; private set; } = "";
+    /// <summary>The address this client connected to (null for a connection handed in).</summary>
+    public string? Endpoint { get; internal set; }
 
-    public ulong SessionId { get; private set; }
+    /// <summary>The name this client presented in HELLO.</summary>
+    public string Name => _options.Name;
 
-    /// <summary>The negotiated frame limit; GEM reads and writes are chunked below it.</summary>
-    public int MaxFrame { get; private set; }
-
-    /// <summary>True when buffers can be mapped: descriptors travel all the way from the host (HELLO says so).</summary>
-    public bool CanMap { get; private set; }
-
+    /// <summary>True until the connection or the session ends.</summary>
     public bool IsConnected => Connection.IsOpen && EndReason == null;
 
     /// <summary>GEM_READ/GEM_WRITE chunks one call keeps in flight (<see cref="DrmClientOptions.ChunksInFlight"/>).</summary>
-    internal int ChunksInFlight { get; private init; } = 8;
+    internal int ChunksInFlight => _options.ChunksInFlight;
 
     /// <summary>Bytes of data one GEM_READ or GEM_WRITE may carry.</summary>
-    internal int MaxChunk => Math.Max(4096, MaxFrame - FrameEncoder.ReplyPrefix - FrameEncoder.MaxMessageBytes - 64) & ~4095;
+    public int MaxChunk => Math.Max(4096, MaxFrame - FrameEncoder.ReplyPrefix - FrameEncoder.MaxMessageBytes - 64) & ~4095;
+
+    /// <summary>The options this client was connected with (a redirect connects with the same).</summary>
+    internal DrmClientOptions Options => _options;
+
+    /// <summary>True for a connection made by following a redirect: losing it means losing the device its contexts were on.</summary>
+    internal bool Redirected => _redirects.IsFollowed;
 
     /// <summary>
     /// A new context. In a pool of hosts, the node this client reached may answer that the guest's
@@ -97,74 +98,34 @@ public sealed class DrmClient : ClientLink, IAsyncDisposable
     {
         uint id = Interlocked.Increment(ref _nextContext);
         var reply = await SendRawAsync(new OpenContext(0) { Context = id });
-        if (RedirectIn(reply) is { } address) return await (await FollowAsync(address, reply.Message!, hops)).OpenContextAsync(hops + 1);
+        if (Redirects.TargetOf(reply) is { } address) return await (await _redirects.FollowAsync(address, reply.Message!, hops)).OpenContextAsync(hops + 1);
         ThrowIfFailed(Op.OpenContext, reply);
         return new DrmContext(this, id);
     }
 
+    /// <summary>The device's DRM version (GET_VERSION).</summary>
     public async Task<Replies.Version> GetVersionAsync() => (await AskDeviceAsync(new GetVersion())).Read<Replies.Version>();
 
+    /// <summary>A device parameter (GET_PARAM).</summary>
     public async Task<ulong> GetParamAsync(ulong param) => (await AskDeviceAsync(new GetParam(param))).Read<Replies.Value>().Data;
 
+    /// <summary>A DRM capability (GET_CAP).</summary>
     public async Task<ulong> GetCapAsync(ulong cap) => (await AskDeviceAsync(new GetCap(cap))).Read<Replies.Value>().Data;
 
     /// <summary>A device query, asked of the node whose device it is when this one redirects.</summary>
     private async Task<ReplyFrame> AskDeviceAsync(Request request, int hops = 0)
     {
         var reply = await SendRawAsync(request);
-        if (RedirectIn(reply) is { } address) return await (await FollowAsync(address, reply.Message!, hops)).AskDeviceAsync(request, hops + 1);
+        if (Redirects.TargetOf(reply) is { } address) return await (await _redirects.FollowAsync(address, reply.Message!, hops)).AskDeviceAsync(request, hops + 1);
         ThrowIfFailed(request.Op, reply);
         return reply;
     }
-
-    private static string? RedirectIn(ReplyFrame reply) => reply.Status == -Errno.EREMOTE ? Redirects.AddressIn(reply.Message) : null;
 
     private static void ThrowIfFailed(Op op, ReplyFrame reply)
     {
         if (reply.Status >= 0) return;
         reply.TakeFd()?.Dispose();
         throw new DrmException(op, reply.Status, reply.Message);
-    }
-
-    /// <summary>True for a connection made by following a redirect: losing it means losing the device its contexts were on.</summary>
-    internal bool Redirected => _home != null;
-
-    // For a connection made by following a redirect: the client the application holds.
-    private DrmClient? _home;
-
-    /// <summary>The connection to a node this client was redirected to (one per address, kept), with this client's name and token.</summary>
-    private async Task<DrmClient> FollowAsync(string address, string why, int hops)
-    {
-        if (hops >= _options.MaxRedirects)
-            throw new DrmException(Op.OpenContext, Errno.ELOOP, $"redirected {hops + 1} times, giving up ({why})");
-        // Connections belong to the client the application holds; a redirect back to it (a node
-        // that has not heard of a move yet) asks there again.
-        if (_home != null) return await _home.FollowAsync(address, why, hops);
-        if (address == Endpoint) return this;
-        Task<DrmClient> connecting;
-        lock (_lock)
-        {
-            if (!_redirects.TryGetValue(address, out connecting!) || connecting.IsFaulted || connecting is { IsCompletedSuccessfully: true, Result.IsConnected: false })
-                _redirects[address] = connecting = ConnectRedirectedAsync(address);
-        }
-        try
-        {
-            return await connecting;
-        }
-        catch (Exception e) when (e is DrmException or ErrnoException)
-        {
-            throw new DrmException(Op.OpenContext, Errno.ECONNREFUSED, $"{why}; but {address} cannot be reached: {e.Message}");
-        }
-    }
-
-    private async Task<DrmClient> ConnectRedirectedAsync(string address)
-    {
-        var options = _options;
-        var connection = Endpoints.Connect(address, new ConnectionOptions { MaxFrame = options.MaxFrame });
-        var client = await ConnectAsync(connection, options);
-        client._home = this;
-        client.Endpoint = address;
-        return client;
     }
 
     /// <summary>
@@ -174,31 +135,16 @@ public sealed class DrmClient : ClientLink, IAsyncDisposable
     public async Task<ReplyFrame> SendAsync(Request request)
     {
         var reply = await SendRawAsync(request);
-        if (reply.Status < 0)
-        {
-            reply.TakeFd()?.Dispose();
-            throw new DrmException(request.Op, reply.Status, reply.Message);
-        }
+        ThrowIfFailed(request.Op, reply);
         return reply;
     }
 
     /// <summary>Like <see cref="SendAsync"/> but returns failure replies instead of throwing.</summary>
     public Task<ReplyFrame> SendRawAsync(Request request)
     {
-        var tcs = new TaskCompletionSource<ReplyFrame>(TaskCreationOptions.RunContinuationsAsynchronously);
-        uint id;
-        lock (_lock)
-        {
-            ThrowIfDeferredError(request);
-            id = ++_nextRequestId;
-            _pending[id] = (tcs, request.Op);
-        }
-        if (!Transmit(request, id, FrameFlags.None))
-        {
-            lock (_lock) _pending.Remove(id);
-            tcs.TrySetException(new DrmException(request.Op, LostErrno, EndReason ?? "not connected"));
-        }
-        return tcs.Task;
+        ThrowIfTooLarge(request);
+        ThrowIfReplyLessError(request);
+        return AskAsync(request);
     }
 
     /// <summary>
@@ -208,32 +154,32 @@ public sealed class DrmClient : ClientLink, IAsyncDisposable
     public void Post(Request request)
     {
         if (request.Context == 0) throw new ArgumentException("only requests inside a context can be reply-less", nameof(request));
-        uint id;
-        lock (_lock)
-        {
-            ThrowIfDeferredError(request);
-            id = ++_nextRequestId;
-        }
-        if (!Transmit(request, id, FrameFlags.NoReply))
-            throw new DrmException(request.Op, LostErrno, EndReason ?? "not connected");
+        ThrowIfTooLarge(request);
+        ThrowIfReplyLessError(request);
+        if (!Send(request, waiter: null)) throw Lost(request.Op, EndReason ?? "not connected");
     }
 
-    private bool Transmit(Request request, uint id, FrameFlags flags)
+    private void ThrowIfTooLarge(Request request)
     {
         int size = FrameEncoder.RequestSize(request);
         if (size > MaxFrame && MaxFrame > 0)
             throw new DrmException(request.Op, Errno.EMSGSIZE, $"request of {size} bytes exceeds the {MaxFrame}-byte frame limit");
-        return Send(request, id, request.Flags | flags);
     }
 
-    private void ThrowIfDeferredError(Request request)
+    private void ThrowIfReplyLessError(Request request)
     {
-        if (request.Context == 0 || !_deferredErrors.Remove(request.Context, out var failed)) return;
+        if (TakeReplyLessError(request.Context) is not { } failed) return;
         throw new DrmException(failed.Header.Op, failed.Status,
             $"(an earlier reply-less request {failed.Header.RequestId} on context {request.Context}) {failed.Message}");
     }
 
-    private Task<int> _reclaiming = Task.FromResult(0);
+    /// <summary>HELLO refused: a <see cref="DrmException"/>.</summary>
+    protected override Exception Refused(Op op, ReplyFrame reply) => new DrmException(op, reply.Status, reply.Message);
+
+    /// <summary>The connection ended under a request: ECONNRESET, or ENODEV for a redirected connection (its device is gone, as far as its contexts can tell).</summary>
+    protected override Exception Lost(Op op, string reason) => Redirected
+        ? new DrmException(op, Errno.ENODEV, $"the pool node serving this context went away ({reason}); its objects are gone: open a new context")
+        : new DrmException(op, Errno.ECONNRESET, $"connection to the host lost: {reason}");
 
     /// <summary>The host is at this guest's memory limit and asks for cached buffers back.</summary>
     protected override void OnEvent(ReplyFrame frame)
@@ -265,40 +211,13 @@ public sealed class DrmClient : ClientLink, IAsyncDisposable
         return objects.Count;
     }
 
-    protected override void OnReply(ReplyFrame reply)
-    {
-        TaskCompletionSource<ReplyFrame>? tcs = null;
-        lock (_lock)
-        {
-            if (_pending.Remove(reply.Header.RequestId, out var pending)) tcs = pending.Reply;
-            else if (reply.Status < 0 && reply.Header.Context != 0) _deferredErrors.TryAdd(reply.Header.Context, reply);
-        }
-        if (tcs != null) tcs.TrySetResult(reply);
-        else reply.TakeFd()?.Dispose();
-    }
+    /// <summary>Follows a redirect from one of the connections this client opened for redirects.</summary>
+    internal Task<DrmClient> Follow(string address, string why, int hops) => _redirects.FollowAsync(address, why, hops);
 
-    protected override void OnEnded(string reason)
-    {
-        List<(TaskCompletionSource<ReplyFrame> Reply, Op Op)> pending;
-        lock (_lock)
-        {
-            pending = _pending.Values.ToList();
-            _pending.Clear();
-        }
-        foreach (var (tcs, op) in pending)
-            tcs.TrySetException(new DrmException(op, LostErrno, Redirected
-                ? $"the pool node serving this context went away ({reason}); its objects are gone: open a new context"
-                : $"connection to the host lost: {reason}"));
-    }
-
-    // A redirected connection's loss is its device's loss, as far as its contexts can tell (a GPU reset).
-    private int LostErrno => Redirected ? Errno.ENODEV : Errno.ECONNRESET;
-
+    /// <summary>Closes the connection and every connection redirects opened.</summary>
     public async ValueTask DisposeAsync()
     {
         Connection.Close("client disposed");
-        List<Task<DrmClient>> redirects;
-        lock (_lock) redirects = _redirects.Values.ToList();
-        foreach (var r in redirects.Where(r => r.IsCompletedSuccessfully)) await r.Result.DisposeAsync();
+        await _redirects.DisposeAsync();
     }
 }
