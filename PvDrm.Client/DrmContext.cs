@@ -22,8 +22,10 @@ public sealed class DrmContext : IAsyncDisposable
         Id = id;
     }
 
+    /// <summary>The connection this context was opened on.</summary>
     public DrmClient Client { get; }
 
+    /// <summary>The context id this client chose (the host's id when connected directly).</summary>
     public uint Id { get; }
 
     /// <summary>The fence number the next PUSHBUF on this context will get.</summary>
@@ -99,6 +101,7 @@ public sealed class DrmContext : IAsyncDisposable
         return gem;
     }
 
+    /// <summary>A new channel (CHANNEL_ALLOC) on this context, to submit pushbufs on.</summary>
     public async Task<GemChannel> ChannelAllocAsync()
     {
         uint id = Interlocked.Increment(ref _nextChannel);

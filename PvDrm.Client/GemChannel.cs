@@ -11,9 +11,12 @@ public sealed class GemChannel
         Id = id;
     }
 
+    /// <summary>The context the channel belongs to.</summary>
     public DrmContext Context { get; }
 
+    /// <summary>The channel id this client chose.</summary>
     public uint Id { get; }
 
+    /// <summary>Frees the channel (CHANNEL_FREE).</summary>
     public Task FreeAsync() => Context.Send(new ChannelFree(Id));
 }

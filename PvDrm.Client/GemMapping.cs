@@ -17,8 +17,10 @@ public sealed class GemMapping
         _mapping = mapping;
     }
 
+    /// <summary>Bytes mapped.</summary>
     public ulong Length => _mapping.Length;
 
+    /// <summary><paramref name="length"/> bytes of the buffer from <paramref name="offset"/>, read and written in place.</summary>
     public Span<byte> Bytes(ulong offset, int length) => _mapping.Slice(offset, length);
 
     /// <summary>The buffer as float32s from <paramref name="offset"/> (bytes).</summary>

@@ -19,14 +19,19 @@ public sealed class GemObject
         _mapping = mapping;
     }
 
+    /// <summary>The context the object belongs to.</summary>
     public DrmContext Context { get; }
 
+    /// <summary>The object's handle in its context.</summary>
     public uint Handle { get; }
 
+    /// <inheritdoc />
     public ulong Size { get; }
 
+    /// <summary>Where the object lives (GEM_NEW's domain).</summary>
     public GemDomain Domain { get; }
 
+    /// <summary>GEM_NEW's flags.</summary>
     public uint Flags { get; }
 
     /// <summary>Exported, imported or handed out as a descriptor: others may see it, so it is never cached.</summary>
@@ -129,8 +134,10 @@ public sealed class GemObject
     public Task CpuPrepAsync(bool write = true, bool noWait = false, TimeSpan? timeout = null) =>
         Context.Send(new CpuPrep(Handle, (write ? CpuPrepFlags.Write : 0) | (noWait ? CpuPrepFlags.NoWait : 0), DrmContext.ToNs(timeout)));
 
+    /// <summary>Ends CPU access begun with CPU_PREP (CPU_FINI).</summary>
     public Task CpuFiniAsync() => Context.Send(new CpuFini(Handle));
 
+    /// <summary>The object's size, domain and map offset as the host has them (GEM_INFO).</summary>
     public async Task<Replies.GemInfo> InfoAsync() => (await Context.Send(new GemInfo(Handle))).Read<Replies.GemInfo>();
 
     /// <summary>

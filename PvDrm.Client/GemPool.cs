@@ -6,14 +6,24 @@ namespace PvDrm.Client;
 public readonly record struct GemShape(ulong Size, GemDomain Domain, uint Flags);
 
 /// <summary>Cache counters, for status output.</summary>
+/// <param name="Hits">GEM_NEWs served from the pool.</param>
+/// <param name="Misses">GEM_NEWs that went to the host.</param>
+/// <param name="Evictions">Objects freed to keep the pool within its bounds.</param>
+/// <param name="ScrubbedBytes">Bytes zeroed before an object went to another application.</param>
+/// <param name="RoundTripsSaved">Host round trips the cache saved.</param>
+/// <param name="Objects">Objects in the pool now.</param>
+/// <param name="Bytes">Bytes in the pool now.</param>
 /// <param name="Settling">Closed objects waiting for their GPU work to finish (and their name) before they enter the pool.</param>
 public sealed record GemCacheStats(long Hits, long Misses, long Evictions, long ScrubbedBytes, long RoundTripsSaved, int Objects, long Bytes, int Settling = 0);
 
 /// <summary>Bounds of a GEM cache (pvdrm.guest.cache).</summary>
 public sealed record GemCacheOptions
 {
+    /// <summary>Pool closed objects for reuse (off by default).</summary>
     public bool Enabled { get; init; }
+    /// <summary>Bytes the pool holds at most; the least recently closed go first.</summary>
     public long MaxBytes { get; init; } = 256L << 20;
+    /// <summary>Objects the pool holds at most.</summary>
     public int MaxObjects { get; init; } = 1024;
 
     /// <summary>A cached object may be at most this many times the size asked for, so a small GEM_NEW does not pin a huge buffer.</summary>
@@ -35,8 +45,10 @@ public sealed class GemPool<T>
     private long _bytes, _hits, _misses, _evictions, _scrubbed, _saved;
     private int _settling;
 
+    /// <summary>An empty pool bounded by <paramref name="options"/>.</summary>
     public GemPool(GemCacheOptions options) => _options = options;
 
+    /// <summary>False when the cache is off: nothing is ever pooled.</summary>
     public bool Enabled => _options.Enabled;
 
     /// <summary>
@@ -117,13 +129,16 @@ public sealed class GemPool<T>
         lock (_lock) return _entries.Count(e => match(e.Item));
     }
 
+    /// <summary>Counts <paramref name="bytes"/> scrubbed before reuse by another application.</summary>
     public void CountScrub(ulong bytes) => Interlocked.Add(ref _scrubbed, (long)bytes);
 
+    /// <summary>Counts host round trips the cache saved.</summary>
     public void CountSaved(int roundTrips) => Interlocked.Add(ref _saved, roundTrips);
 
     /// <summary>One more (+1) or one fewer (-1) closed object waiting to enter the pool.</summary>
     public void CountSettling(int delta) => Interlocked.Add(ref _settling, delta);
 
+    /// <summary>The counters and contents so far.</summary>
     public GemCacheStats Stats()
     {
         lock (_lock) return new(_hits, _misses, _evictions, Interlocked.Read(ref _scrubbed), Interlocked.Read(ref _saved), _entries.Count, _bytes, Volatile.Read(ref _settling));

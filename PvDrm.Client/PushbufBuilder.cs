@@ -12,6 +12,7 @@ public sealed class PushbufBuilder
 {
     private readonly List<PushbufBuffer> _buffers = new();
 
+    /// <summary>The command stream being built.</summary>
     public SoftCommandWriter Commands { get; } = new();
 
     /// <summary>Adds <paramref name="gem"/> to the buffer list (once) and returns its index for commands.</summary>

@@ -9,6 +9,7 @@ namespace PvDrm.Protocol;
 /// </summary>
 public static class FrameDecoder
 {
+    /// <summary>Validates and decodes one request frame against <paramref name="limits"/>: false with the error (fatal, or an errno refusal) when it is not acceptable.</summary>
     public static bool TryDecodeRequest(ReadOnlySpan<byte> frame, ProtocolLimits limits, out Request? request, out FrameError error)
     {
         request = null;

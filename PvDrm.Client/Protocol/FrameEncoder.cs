@@ -11,6 +11,7 @@ public static class FrameEncoder
     /// <summary>Replies carry at most this much message; longer ones are cut at a character boundary.</summary>
     public const int MaxMessageBytes = 1024;
 
+    /// <summary>Bytes of <paramref name="request"/>'s frame.</summary>
     public static int RequestSize(Request request) => FrameHeader.Size + request.BodySize;
 
     /// <summary>Writes <paramref name="request"/> into <paramref name="destination"/>; returns the frame length.</summary>
@@ -33,6 +34,7 @@ public static class FrameEncoder
         return (int)header.Length;
     }
 
+    /// <summary><paramref name="request"/>'s frame, with its own id and flags.</summary>
     public static byte[] EncodeRequest(Request request)
     {
         var frame = new byte[RequestSize(request)];

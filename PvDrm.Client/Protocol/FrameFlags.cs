@@ -4,6 +4,7 @@ namespace PvDrm.Protocol;
 [Flags]
 public enum FrameFlags : ushort
 {
+    /// <summary>No flag.</summary>
     None = 0,
 
     /// <summary>Host to guest: the answer to the request with the same id.</summary>
@@ -18,5 +19,6 @@ public enum FrameFlags : ushort
     /// <summary>Host to guest: an unsolicited notification (request id 0).</summary>
     Event = 0x4,
 
+    /// <summary>Every defined bit; any other is a protocol error.</summary>
     All = Reply | NoReply | Event,
 }

@@ -8,8 +8,10 @@ namespace PvDrm.Protocol;
 /// </summary>
 public readonly record struct FrameHeader(uint Length, Op Op, FrameFlags Flags, uint RequestId, uint Context)
 {
+    /// <summary>Bytes of the header on the wire.</summary>
     public const int Size = 16;
 
+    /// <inheritdoc />
     public static FrameHeader Read(ReadOnlySpan<byte> frame) => new(
         BinaryPrimitives.ReadUInt32LittleEndian(frame),
         (Op)BinaryPrimitives.ReadUInt16LittleEndian(frame[4..]),
@@ -17,6 +19,7 @@ public readonly record struct FrameHeader(uint Length, Op Op, FrameFlags Flags, 
         BinaryPrimitives.ReadUInt32LittleEndian(frame[8..]),
         BinaryPrimitives.ReadUInt32LittleEndian(frame[12..]));
 
+    /// <inheritdoc />
     public void Write(Span<byte> frame)
     {
         BinaryPrimitives.WriteUInt32LittleEndian(frame, Length);

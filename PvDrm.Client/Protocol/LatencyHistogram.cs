@@ -24,6 +24,7 @@ public sealed class LatencyHistogram
         while (micros > max && Interlocked.CompareExchange(ref _maxMicros, micros, max) is var seen && seen != max) max = seen;
     }
 
+    /// <summary>Percentiles of what was recorded so far.</summary>
     public LatencySummary Summary()
     {
         var counts = new long[_counts.Length];

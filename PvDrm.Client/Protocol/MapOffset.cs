@@ -6,5 +6,6 @@ namespace PvDrm.Protocol;
 /// </summary>
 public static class MapOffset
 {
+    /// <summary>The map offset of <paramref name="handle"/>: the handle in the upper 32 bits.</summary>
     public static ulong Of(uint handle) => (ulong)handle << 32;
 }

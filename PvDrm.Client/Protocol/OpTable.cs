@@ -47,6 +47,7 @@ public static class OpTable
         _ => $"op 0x{(ushort)op:x4}",
     };
 
+    /// <summary>Every operation the protocol defines.</summary>
     public static IEnumerable<OpSpec> All => s_specs.Where(s => s != null)!;
 
     private static OpSpec?[] Build()

@@ -9,10 +9,13 @@ namespace PvDrm.Protocol;
 /// </summary>
 public interface IReplyPayload<TSelf> where TSelf : IReplyPayload<TSelf>
 {
+    /// <summary>Bytes of the payload on the wire.</summary>
     int Size { get; }
 
+    /// <summary>Writes the payload.</summary>
     void Write(ref WireWriter w);
 
+    /// <summary>Reads the payload.</summary>
     static abstract TSelf Read(ref WireReader r);
 }
 
@@ -22,8 +25,10 @@ public static class Replies
     /// <summary>HELLO: u32 version, u32 capabilities, u32 max_frame (negotiated), u32 reserved, u64 session id.</summary>
     public readonly record struct Hello(uint Version, uint Capabilities, uint MaxFrame, ulong SessionId) : IReplyPayload<Hello>
     {
+        /// <inheritdoc />
         public int Size => 24;
 
+        /// <inheritdoc />
         public void Write(ref WireWriter w)
         {
             w.U32(Version);
@@ -33,6 +38,7 @@ public static class Replies
             w.U64(SessionId);
         }
 
+        /// <inheritdoc />
         public static Hello Read(ref WireReader r)
         {
             uint version = r.U32(), caps = r.U32(), maxFrame = r.U32();
@@ -44,10 +50,13 @@ public static class Replies
     /// <summary>GET_VERSION: i32 major, minor, patch; u16 name_len, date_len, desc_len, reserved; the strings.</summary>
     public sealed record Version(int Major, int Minor, int Patch, string Name, string Date, string Description) : IReplyPayload<Version>
     {
+        /// <inheritdoc />
         public int Size => 20 + Encoding.UTF8.GetByteCount(Name) + Encoding.UTF8.GetByteCount(Date) + Encoding.UTF8.GetByteCount(Description);
 
+        /// <summary>The GET_VERSION payload describing <paramref name="info"/>.</summary>
         public static Version From(DeviceInfo info) => new(info.Major, info.Minor, info.Patch, info.Driver, info.Date, info.Description);
 
+        /// <inheritdoc />
         public void Write(ref WireWriter w)
         {
             w.I32(Major);
@@ -62,6 +71,7 @@ public static class Replies
             w.Utf8(Description);
         }
 
+        /// <inheritdoc />
         public static Version Read(ref WireReader r)
         {
             int major = r.I32(), minor = r.I32(), patch = r.I32();
@@ -76,8 +86,11 @@ public static class Replies
     /// <summary>GET_PARAM, GET_CAP: u64 value.</summary>
     public readonly record struct Value(ulong Data) : IReplyPayload<Value>
     {
+        /// <inheritdoc />
         public int Size => 8;
+        /// <inheritdoc />
         public void Write(ref WireWriter w) => w.U64(Data);
+        /// <inheritdoc />
         public static Value Read(ref WireReader r) => new(r.U64());
     }
 
@@ -86,6 +99,7 @@ public static class Replies
     {
         int IReplyPayload<GemInfo>.Size => 24;
 
+        /// <inheritdoc />
         public void Write(ref WireWriter w)
         {
             w.U32(Handle);
@@ -94,6 +108,7 @@ public static class Replies
             w.U64(MapOffset);
         }
 
+        /// <inheritdoc />
         public static GemInfo Read(ref WireReader r) => new(r.U32(), (GemDomain)r.U32(), r.U64(), r.U64());
     }
 
@@ -102,42 +117,53 @@ public static class Replies
     {
         int IReplyPayload<GemMap>.Size => 16;
 
+        /// <inheritdoc />
         public void Write(ref WireWriter w)
         {
             w.U64(Size);
             w.U64(MapOffset);
         }
 
+        /// <inheritdoc />
         public static GemMap Read(ref WireReader r) => new(r.U64(), r.U64());
     }
 
     /// <summary>GEM_EXPORT: u32 name, u32 reserved.</summary>
     public readonly record struct Name(uint Number) : IReplyPayload<Name>
     {
+        /// <inheritdoc />
         public int Size => 8;
 
+        /// <inheritdoc />
         public void Write(ref WireWriter w)
         {
             w.U32(Number);
             w.U32(0);
         }
 
+        /// <inheritdoc />
         public static Name Read(ref WireReader r) => new(r.U32());
     }
 
     /// <summary>RECLAIM event: u64 bytes the host would like the guest to free (its cached buffers first).</summary>
     public readonly record struct Reclaim(ulong Bytes) : IReplyPayload<Reclaim>
     {
+        /// <inheritdoc />
         public int Size => 8;
+        /// <inheritdoc />
         public void Write(ref WireWriter w) => w.U64(Bytes);
+        /// <inheritdoc />
         public static Reclaim Read(ref WireReader r) => new(r.U64());
     }
 
     /// <summary>PUSHBUF: u64 fence (the context's fence number for this submission).</summary>
     public readonly record struct Fence(ulong Number) : IReplyPayload<Fence>
     {
+        /// <inheritdoc />
         public int Size => 8;
+        /// <inheritdoc />
         public void Write(ref WireWriter w) => w.U64(Number);
+        /// <inheritdoc />
         public static Fence Read(ref WireReader r) => new(r.U64());
     }
 }

@@ -8,6 +8,7 @@ namespace PvDrm.Protocol;
 /// </summary>
 public sealed class ReplyFrame
 {
+    /// <summary>A reply or event as parsed (or as made up for a request the connection never carried).</summary>
     public ReplyFrame(FrameHeader header, int status, byte[] payload, string? message, FileDescriptor? fd)
     {
         Header = header;
@@ -17,19 +18,25 @@ public sealed class ReplyFrame
         Fd = fd;
     }
 
+    /// <summary>The frame's header: op, flags, request id, context.</summary>
     public FrameHeader Header { get; }
 
+    /// <summary>0, or a negative errno.</summary>
     public int Status { get; }
 
+    /// <summary>The op's reply payload (empty on failure).</summary>
     public byte[] Payload { get; }
 
+    /// <summary>The host's message, for failures: it names the limit or cause.</summary>
     public string? Message { get; }
 
     /// <summary>The descriptor passed with the reply; whoever takes it owns it.</summary>
     public FileDescriptor? Fd { get; private set; }
 
+    /// <summary>An unsolicited event (RECLAIM, SHUTDOWN), not a reply.</summary>
     public bool IsEvent => (Header.Flags & FrameFlags.Event) != 0;
 
+    /// <summary>Takes the descriptor that came with the reply (null if none or taken); the caller owns it.</summary>
     public FileDescriptor? TakeFd()
     {
         var fd = Fd;
@@ -37,6 +44,7 @@ public sealed class ReplyFrame
         return fd;
     }
 
+    /// <inheritdoc />
     public T Read<T>() where T : IReplyPayload<T>
     {
         var reader = new WireReader(Payload);

@@ -11,11 +11,13 @@ public abstract record Request
     private uint _requestId, _context;
     private FrameFlags _flags;
 
+    /// <summary>The id the sender gave it (a requester assigns its own when sending).</summary>
     public uint RequestId { get => _requestId; init => _requestId = value; }
 
     /// <summary>The guest's context id (0 for session and device operations).</summary>
     public uint Context { get => _context; init => _context = value; }
 
+    /// <summary>The header's flags as sent or received.</summary>
     public FrameFlags Flags { get => _flags; init => _flags = value; }
 
     /// <summary>Sets the header fields on a request the decoder has just built, before anyone else sees it.</summary>
@@ -26,6 +28,7 @@ public abstract record Request
         _flags = header.Flags;
     }
 
+    /// <summary>The operation.</summary>
     public abstract Op Op { get; }
 
     /// <summary>True when the guest asked for an answer only on failure.</summary>
@@ -34,8 +37,10 @@ public abstract record Request
     /// <summary>Bytes of the body as <see cref="WriteBody"/> writes it.</summary>
     public abstract int BodySize { get; }
 
+    /// <summary>Writes the body after the header.</summary>
     public abstract void WriteBody(ref WireWriter writer);
 
+    /// <summary>The header this request is sent with.</summary>
     public FrameHeader Header => new((uint)(FrameHeader.Size + BodySize), Op, Flags, RequestId, Context);
 
     // Where the answer goes: set by whoever received the request, taken exactly once by whoever
@@ -69,9 +74,11 @@ public abstract record Request
     /// <summary>Claims the right to answer; null when the request has been answered already.</summary>
     internal IReplySink? TakeReplyTo() => Interlocked.Exchange(ref _replyTo, null);
 
+    /// <summary>Requests are equal when their fields and header fields are.</summary>
     public virtual bool Equals(Request? other) =>
         other is not null && EqualityContract == other.EqualityContract
         && _requestId == other._requestId && _context == other._context && _flags == other._flags;
 
+    /// <summary>A hash of the fields <see cref="Equals(Request?)"/> compares.</summary>
     public override int GetHashCode() => HashCode.Combine(EqualityContract, _requestId, _context, _flags);
 }

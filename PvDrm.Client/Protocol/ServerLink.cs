@@ -25,6 +25,7 @@ public abstract class ServerLink : IFrameHandler, IReplySink
     private long _served;
     private readonly long[] _errors = new long[Errno.Limit];
 
+    /// <summary>The serving end of <paramref name="connection"/>, decoding within <paramref name="limits"/>, with at most <paramref name="maxInFlight"/> requests unanswered.</summary>
     protected ServerLink(Connection connection, ProtocolLimits limits, int maxInFlight)
     {
         Connection = connection;
@@ -32,6 +33,7 @@ public abstract class ServerLink : IFrameHandler, IReplySink
         _maxInFlight = maxInFlight;
     }
 
+    /// <summary>The connection served.</summary>
     public Connection Connection { get; }
 
     /// <summary>Negotiated in HELLO: the smaller of our and the peer's frame limits.</summary>
@@ -40,6 +42,7 @@ public abstract class ServerLink : IFrameHandler, IReplySink
     /// <summary>The most payload one reply can carry (GEM_READ chunks).</summary>
     public int MaxReplyPayload => MaxFrame - FrameEncoder.ReplyPrefix - FrameEncoder.MaxMessageBytes;
 
+    /// <summary>Requests received and not yet answered.</summary>
     public int InFlight => Volatile.Read(ref _inFlight);
 
     /// <summary>Requests answered, successfully or not (malformed frames included).</summary>
@@ -60,13 +63,14 @@ public abstract class ServerLink : IFrameHandler, IReplySink
     /// <summary>A request was refused; subclasses log it (with care: a guest decides how often).</summary>
     protected virtual void OnRefused(Op op, uint context, int errno, string message) { }
 
+    /// <summary>Starts receiving.</summary>
     public void Start()
     {
         MaxFrame = Connection.MaxFrame;
         Connection.Start(this);
     }
 
-    /// <summary>HELLO arrived (reading is paused): call <see cref="Admit"/> or <see cref="Refuse"/>.</summary>
+    /// <summary>HELLO arrived (reading is paused): call <see cref="Admit"/> or <see cref="Refuse(Requests.Hello, int, string)"/>.</summary>
     protected abstract void OnHello(Requests.Hello hello);
 
     /// <summary>Hands an admitted request (its reply address set) to whoever runs it.</summary>
@@ -75,6 +79,7 @@ public abstract class ServerLink : IFrameHandler, IReplySink
     /// <summary>Where answers to <paramref name="request"/> go; this link unless a subclass interposes.</summary>
     protected virtual IReplySink ReplySinkFor(Request request) => this;
 
+    /// <summary>The connection is gone (<paramref name="reason"/>).</summary>
     public abstract void OnClosed(string reason);
 
     void IFrameHandler.OnFrame(ReadOnlySpan<byte> frame, FileDescriptor? fd)
@@ -196,6 +201,7 @@ public abstract class ServerLink : IFrameHandler, IReplySink
         Deliver(request);
     }
 
+    /// <summary>Sends the reply to <paramref name="request"/>: <paramref name="status"/>, <paramref name="payload"/>, <paramref name="message"/>, a descriptor and a fence to wait for first.</summary>
     public void Complete(Request request, int status, ReadOnlySpan<byte> payload, string? message, FileDescriptor? fd, GpuFence? work)
     {
         if (Interlocked.Decrement(ref _inFlight) < _maxInFlight) Connection.ResumeReceiving();

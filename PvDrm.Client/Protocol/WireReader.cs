@@ -13,6 +13,7 @@ public ref struct WireReader
     private readonly ReadOnlySpan<byte> _data;
     private int _position;
 
+    /// <summary>Reads <paramref name="data"/> from its start.</summary>
     public WireReader(ReadOnlySpan<byte> data)
     {
         _data = data;
@@ -22,14 +23,19 @@ public ref struct WireReader
     /// <summary>Bytes not yet read (never negative, even after zero-extended reads).</summary>
     public readonly int Remaining => Math.Max(0, _data.Length - _position);
 
+    /// <summary>The next little-endian 16-bit value.</summary>
     public ushort U16() => BinaryPrimitives.ReadUInt16LittleEndian(Take(2));
 
+    /// <summary>The next little-endian 32-bit value.</summary>
     public uint U32() => BinaryPrimitives.ReadUInt32LittleEndian(Take(4));
 
+    /// <summary>The next little-endian signed 32-bit value.</summary>
     public int I32() => BinaryPrimitives.ReadInt32LittleEndian(Take(4));
 
+    /// <summary>The next little-endian 64-bit value.</summary>
     public ulong U64() => BinaryPrimitives.ReadUInt64LittleEndian(Take(8));
 
+    /// <summary>Skips <paramref name="count"/> bytes (padding).</summary>
     public void Skip(int count) => _position += count;
 
     /// <summary>
