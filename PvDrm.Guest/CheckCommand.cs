@@ -1,6 +1,6 @@
 using System.CommandLine;
 using PvDrm.Actors;
-using PvDrm.Guest.Client;
+using PvDrm.Client;
 using PvDrm.Native.Interop;
 
 namespace PvDrm.Guest;

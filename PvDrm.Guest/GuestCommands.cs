@@ -7,7 +7,7 @@ using Microsoft.Extensions.Hosting;
 using PvDrm.Actors;
 using PvDrm.Actors.Guest;
 using PvDrm.Actors.Host.Control;
-using PvDrm.Guest.Client;
+using PvDrm.Client;
 using PvDrm.Guest.Workloads;
 using PvDrm.Native.Interop;
 

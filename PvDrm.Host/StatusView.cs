@@ -1,4 +1,4 @@
-using PvDrm.Actors.Protocol;
+using PvDrm.Protocol;
 using Spectre.Console;
 using Spectre.Console.Rendering;
 using static PvDrm.Actors.Host.Control.ControlProtocol;

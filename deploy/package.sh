@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds PvDrm's releases: self-contained single-file pvdrm-host and pvdrm-guest (no .NET needed
 # on the target), the preload shim libpvdrm_shim.so, the Debian packages pvdrm-host and
-# pvdrm-guest, and a tarball with the same tree, for each runtime asked for.
+# pvdrm-guest, and a tarball with the same tree, for each runtime asked for; and once, the NuGet
+# package PvDrm.Client (the client library for programs of one's own, PvDrm.Client/README.md).
 #
 #   deploy/package.sh                          # linux-x64 and linux-arm64 into dist/
 #   deploy/package.sh --rid linux-x64 --out /tmp/rel --version 1.2.0
@@ -129,5 +130,9 @@ for rid in "${rids[@]}"; do
   done
 done
 
+# The client library: one package for every runtime (managed code over Linux syscalls).
+dotnet pack PvDrm.Client/PvDrm.Client.csproj -c Release -p:Version="$version" \
+  --artifacts-path "$work/artifacts" -o "$out" --nologo -v q
+
 echo "package.sh: built in $out:"
-(cd "$out" && ls -l -- *.deb *.tar.gz | awk '{ printf "  %-50s %6.1f MiB\n", $NF, $5 / 1048576 }')
+(cd "$out" && ls -l -- *.deb *.tar.gz *.nupkg | awk '{ printf "  %-50s %6.1f MiB\n", $NF, $5 / 1048576 }')

@@ -1,7 +1,7 @@
 using Akka.Actor;
-using PvDrm.Actors.Protocol;
+using PvDrm.Protocol;
 using PvDrm.Native.Interop;
-using static PvDrm.Actors.Protocol.Requests;
+using static PvDrm.Protocol.Requests;
 
 namespace PvDrm.Actors.Guest;
 
@@ -39,15 +39,15 @@ internal sealed class AppSession : ReceiveActor
             if (_contexts.Remove(r.Context, out var context)) context.Tell(r);
             else r.Fail(Errno.ENOENT, $"CLOSE_CONTEXT: context {r.Context} is not open");
         });
-        Receive<GetVersion>(r => _upstream.Forward(_app, r with { Context = 0 }, Self, r));
-        Receive<GetParam>(r => _upstream.Forward(_app, r with { Context = 0 }, Self, r));
-        Receive<GetCap>(r => _upstream.Forward(_app, r with { Context = 0 }, Self, r));
+        Receive<GetVersion>(AskDevice);
+        Receive<GetParam>(AskDevice);
+        Receive<GetCap>(AskDevice);
         Receive<Request>(r =>
         {
             if (_contexts.TryGetValue(r.Context, out var context)) context.Tell(r);
             else r.Fail(Errno.ENOENT, $"{OpTable.NameOf(r.Op)}: context {r.Context} is not open");
         });
-        Receive<ProxyProtocol.UpstreamReply>(u => u.Relay(u.Reply.Payload));
+        Receive<ProxyProtocol.UpstreamReply>(u => u.Run());
         Receive<ProxyProtocol.AppClosed>(_ => Context.Stop(Self));
         Receive<Terminated>(t =>
         {
@@ -62,6 +62,9 @@ internal sealed class AppSession : ReceiveActor
 
     public static Props Props(AppLink link, UpstreamLink upstream, ContextIds contextIds, ulong app, ProxyCache cache, IActorRef cacheActor, GuestNames names) =>
         Akka.Actor.Props.Create(() => new AppSession(link, upstream, contextIds, app, cache, cacheActor, names));
+
+    /// <summary>A device query goes to the host as it is; its answer to the application.</summary>
+    private void AskDevice(Request r) => _upstream.Forward(_app, r with { Context = 0 }, Self, reply => r.Relay(reply));
 
     private void Open(OpenContext r)
     {
@@ -85,15 +88,5 @@ internal sealed class AppSession : ReceiveActor
     {
         _names.Detach(_app);
         _link.Connection.Close("application session ended");
-    }
-}
-
-internal static class UpstreamReplies
-{
-    /// <summary>Answers the application's request with the host's status, <paramref name="payload"/> and message.</summary>
-    public static void Relay(this ProxyProtocol.UpstreamReply u, ReadOnlySpan<byte> payload)
-    {
-        using var fd = u.Reply.TakeFd();
-        u.AppRequest.TakeReplyTo()?.Complete(u.AppRequest, u.Reply.Status, u.Reply.Status == 0 ? payload : default, u.Reply.Message, fd, null);
     }
 }

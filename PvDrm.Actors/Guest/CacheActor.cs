@@ -1,7 +1,8 @@
 using Akka.Actor;
 using Akka.Event;
-using PvDrm.Actors.Protocol;
-using static PvDrm.Actors.Protocol.Requests;
+using PvDrm.Client;
+using PvDrm.Protocol;
+using static PvDrm.Protocol.Requests;
 
 namespace PvDrm.Actors.Guest;
 
@@ -10,7 +11,8 @@ namespace PvDrm.Actors.Guest;
 /// pooled objects a global name (so another context can open them), closes an object's old
 /// handle once its import elsewhere is confirmed (so it is never left without a handle), frees
 /// evicted objects, closes the host contexts of departed applications once the cache holds
-/// nothing there, and empties the pool when the host asks (RECLAIM).
+/// nothing there, and empties the pool when the host asks (RECLAIM). Each request it sends
+/// carries its next step as the continuation of <see cref="UpstreamLink.Forward"/>.
 /// </summary>
 internal sealed class CacheActor : ReceiveActor
 {
@@ -23,14 +25,11 @@ internal sealed class CacheActor : ReceiveActor
         _cache = cache;
         _upstream = upstream;
 
-        // A closed object enters the pool only once its GPU work has finished (a delayed COPY out
-        // of it must not see the next application's data) and it has its name (so no application
-        // can import the name in between).
-        Receive<Settle>(p => _upstream.Forward(p.Entry.App,
-            new CpuPrep(p.Entry.HostHandle, CpuPrepFlags.Write, 0) { Context = p.Entry.HostContext }, Self, new Ticket(p.Entry, p.Shape)));
+        Receive<Settle>(p => Settling(p.Entry, p.Shape));
+        Receive<Imported>(i => AfterImport(i.Entry, i.Reply));
         Receive<Evicted>(e => Free(e.Entries));
         Receive<Reclaim>(r => Free(_cache.Pool.Drain(r.Bytes)));
-        Receive<ProxyProtocol.UpstreamReply>(OnReply);
+        Receive<ProxyProtocol.UpstreamReply>(u => u.Run());
     }
 
     public static Props Props(ProxyCache cache, UpstreamLink upstream) => Akka.Actor.Props.Create(() => new CacheActor(cache, upstream));
@@ -38,64 +37,79 @@ internal sealed class CacheActor : ReceiveActor
     /// <summary>An application closed an object into the cache: pool it once its work is done and it has a name.</summary>
     public sealed record Settle(ProxyCached Entry, GemShape Shape);
 
+    /// <summary>
+    /// The host answered a GEM_IMPORT a context sent to take a pooled object of another context
+    /// (sent by the context, so it is ordered before that application's next requests).
+    /// </summary>
+    public sealed record Imported(ProxyCached Entry, ReplyFrame Reply);
+
     public sealed record Evicted(List<ProxyCached> Entries);
 
     public sealed record Reclaim(ulong Bytes);
 
     /// <summary>
-    /// Marks a request sent on the cache's behalf; its reply comes back here with it. A context that
-    /// takes an object from another sends the GEM_IMPORT itself (so it is ordered before that
-    /// application's next requests) with a ticket, and this actor closes the old handle once it succeeded.
+    /// A closed object enters the pool only once its GPU work has finished (a delayed COPY out of
+    /// it must not see the next application's data) and it has its name (so no application can
+    /// import the name in between).
     /// </summary>
-    internal sealed record Ticket(ProxyCached Entry, GemShape Shape = default) : Request
-    {
-        public override Op Op => Op.GemExport;
-        public override int BodySize => 0;
-        public override void WriteBody(ref WireWriter writer) { }
-    }
-
-    private void OnReply(ProxyProtocol.UpstreamReply u)
-    {
-        u.Reply.TakeFd()?.Dispose();
-        var ticket = (Ticket)u.AppRequest;
-        var entry = ticket.Entry;
-        switch (u.Reply.Header.Op)
+    private void Settling(ProxyCached entry, GemShape shape) =>
+        Forward(entry, new CpuPrep(entry.HostHandle, CpuPrepFlags.Write, 0), reply =>
         {
-            case Op.CpuPrep when u.Reply.Status == 0 && entry.Name == 0 && _cache.MovesByName:
-                _upstream.Forward(entry.App, new GemExport(entry.HostHandle) { Context = entry.HostContext }, Self, ticket);
-                break;
-            case Op.CpuPrep when u.Reply.Status == 0:
-                Pool(ticket);
-                break;
-            case Op.GemExport when u.Reply.Status == 0:
-                uint name = u.Reply.Read<Replies.Name>().Number;
-                _cache.NameForMoves(name);
-                entry.Name = name;
-                Pool(ticket);
-                break;
-            case Op.GemImport when u.Reply.Status == 0:
-                // The object has its new handle: now the old one may go.
-                Close(entry);
-                break;
-            default:
-                _log.Warning("GEM cache: {Op} for host object {Handle} in context {Context} failed: {Reason}",
-                    OpTable.NameOf(u.Reply.Header.Op), entry.HostHandle, entry.HostContext, u.Reply.Message);
-                if (u.Reply.Header.Op != Op.GemImport) _cache.Pool.CountSettling(-1); // never pooled
-                Close(entry);
-                break;
-        }
-    }
+            if (reply.Status != 0) NeverPooled(entry, reply);
+            else if (entry.Name == 0 && _cache.MovesByName) Forward(entry, new GemExport(entry.HostHandle), named => Named(entry, shape, named));
+            else Pool(entry, shape);
+        });
 
-    /// <summary>A settled object enters the pool, unless only its departed context could have taken it.</summary>
-    private void Pool(Ticket ticket)
+    private void Named(ProxyCached entry, GemShape shape, ReplyFrame reply)
     {
-        _cache.Pool.CountSettling(-1);
-        if (ticket.Entry.Mapped && _cache.IsRetired(ticket.Entry.HostContext))
+        if (reply.Status != 0)
         {
-            Free([ticket.Entry]);
+            NeverPooled(entry, reply);
             return;
         }
-        Free(_cache.Pool.Add(ticket.Shape, ticket.Entry));
+        uint name = reply.Read<Replies.Name>().Number;
+        _cache.NameForMoves(name);
+        entry.Name = name;
+        Pool(entry, shape);
+    }
+
+    private void AfterImport(ProxyCached entry, ReplyFrame reply)
+    {
+        reply.TakeFd()?.Dispose();
+        // The object has its new handle (or could not get one): the old one goes either way.
+        if (reply.Status != 0) Failed(entry, reply);
+        Close(entry);
+    }
+
+    /// <summary>Sends <paramref name="request"/> in <paramref name="entry"/>'s host context; <paramref name="then"/> runs here with the reply.</summary>
+    private void Forward(ProxyCached entry, Request request, Action<ReplyFrame> then) =>
+        _upstream.Forward(entry.App, request with { Context = entry.HostContext }, Self, reply =>
+        {
+            reply.TakeFd()?.Dispose();
+            then(reply);
+        });
+
+    private void NeverPooled(ProxyCached entry, ReplyFrame reply)
+    {
+        Failed(entry, reply);
+        _cache.Pool.CountSettling(-1);
+        Close(entry);
+    }
+
+    private void Failed(ProxyCached entry, ReplyFrame reply) =>
+        _log.Warning("GEM cache: {Op} for host object {Handle} in context {Context} failed: {Reason}",
+            OpTable.NameOf(reply.Header.Op), entry.HostHandle, entry.HostContext, reply.Message);
+
+    /// <summary>A settled object enters the pool, unless only its departed context could have taken it.</summary>
+    private void Pool(ProxyCached entry, GemShape shape)
+    {
+        _cache.Pool.CountSettling(-1);
+        if (entry.Mapped && _cache.IsRetired(entry.HostContext))
+        {
+            Free([entry]);
+            return;
+        }
+        Free(_cache.Pool.Add(shape, entry));
     }
 
     private void Free(List<ProxyCached> entries)

@@ -1,7 +1,8 @@
 using Akka.Actor;
-using PvDrm.Actors.Protocol;
+using PvDrm.Client;
+using PvDrm.Protocol;
 using PvDrm.Native.Interop;
-using static PvDrm.Actors.Protocol.Requests;
+using static PvDrm.Protocol.Requests;
 
 namespace PvDrm.Actors.Guest;
 
@@ -80,8 +81,11 @@ internal sealed class ContextCache
             _handles.TryAdd(r.Handle, out host);
             bool scrub = entry.App != _app;
             if (scrub) pool.CountScrub(shape.Size);
+            // Sent from here so it is ordered before this application's next requests; its answer
+            // goes to the cache actor, which closes the old handle once the import succeeded.
+            var cacheActor = _cacheActor;
             _upstream.Forward(_app, new GemImport(entry.Name, host, scrub ? GemImportFlags.Scrub : GemImportFlags.None) { Context = _hostContext },
-                _cacheActor, new CacheActor.Ticket(entry));
+                cacheActor, reply => cacheActor.Tell(new CacheActor.Imported(entry, reply)));
         }
         // Mapped only stays true for the application that mapped it (AvailableTo allows no one else).
         _states[host] = new HandleState(shape, entry.Mapped, false, entry.Fd, entry.Name);

@@ -1,3 +1,4 @@
+using PvDrm.Client;
 using PvDrm.Native.Interop;
 
 namespace PvDrm.Actors.Guest;

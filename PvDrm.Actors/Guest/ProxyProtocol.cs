@@ -1,4 +1,4 @@
-using PvDrm.Actors.Protocol;
+using PvDrm.Protocol;
 using PvDrm.Native.Io;
 
 namespace PvDrm.Actors.Guest;
@@ -9,8 +9,14 @@ public static class ProxyProtocol
     /// <summary>An application connected to the proxy's socket.</summary>
     public sealed record AppConnected(Connection Connection);
 
-    /// <summary>The host answered a request forwarded for <paramref name="AppRequest"/>.</summary>
-    internal sealed record UpstreamReply(Request AppRequest, ReplyFrame Reply);
+    /// <summary>
+    /// The host answered a forwarded request (or the proxy refused it, or the link was lost):
+    /// the actor that forwarded it runs <paramref name="Then"/>, the continuation it gave with the request.
+    /// </summary>
+    internal sealed record UpstreamReply(ReplyFrame Reply, Action<ReplyFrame> Then)
+    {
+        public void Run() => Then(Reply);
+    }
 
     /// <summary>An application's connection is gone: close its host contexts and stop.</summary>
     internal sealed record AppClosed(string Reason);

@@ -1,4 +1,5 @@
 using Akka.Configuration;
+using PvDrm.Client;
 using PvDrm.Native.Io;
 
 namespace PvDrm.Actors.Guest;

@@ -1,43 +1,35 @@
 using Akka.Actor;
-using PvDrm.Actors.Protocol;
+using PvDrm.Protocol;
 using PvDrm.Native.Interop;
 using PvDrm.Native.Io;
 
 namespace PvDrm.Actors.Guest;
 
 /// <summary>
-/// The proxy's one connection to the host. Requests from every application are numbered here
-/// (request-id multiplexing) and each reply goes back to the actor that forwarded it. Requests
-/// are always sent with a reply requested, so the proxy can keep its translation tables exact;
-/// an application's NO_REPLY is honoured on the application side. Requests in flight are held
-/// within a window no larger than the host's per-guest limit and shared fairly among
+/// The proxy's one connection to the host, on the requester core every client shares
+/// (<see cref="ClientLink"/>: HELLO, request ids, the pending table). Requests from every
+/// application are numbered there (request-id multiplexing); each reply goes back to the actor
+/// that forwarded it, with the continuation it gave (<see cref="ProxyProtocol.UpstreamReply"/>).
+/// Requests are always sent with a reply requested, so the proxy can keep its translation tables
+/// exact; an application's NO_REPLY is honoured on the application side. Requests in flight are
+/// held within a window no larger than the host's per-guest limit and shared fairly among
 /// applications (<see cref="UpstreamQueues"/>), so an application whose requests all wait never
 /// stalls the others.
 /// </summary>
 public sealed class UpstreamLink : ClientLink
 {
-    private readonly object _lock = new();
-    private readonly Dictionary<uint, (IActorRef Owner, Request AppRequest, ulong App)> _pending = new();
-    private readonly UpstreamQueues _queues;
-    private readonly TaskCompletionSource<Replies.Hello> _hello = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private readonly TaskCompletionSource<ReplyFrame> _probe = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private uint _nextId = ProbeRequest; // 1 is HELLO's, 2 the pool probe's
-
-    private const uint ProbeRequest = 2;
+    /// <summary>The context id of the redirect probe (<see cref="RedirectAsync"/>): the highest, which the proxy never hands an application context.</summary>
     private const uint ProbeContext = uint.MaxValue;
     private const int MaxRedirects = 3;
+    private static readonly TimeSpan HostAnswers = TimeSpan.FromSeconds(30);
 
-    private UpstreamLink(Connection connection, UpstreamLimits limits) : base(connection)
+    private readonly object _lock = new();
+    private readonly UpstreamQueues _queues;
+
+    private UpstreamLink(Connection connection, UpstreamLimits limits) : base(connection, keepsReplyLessErrors: false)
     {
         _queues = new UpstreamQueues(limits);
     }
-
-
-    /// <summary>Negotiated with the host in HELLO.</summary>
-    public int MaxFrame { get; private set; }
-
-    /// <summary>The host hands out buffer descriptors on this link (a Unix host link that said so in HELLO).</summary>
-    public bool CanMap { get; private set; }
 
     /// <summary>Told <see cref="ProxyProtocol.UpstreamLost"/> when the host goes away, and the host's RECLAIM events.</summary>
     public IActorRef? LossListener { get; set; }
@@ -61,7 +53,7 @@ public sealed class UpstreamLink : ClientLink
             if (await link.RedirectAsync(cancellationToken) is not { } next) return link;
             link.Close($"redirected to {next}");
             if (hops == MaxRedirects)
-                throw new ErrnoException(Errno.ELOOP, $"redirected {hops + 1} times, last from {host} to {next}: giving up");
+                throw new ErrnoException(Errno.ELOOP, Redirects.TooMany(hops, MaxRedirects, $"last from {host} to {next}"));
             host = next;
         }
     }
@@ -69,10 +61,9 @@ public sealed class UpstreamLink : ClientLink
     /// <summary>Opens and closes a context at once: an EREMOTE answer names the node whose device this guest has.</summary>
     private async Task<string?> RedirectAsync(CancellationToken cancellationToken)
     {
-        if (!Send(new Requests.OpenContext(0) { Context = ProbeContext }, ProbeRequest, FrameFlags.None)) return null;
-        var reply = await _probe.Task.WaitAsync(TimeSpan.FromSeconds(30), cancellationToken);
-        if (reply.Status == 0) Post(0, new Requests.CloseContext { Context = ProbeContext });
-        return reply.Status == -Errno.EREMOTE ? Redirects.AddressIn(reply.Message) : null;
+        var reply = await AskAsync(new Requests.OpenContext(0) { Context = ProbeContext }).WaitAsync(HostAnswers, cancellationToken);
+        if (reply.Status == 0) Send(new Requests.CloseContext { Context = ProbeContext }, waiter: null);
+        return Redirects.TargetOf(reply);
     }
 
     private static async Task<UpstreamLink> ConnectOnceAsync(string host, ProxySettings settings, CancellationToken cancellationToken)
@@ -80,13 +71,9 @@ public sealed class UpstreamLink : ClientLink
         var connection = Endpoints.Connect(host, new ConnectionOptions());
         var link = new UpstreamLink(connection, settings.Upstream);
         connection.Start(link);
-        var hello = new Requests.Hello(ProtocolLimits.Version, 0, (uint)connection.MaxFrame, settings.Name, settings.Token);
-        if (!link.Send(hello, 1, FrameFlags.None)) throw new ErrnoException(Errno.ECONNRESET, $"host at {host} closed the connection");
         try
         {
-            var reply = await link._hello.Task.WaitAsync(TimeSpan.FromSeconds(30), cancellationToken);
-            link.MaxFrame = (int)Math.Min(reply.MaxFrame, (uint)connection.MaxFrame);
-            link.CanMap = connection.CanPassFds && (reply.Capabilities & ProtocolLimits.CapabilityMap) != 0;
+            await link.SayHelloAsync(settings.Name, settings.Token, cancellationToken).WaitAsync(HostAnswers, cancellationToken);
             return link;
         }
         catch
@@ -98,23 +85,23 @@ public sealed class UpstreamLink : ClientLink
 
     /// <summary>
     /// Sends <paramref name="hostRequest"/> of application <paramref name="app"/> when it has a slot
-    /// in the window (at once, or when its turn comes); its reply is told to <paramref name="owner"/>
-    /// with <paramref name="appRequest"/>.
+    /// in the window (at once, or when its turn comes); its reply, or a refusal, is told to
+    /// <paramref name="owner"/>, which runs <paramref name="then"/> with it.
     /// </summary>
-    public void Forward(ulong app, Request hostRequest, IActorRef owner, Request appRequest)
+    public void Forward(ulong app, Request hostRequest, IActorRef owner, Action<ReplyFrame> then)
     {
         if (hostRequest.Fd != null && !Connection.CanPassFds)
         {
             // Sending it would end the link for every application: refuse this request only.
-            owner.Tell(new ProxyProtocol.UpstreamReply(appRequest, Refused(hostRequest, Errno.EOPNOTSUPP,
-                $"{OpTable.NameOf(hostRequest.Op)} passes a descriptor, which this proxy's {Connection.Transport} link to the host cannot carry; use GEM_READ/GEM_WRITE")));
+            owner.Tell(new ProxyProtocol.UpstreamReply(Refused(hostRequest, Errno.EOPNOTSUPP,
+                $"{OpTable.NameOf(hostRequest.Op)} passes a descriptor, which this proxy's {Connection.Transport} link to the host cannot carry; use GEM_READ/GEM_WRITE"), then));
             return;
         }
-        Enter(app, new UpstreamItem(hostRequest, owner, appRequest));
+        Enter(app, new UpstreamItem(hostRequest, new Forwarded(this, app, hostRequest, owner, then)));
     }
 
     /// <summary>Sends without wanting an answer (cleanup on behalf of a departed application), after its earlier requests.</summary>
-    public void Post(ulong app, Request hostRequest) => Enter(app, new UpstreamItem(hostRequest, null, null));
+    public void Post(ulong app, Request hostRequest) => Enter(app, new UpstreamItem(hostRequest, null));
 
     private void Enter(ulong app, UpstreamItem item)
     {
@@ -132,74 +119,51 @@ public sealed class UpstreamLink : ClientLink
             }
         }
         // The host never saw it; a real driver client (libdrm's drmIoctl) retries EAGAIN.
-        item.Owner!.Tell(new ProxyProtocol.UpstreamReply(item.AppRequest!, Refused(item.Request, Errno.EAGAIN, refusal!)));
+        item.Waiter!.Answer(Refused(item.Request, Errno.EAGAIN, refusal!));
     }
 
     /// <summary>Sends one request; called under the lock.</summary>
     private void Send(ulong app, UpstreamItem item)
     {
-        uint id = ++_nextId;
-        if (id <= ProbeRequest) id = _nextId = ProbeRequest + 1; // HELLO's and the probe's
-        if (item.Owner == null)
-        {
-            Send(item.Request, id, FrameFlags.NoReply);
-            return;
-        }
-        _pending[id] = (item.Owner, item.AppRequest!, app);
-        if (Send(item.Request, id, FrameFlags.None)) return;
-        _pending.Remove(id);
+        if (Send(item.Request, item.Waiter) || item.Waiter == null) return;
         _queues.Answered(app);
-        item.Owner.Tell(new ProxyProtocol.UpstreamReply(item.AppRequest!, Lost(item.Request)));
+        item.Waiter.OnLost(EndReason ?? "closed");
+    }
+
+    /// <summary>A reply came for <paramref name="app"/>: its slot goes to the next application in turn.</summary>
+    private void Answered(ulong app)
+    {
+        lock (_lock)
+        {
+            _queues.Answered(app);
+            foreach (var next in _queues.Next()) Send(next.App, next.Item);
+        }
     }
 
     public void Close(string reason) => Connection.Close(reason);
 
-    private ReplyFrame Lost(Request request) => Refused(request, Errno.ECONNRESET, $"connection to the host lost: {EndReason ?? "closed"}");
-
     private static ReplyFrame Refused(Request request, int errno, string message) =>
         new(request.Header, -errno, Array.Empty<byte>(), message, null);
 
-    protected override void OnReply(ReplyFrame reply)
-    {
-        if (reply.Header.Op == Op.Hello && reply.Header.RequestId == 1 && !_hello.Task.IsCompleted)
-        {
-            if (reply.Status == 0) _hello.TrySetResult(reply.Read<Replies.Hello>());
-            else _hello.TrySetException(new ErrnoException(reply.Status, $"host refused HELLO: {reply.Message}"));
-            return;
-        }
-        if (reply.Header.Op == Op.OpenContext && reply.Header.RequestId == ProbeRequest && !_probe.Task.IsCompleted)
-        {
-            _probe.TrySetResult(reply);
-            return;
-        }
-        (IActorRef Owner, Request AppRequest, ulong App) pending;
-        lock (_lock)
-        {
-            if (!_pending.Remove(reply.Header.RequestId, out pending))
-            {
-                reply.TakeFd()?.Dispose();
-                return;
-            }
-            // Its slot goes to the next application in turn.
-            _queues.Answered(pending.App);
-            foreach (var next in _queues.Next()) Send(next.App, next.Item);
-        }
-        pending.Owner.Tell(new ProxyProtocol.UpstreamReply(pending.AppRequest, reply));
-    }
-
     protected override void OnEnded(string reason)
     {
-        _hello.TrySetException(new ErrnoException(Errno.ECONNRESET, $"host closed the connection: {reason}"));
-        _probe.TrySetException(new ErrnoException(Errno.ECONNRESET, $"host closed the connection: {reason}"));
-        List<(IActorRef Owner, Request AppRequest)> pending;
-        lock (_lock)
-        {
-            pending = _pending.Values.Select(p => (p.Owner, p.AppRequest)).ToList();
-            _pending.Clear();
-            foreach (var item in _queues.Drain())
-                if (item.Owner != null) pending.Add((item.Owner, item.AppRequest!));
-        }
-        foreach (var (owner, request) in pending) owner.Tell(new ProxyProtocol.UpstreamReply(request, Lost(request)));
+        List<UpstreamItem> waiting;
+        lock (_lock) waiting = _queues.Drain();
+        foreach (var item in waiting) item.Waiter?.OnLost(reason);
         LossListener?.Tell(new ProxyProtocol.UpstreamLost(reason));
+    }
+
+    /// <summary>A forwarded request: its reply goes to <c>owner</c> with the continuation captured when it was forwarded.</summary>
+    internal sealed class Forwarded(UpstreamLink link, ulong app, Request request, IActorRef owner, Action<ReplyFrame> then) : IAwaitsReply
+    {
+        public void OnReply(ReplyFrame reply)
+        {
+            link.Answered(app);
+            Answer(reply);
+        }
+
+        public void OnLost(string reason) => Answer(Refused(request, Errno.ECONNRESET, $"connection to the host lost: {reason}"));
+
+        public void Answer(ReplyFrame reply) => owner.Tell(new ProxyProtocol.UpstreamReply(reply, then));
     }
 }

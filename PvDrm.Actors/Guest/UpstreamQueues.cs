@@ -1,4 +1,4 @@
-using PvDrm.Actors.Protocol;
+using PvDrm.Protocol;
 
 namespace PvDrm.Actors.Guest;
 
@@ -30,13 +30,13 @@ internal sealed class UpstreamQueues
     {
         refusal = null;
         var queue = Of(app);
-        if (queue.Waiting.Count == 0 && (item.Owner == null || HasSlot(queue)))
+        if (queue.Waiting.Count == 0 && (!item.WantsReply || HasSlot(queue)))
         {
-            if (item.Owner != null) Take(queue);
+            if (item.WantsReply) Take(queue);
             return true;
         }
         // Requests that release something (closes, cleanup) always queue: refusing them would leak.
-        if (item.Owner != null && !item.Releases)
+        if (item.WantsReply && !item.Releases)
         {
             if (queue.QueuedBytes + item.Bytes > _limits.MaxQueuedBytesPerApplication)
                 refusal = $"{OpTable.NameOf(item.Request.Op)}: this application already has {queue.QueuedBytes} bytes of requests waiting for the host; {UpstreamLimits.Keys.MaxQueuedBytesPerApplication} = {_limits.MaxQueuedBytesPerApplication}; try again";
@@ -79,7 +79,7 @@ internal sealed class UpstreamQueues
         {
             var queue = _turns.Peek();
             var head = queue.Waiting.Peek();
-            if (head.Owner != null && !HasSlot(queue))
+            if (head.WantsReply && !HasSlot(queue))
             {
                 // Its share is used up (or the window is full): the next application's turn.
                 _turns.Enqueue(_turns.Dequeue());
@@ -95,10 +95,10 @@ internal sealed class UpstreamQueues
                 var item = queue.Waiting.Dequeue();
                 queue.QueuedBytes -= item.Bytes;
                 QueuedBytes -= item.Bytes;
-                if (item.Owner != null) Take(queue);
+                if (item.WantsReply) Take(queue);
                 yield return (queue.App, item);
             }
-            while (queue.Waiting.Count > 0 && queue.Waiting.Peek().Owner == null);
+            while (queue.Waiting.Count > 0 && !queue.Waiting.Peek().WantsReply);
             if (queue.Waiting.Count > 0) _turns.Enqueue(queue);
             else
             {

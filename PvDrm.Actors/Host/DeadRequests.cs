@@ -1,6 +1,6 @@
 using Akka.Actor;
 using Akka.Event;
-using PvDrm.Actors.Protocol;
+using PvDrm.Protocol;
 using PvDrm.Native.Interop;
 using PvDrm.Actors.Host.Channel;
 using PvDrm.Actors.Host.Gem;

@@ -1,6 +1,6 @@
 using Akka.Actor;
 using Akka.Event;
-using PvDrm.Actors.Protocol;
+using PvDrm.Protocol;
 using PvDrm.Native.Io;
 using PvDrm.Actors.Host.Guest;
 using PvDrm.Actors.Host.Registry;

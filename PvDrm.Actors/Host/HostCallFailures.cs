@@ -1,5 +1,5 @@
 using Akka.Actor;
-using PvDrm.Actors.Protocol;
+using PvDrm.Protocol;
 using PvDrm.Native.Interop;
 using PvDrm.Actors.Host.Gem;
 using PvDrm.Actors.Host.Channel;

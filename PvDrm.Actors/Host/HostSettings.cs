@@ -1,5 +1,5 @@
 using Akka.Configuration;
-using PvDrm.Actors.Protocol;
+using PvDrm.Protocol;
 using PvDrm.Native.Gpu.Soft;
 using PvDrm.Native.Io;
 using PvDrm.Actors.Host.Registry;

@@ -1,6 +1,6 @@
 using Akka.Actor;
 using Akka.Event;
-using PvDrm.Actors.Protocol;
+using PvDrm.Protocol;
 using static PvDrm.Actors.Host.GateProtocol;
 
 namespace PvDrm.Actors.Host;

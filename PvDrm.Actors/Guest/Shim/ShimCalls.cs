@@ -1,12 +1,12 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Text;
-using PvDrm.Actors.Protocol;
+using PvDrm.Protocol;
 using PvDrm.Native.Drm;
 using PvDrm.Native.Drm.Uapi;
 using PvDrm.Native.Interop;
 using PvDrm.Native.Memory;
-using static PvDrm.Actors.Protocol.Requests;
+using static PvDrm.Protocol.Requests;
 using static PvDrm.Native.Drm.Uapi.DrmHeader;
 using static PvDrm.Native.Drm.Uapi.IoctlHeader;
 

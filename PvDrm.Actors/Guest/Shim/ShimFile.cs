@@ -1,10 +1,10 @@
 using Akka.Actor;
 using Akka.Event;
-using PvDrm.Actors.Protocol;
+using PvDrm.Protocol;
 using PvDrm.Native.Gpu;
 using PvDrm.Native.Interop;
 using PvDrm.Native.Io;
-using static PvDrm.Actors.Protocol.Requests;
+using static PvDrm.Protocol.Requests;
 
 namespace PvDrm.Actors.Guest.Shim;
 
@@ -57,12 +57,7 @@ internal sealed class ShimFile : ReceiveActor
             Next();
         });
         Receive<ShimProtocol.Answer>(OnAnswer);
-        Receive<ProxyProtocol.UpstreamReply>(u =>
-        {
-            // Device queries go to the host directly; their replies come this way.
-            var fd = u.Reply.TakeFd();
-            OnAnswer(new ShimProtocol.Answer(u.Reply.Status, u.Reply.Payload, u.Reply.Message, fd));
-        });
+        Receive<ProxyProtocol.UpstreamReply>(u => u.Run());
         Receive<ShimProtocol.Closed>(c =>
         {
             _log.Debug("DRM file closed: {0}", c.Reason);
@@ -129,7 +124,9 @@ internal sealed class ShimFile : ReceiveActor
         _pending = then;
         if (toHost)
         {
-            _upstream.Forward(_app, request with { Context = 0 }, Self, request);
+            // Device queries go to the host directly.
+            _upstream.Forward(_app, request with { Context = 0 }, Self,
+                reply => OnAnswer(new ShimProtocol.Answer(reply.Status, reply.Payload, reply.Message, reply.TakeFd())));
             return;
         }
         var appRequest = request with { Context = ShimCalls.ContextId };

@@ -1,6 +1,6 @@
 using System.Buffers.Binary;
 using System.Text;
-using PvDrm.Actors.Protocol;
+using PvDrm.Protocol;
 using PvDrm.Native.Interop;
 
 namespace PvDrm.Actors.Guest.Shim;

@@ -1,9 +1,9 @@
 using System.Runtime.InteropServices;
-using PvDrm.Actors.Protocol;
+using PvDrm.Protocol;
 using PvDrm.Native.Drm.Uapi;
 using PvDrm.Native.Gpu;
 using PvDrm.Native.Interop;
-using static PvDrm.Actors.Protocol.Requests;
+using static PvDrm.Protocol.Requests;
 using static PvDrm.Native.Drm.Uapi.NouveauDrm;
 
 namespace PvDrm.Actors.Guest.Shim;

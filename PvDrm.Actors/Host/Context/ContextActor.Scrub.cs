@@ -1,7 +1,7 @@
 using Akka.Actor;
-using PvDrm.Actors.Protocol;
+using PvDrm.Protocol;
 using PvDrm.Native.Interop;
-using static PvDrm.Actors.Protocol.Requests;
+using static PvDrm.Protocol.Requests;
 using PvDrm.Actors.Host.Gem;
 
 namespace PvDrm.Actors.Host.Context;

@@ -1,8 +1,8 @@
 using Akka.Actor;
-using PvDrm.Actors.Protocol;
+using PvDrm.Protocol;
 using PvDrm.Native.Gpu;
 using PvDrm.Native.Interop;
-using static PvDrm.Actors.Protocol.Requests;
+using static PvDrm.Protocol.Requests;
 using PvDrm.Actors.Host.Gem;
 using PvDrm.Actors.Host.Channel;
 using PvDrm.Actors.Host.Guest;

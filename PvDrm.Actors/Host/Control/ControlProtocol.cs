@@ -63,7 +63,7 @@ public static class ControlProtocol
     public sealed record ClusterDeviceStatus(string Name, string Kind, long MemoryBytes, long LiveBytes, IReadOnlyList<string> Guests);
 
     /// <summary>A guest proxy's status: its applications and its GEM cache.</summary>
-    public sealed record ProxyStatus(string Name, string Host, int Applications, PvDrm.Actors.Guest.GemCacheStats Cache, int CachedWithName);
+    public sealed record ProxyStatus(string Name, string Host, int Applications, PvDrm.Client.GemCacheStats Cache, int CachedWithName);
 
     /// <param name="MetricsUrl">Where Prometheus scrapes this host; null when metrics are off.</param>
     public sealed record HostStatus(string Mode, IReadOnlyList<DeviceStatus> Devices, IReadOnlyList<GuestStatus> Guests, Totals Totals, string? MetricsUrl = null);

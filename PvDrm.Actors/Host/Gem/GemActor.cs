@@ -1,9 +1,9 @@
 using System.Buffers;
 using Akka.Actor;
-using PvDrm.Actors.Protocol;
+using PvDrm.Protocol;
 using PvDrm.Native.Gpu;
 using PvDrm.Native.Interop;
-using static PvDrm.Actors.Protocol.Requests;
+using static PvDrm.Protocol.Requests;
 using PvDrm.Actors.Host.Guest;
 
 namespace PvDrm.Actors.Host.Gem;

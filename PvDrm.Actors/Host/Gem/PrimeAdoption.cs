@@ -1,8 +1,8 @@
-using PvDrm.Actors.Protocol;
+using PvDrm.Protocol;
 using PvDrm.Native.Gpu;
 using PvDrm.Native.Interop;
 using PvDrm.Native.Memory;
-using static PvDrm.Actors.Protocol.Requests;
+using static PvDrm.Protocol.Requests;
 using PvDrm.Actors.Host.Guest;
 
 namespace PvDrm.Actors.Host.Gem;

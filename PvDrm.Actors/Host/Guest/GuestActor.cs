@@ -1,8 +1,8 @@
 using Akka.Actor;
 using Akka.Event;
-using PvDrm.Actors.Protocol;
+using PvDrm.Protocol;
 using PvDrm.Native.Interop;
-using static PvDrm.Actors.Protocol.Requests;
+using static PvDrm.Protocol.Requests;
 using PvDrm.Actors.Host.Context;
 
 namespace PvDrm.Actors.Host.Guest;

@@ -1,5 +1,5 @@
 using Akka.Event;
-using PvDrm.Actors.Protocol;
+using PvDrm.Protocol;
 using PvDrm.Native.Gpu;
 using PvDrm.Native.Interop;
 using PvDrm.Actors.Host.Gem;

@@ -1,7 +1,7 @@
 using System.Net;
 using System.Reflection;
 using PvDrm.Actors.Host.Control;
-using PvDrm.Actors.Protocol;
+using PvDrm.Protocol;
 using Prometheus;
 
 namespace PvDrm.Actors.Host.Metrics;

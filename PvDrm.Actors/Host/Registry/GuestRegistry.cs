@@ -1,7 +1,7 @@
 using Akka.Actor;
 using Akka.Event;
 using PvDrm.Actors.Host.Control;
-using PvDrm.Actors.Protocol;
+using PvDrm.Protocol;
 using PvDrm.Native.Gpu;
 using PvDrm.Native.Interop;
 using PvDrm.Actors.Host.Gem;

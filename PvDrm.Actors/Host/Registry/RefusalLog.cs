@@ -1,5 +1,5 @@
 using Akka.Event;
-using PvDrm.Actors.Protocol;
+using PvDrm.Protocol;
 using PvDrm.Native.Interop;
 
 namespace PvDrm.Actors.Host.Registry;

@@ -1,4 +1,4 @@
-using PvDrm.Actors.Protocol;
+using PvDrm.Protocol;
 using PvDrm.Native.Interop;
 using PvDrm.Native.Io;
 

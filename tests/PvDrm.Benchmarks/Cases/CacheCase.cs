@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using PvDrm.Actors.Host.Control;
 using PvDrm.Benchmarks.Harness;
-using PvDrm.Guest.Client;
+using PvDrm.Client;
 using PvDrm.Host.Demo;
 
 namespace PvDrm.Benchmarks.Cases;

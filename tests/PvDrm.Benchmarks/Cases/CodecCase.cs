@@ -6,7 +6,7 @@ using BenchmarkDotNet.Jobs;
 using BenchmarkDotNet.Loggers;
 using BenchmarkDotNet.Running;
 using BenchmarkDotNet.Toolchains.InProcess.NoEmit;
-using PvDrm.Actors.Protocol;
+using PvDrm.Protocol;
 using PvDrm.Benchmarks.Harness;
 using PvDrm.Native.Gpu;
 

@@ -1,5 +1,5 @@
 using PvDrm.Benchmarks.Harness;
-using PvDrm.Guest.Client;
+using PvDrm.Client;
 using PvDrm.Native.Gpu;
 using PvDrm.Native.Interop;
 

@@ -161,7 +161,7 @@ public sealed class ProxyCase : BenchCase
         var (proxy, endpoint) = await c.Env.StartProxyAsync(host, c.Env.NewName("bench-proxy"));
         try
         {
-            await using var app = await Guest.Client.DrmClient.ConnectAsync(endpoint, new Guest.Client.DrmClientOptions { Name = "bench-app" });
+            await using var app = await PvDrm.Client.DrmClient.ConnectAsync(endpoint, new PvDrm.Client.DrmClientOptions { Name = "bench-app" });
             c.Status("measuring");
             var rt = await Measure.InterleavedAsync(() => app.GetParamAsync(DeviceParam.GraphUnits), () => direct.GetParamAsync(DeviceParam.GraphUnits),
                 c.Settings.RttSamples, c.Settings.RttWarmup, c.Settings.Blocks, c);

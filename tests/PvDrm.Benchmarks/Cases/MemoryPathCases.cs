@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Runtime.InteropServices;
 using PvDrm.Benchmarks.Harness;
-using PvDrm.Guest.Client;
+using PvDrm.Client;
 using Tmds.Linux;
 using static Tmds.Linux.LibC;
 
@@ -215,7 +215,7 @@ public sealed class CopyCase : BenchCase
 
         // What DrmClient.MaxChunk (internal) computes: the data one GEM_WRITE frame carries.
         static int Chunk(DrmClient client) =>
-            Math.Max(4096, client.MaxFrame - Actors.Protocol.FrameEncoder.ReplyPrefix - Actors.Protocol.FrameEncoder.MaxMessageBytes - 64) & ~4095;
+            Math.Max(4096, client.MaxFrame - PvDrm.Protocol.FrameEncoder.ReplyPrefix - PvDrm.Protocol.FrameEncoder.MaxMessageBytes - 64) & ~4095;
 
         static async Task Write(GemObject gem, byte[] data, int slice)
         {

@@ -2,7 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using PvDrm.Actors.Host.Control;
 using PvDrm.Benchmarks.Harness;
-using PvDrm.Guest.Client;
+using PvDrm.Client;
 
 namespace PvDrm.Benchmarks.Cases;
 

@@ -1,8 +1,8 @@
 using System.Diagnostics;
 using PvDrm.Benchmarks.Harness;
-using PvDrm.Guest.Client;
+using PvDrm.Client;
 using PvDrm.Native.Gpu;
-using static PvDrm.Actors.Protocol.Requests;
+using static PvDrm.Protocol.Requests;
 
 namespace PvDrm.Benchmarks.Cases;
 

@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
 using PvDrm.Benchmarks.Peers;
-using PvDrm.Guest.Client;
+using PvDrm.Client;
 using PvDrm.Host.Demo;
 
 namespace PvDrm.Benchmarks.Harness;

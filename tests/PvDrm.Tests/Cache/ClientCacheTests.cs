@@ -1,7 +1,7 @@
 using Akka.TestKit.Xunit2;
 using PvDrm.Actors.Guest;
 using PvDrm.Actors.Host;
-using PvDrm.Guest.Client;
+using PvDrm.Client;
 using PvDrm.Native.Io;
 using PvDrm.Tests.Support;
 using PvDrm.Actors.Host.Registry;

@@ -1,6 +1,7 @@
 using FsCheck;
 using FsCheck.Fluent;
 using PvDrm.Actors.Guest;
+using PvDrm.Client;
 using PvDrm.Native.Gpu;
 using Gen = FsCheck.Fluent.Gen;
 

@@ -1,5 +1,5 @@
 using Akka.TestKit.Xunit2;
-using PvDrm.Guest.Client;
+using PvDrm.Client;
 using PvDrm.Native.Interop;
 using PvDrm.Tests.Support;
 
@@ -85,18 +85,18 @@ public class ContextActorSpec : TestKit
         await using var client = await _host.ConnectAsync();
         var ctx = await client.OpenContextAsync();
 
-        await ctx.Send(new Actors.Protocol.Requests.GemNew(5, Native.Gpu.GemDomain.Vram, 100, 0));
-        var reused = await Assert.ThrowsAsync<DrmException>(() => ctx.Send(new Actors.Protocol.Requests.GemNew(5, Native.Gpu.GemDomain.Vram, 100, 0)));
+        await ctx.Send(new PvDrm.Protocol.Requests.GemNew(5, Native.Gpu.GemDomain.Vram, 100, 0));
+        var reused = await Assert.ThrowsAsync<DrmException>(() => ctx.Send(new PvDrm.Protocol.Requests.GemNew(5, Native.Gpu.GemDomain.Vram, 100, 0)));
         Assert.Equal(Errno.EEXIST, reused.Errno);
-        var zero = await Assert.ThrowsAsync<DrmException>(() => ctx.Send(new Actors.Protocol.Requests.GemNew(0, Native.Gpu.GemDomain.Vram, 100, 0)));
+        var zero = await Assert.ThrowsAsync<DrmException>(() => ctx.Send(new PvDrm.Protocol.Requests.GemNew(0, Native.Gpu.GemDomain.Vram, 100, 0)));
         Assert.Equal(Errno.EINVAL, zero.Errno);
-        var unknown = await Assert.ThrowsAsync<DrmException>(() => ctx.Send(new Actors.Protocol.Requests.GemInfo(6)));
+        var unknown = await Assert.ThrowsAsync<DrmException>(() => ctx.Send(new PvDrm.Protocol.Requests.GemInfo(6)));
         Assert.Equal(Errno.ENOENT, unknown.Errno);
         Assert.Contains("handle 6", unknown.Message);
 
         // A closed handle may be reused at once.
-        await ctx.Send(new Actors.Protocol.Requests.GemClose(5));
-        await ctx.Send(new Actors.Protocol.Requests.GemNew(5, Native.Gpu.GemDomain.Vram, 100, 0));
+        await ctx.Send(new PvDrm.Protocol.Requests.GemClose(5));
+        await ctx.Send(new PvDrm.Protocol.Requests.GemNew(5, Native.Gpu.GemDomain.Vram, 100, 0));
     }
 
     [Fact]
@@ -104,7 +104,7 @@ public class ContextActorSpec : TestKit
     {
         await using var client = await _host.ConnectAsync();
         var ctx = await client.OpenContextAsync();
-        client.Post(new Actors.Protocol.Requests.GemClose(42) { Context = ctx.Id });
+        client.Post(new PvDrm.Protocol.Requests.GemClose(42) { Context = ctx.Id });
         // GEM_CLOSE of handle 42 fails on the host; a later request on this context reports it.
         var error = await Assert.ThrowsAsync<DrmException>(async () =>
         {

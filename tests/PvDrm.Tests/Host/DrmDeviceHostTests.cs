@@ -1,6 +1,6 @@
 using Akka.TestKit.Xunit2;
 using PvDrm.Actors.Host;
-using PvDrm.Guest.Client;
+using PvDrm.Client;
 using PvDrm.Native.Drm;
 using PvDrm.Native.Gpu;
 using PvDrm.Native.Interop;
@@ -80,7 +80,7 @@ public class DrmDeviceHostTests : TestKit
         Assert.Equal(3, device.OpenFiles);
 
         // Through the protocol b can only name its own handles; a's number is unknown in b's context.
-        var e = await Assert.ThrowsAsync<DrmException>(() => ctxB.Send(new PvDrm.Actors.Protocol.Requests.GemInfo(secretA.Handle)));
+        var e = await Assert.ThrowsAsync<DrmException>(() => ctxB.Send(new PvDrm.Protocol.Requests.GemInfo(secretA.Handle)));
         Assert.Equal(Errno.ENOENT, e.Errno);
 
         // Closing a context closes its file, and the kernel drops that file's handles with it.

@@ -1,5 +1,5 @@
 using Akka.TestKit.Xunit2;
-using PvDrm.Guest.Client;
+using PvDrm.Client;
 using PvDrm.Native.Interop;
 using PvDrm.Tests.Support;
 
@@ -53,9 +53,9 @@ public class GemActorSpec : TestKit
 
         var write = await Assert.ThrowsAsync<DrmException>(() => gem.WriteAsync(4090, new byte[10]));
         Assert.Equal(Errno.EINVAL, write.Errno);
-        var read = await Assert.ThrowsAsync<DrmException>(() => ctx.Send(new Actors.Protocol.Requests.GemRead(gem.Handle, ulong.MaxValue - 2, 8)));
+        var read = await Assert.ThrowsAsync<DrmException>(() => ctx.Send(new PvDrm.Protocol.Requests.GemRead(gem.Handle, ulong.MaxValue - 2, 8)));
         Assert.Equal(Errno.EINVAL, read.Errno);
-        var tooBig = await Assert.ThrowsAsync<DrmException>(() => ctx.Send(new Actors.Protocol.Requests.GemRead(gem.Handle, 0, 16 << 20)));
+        var tooBig = await Assert.ThrowsAsync<DrmException>(() => ctx.Send(new PvDrm.Protocol.Requests.GemRead(gem.Handle, 0, 16 << 20)));
         Assert.Equal(Errno.E2BIG, tooBig.Errno);
     }
 

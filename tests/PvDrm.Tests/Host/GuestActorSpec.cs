@@ -1,6 +1,6 @@
 using Akka.TestKit.Xunit2;
 using PvDrm.Actors.Host;
-using PvDrm.Guest.Client;
+using PvDrm.Client;
 using PvDrm.Native.Interop;
 using PvDrm.Tests.Support;
 
@@ -79,7 +79,7 @@ public class GuestActorSpec : TestKit
         var ctx = await client.OpenContextAsync();
         await ctx.DisposeAsync();
 
-        var error = await Assert.ThrowsAsync<DrmException>(() => client.SendAsync(new Actors.Protocol.Requests.GemInfo(1) { Context = ctx.Id }));
+        var error = await Assert.ThrowsAsync<DrmException>(() => client.SendAsync(new PvDrm.Protocol.Requests.GemInfo(1) { Context = ctx.Id }));
         Assert.Equal(Errno.ENOENT, error.Errno);
         Assert.Contains($"context {ctx.Id} is not open", error.Message);
     }

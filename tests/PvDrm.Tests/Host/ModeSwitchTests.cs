@@ -1,12 +1,12 @@
 using Akka.Actor;
 using Akka.TestKit.Xunit2;
 using PvDrm.Actors.Host.Control;
-using PvDrm.Guest.Client;
+using PvDrm.Client;
 using PvDrm.Native.Gpu;
 using PvDrm.Native.Gpu.Soft;
 using PvDrm.Native.Interop;
 using PvDrm.Tests.Support;
-using static PvDrm.Actors.Protocol.Requests;
+using static PvDrm.Protocol.Requests;
 
 namespace PvDrm.Tests.Host;
 

@@ -1,8 +1,8 @@
 using Akka.Actor;
 using Akka.TestKit.Xunit2;
-using PvDrm.Actors.Protocol;
+using PvDrm.Protocol;
 using PvDrm.Actors.Host;
-using PvDrm.Guest.Client;
+using PvDrm.Client;
 using PvDrm.Native.Gpu.Soft;
 using PvDrm.Native.Gpu;
 using PvDrm.Native.Interop;
@@ -104,7 +104,7 @@ public class SequentialGateSwitchSpec : TestKit
         return (gate, mode);
     }
 
-    private static Request NewRequest(uint id) => new Actors.Protocol.Requests.GetVersion { RequestId = id };
+    private static Request NewRequest(uint id) => new PvDrm.Protocol.Requests.GetVersion { RequestId = id };
 
     [Fact]
     public void Guests_take_turns_so_a_backlog_delays_another_guest_by_one_request()

@@ -1,7 +1,7 @@
 using Akka.TestKit.Xunit2;
 using PvDrm.Actors.Guest;
 using PvDrm.Actors.Host;
-using PvDrm.Guest.Client;
+using PvDrm.Client;
 using PvDrm.Guest.Workloads;
 using PvDrm.Native.Gpu;
 using PvDrm.Native.Interop;
@@ -89,7 +89,7 @@ public class ProxyTests : TestKit, IDisposable
         await gemB.ReadAsync(0, back);
         Assert.Equal(0, back[0]);
 
-        var error = await Assert.ThrowsAsync<DrmException>(() => ctxB.Send(new Actors.Protocol.Requests.GemInfo(7)));
+        var error = await Assert.ThrowsAsync<DrmException>(() => ctxB.Send(new PvDrm.Protocol.Requests.GemInfo(7)));
         Assert.Equal(Errno.ENOENT, error.Errno);
     }
 

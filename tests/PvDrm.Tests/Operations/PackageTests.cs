@@ -32,6 +32,7 @@ public class PackageTests
         }
         Assert.Contains("adduser pvdrm render", Control(Path.Combine(dist, "pvdrm-host_9.8.7~test_amd64.deb"), "postinst", dir));
         Assert.True(File.Exists(Path.Combine(dist, "pvdrm-9.8.7-test-linux-x64.tar.gz")));
+        Assert.True(File.Exists(Path.Combine(dist, "PvDrm.Client.9.8.7-test.nupkg")));
 
         string lib = Path.Combine(root, "usr", "lib", "pvdrm");
         // Self-contained single files: no assemblies or runtime configuration beside them.

@@ -1,4 +1,4 @@
-using PvDrm.Guest.Client;
+using PvDrm.Client;
 using PvDrm.Host.Demo;
 using PvDrm.Native.Interop;
 using PvDrm.Tests.Support;

@@ -2,8 +2,8 @@ using System.Globalization;
 using System.Text.RegularExpressions;
 using Akka.TestKit.Xunit2;
 using PvDrm.Actors.Host;
-using PvDrm.Actors.Protocol;
-using PvDrm.Guest.Client;
+using PvDrm.Protocol;
+using PvDrm.Client;
 using PvDrm.Native.Interop;
 using PvDrm.Tests.Support;
 

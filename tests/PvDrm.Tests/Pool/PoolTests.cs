@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using PvDrm.Actors.Host.Control;
-using PvDrm.Guest.Client;
+using PvDrm.Client;
 using PvDrm.Host.Demo;
 using PvDrm.Native.Interop;
 using PvDrm.Tests.Support;

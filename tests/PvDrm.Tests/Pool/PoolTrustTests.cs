@@ -6,7 +6,7 @@ using Akka.Remote;
 using Akka.Remote.Transport.DotNetty;
 using PvDrm.Actors.Host.Control;
 using PvDrm.Actors.Host.Pool;
-using PvDrm.Guest.Client;
+using PvDrm.Client;
 using PvDrm.Host.Demo;
 using PvDrm.Tests.Support;
 using Xunit.Abstractions;

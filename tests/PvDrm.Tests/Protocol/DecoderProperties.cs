@@ -1,7 +1,7 @@
 using FsCheck;
 using FsCheck.Fluent;
 using FsCheck.Xunit;
-using PvDrm.Actors.Protocol;
+using PvDrm.Protocol;
 
 namespace PvDrm.Tests.Protocol;
 

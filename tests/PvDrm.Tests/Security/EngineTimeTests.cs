@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 using Akka.TestKit.Xunit2;
-using PvDrm.Guest.Client;
+using PvDrm.Client;
 using PvDrm.Native.Gpu;
 using PvDrm.Native.Gpu.Soft;
 using PvDrm.Native.Interop;
@@ -120,8 +120,8 @@ public class EngineTimeTests : TestKit
         var release = await semaphore.MapAsync();
         var channel = await evil.ChannelAllocAsync();
         var fences = new List<ulong> { await evil.SubmitAsync(channel, Commands.AcquireThenFill(semaphore, 1, semaphore, 1)) };
-        var megabyte = new Actors.Protocol.Requests.Pushbuf(channel.Id, [new(nops.Handle, BufferAccess.Read)], [new PushEntry(0, 0, 1 << 20)], ReadOnlyMemory<byte>.Empty);
-        for (int i = 0; i < 3; i++) fences.Add((await evil.Send(megabyte)).Read<Actors.Protocol.Replies.Fence>().Number);
+        var megabyte = new PvDrm.Protocol.Requests.Pushbuf(channel.Id, [new(nops.Handle, BufferAccess.Read)], [new PushEntry(0, 0, 1 << 20)], ReadOnlyMemory<byte>.Empty);
+        for (int i = 0; i < 3; i++) fences.Add((await evil.Send(megabyte)).Read<PvDrm.Protocol.Replies.Fence>().Number);
 
         var refused = await Assert.ThrowsAsync<DrmException>(() => evil.Send(megabyte));
         Assert.Equal(Errno.EAGAIN, refused.Errno);

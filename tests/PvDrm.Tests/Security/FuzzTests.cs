@@ -2,12 +2,12 @@ using Akka.TestKit.Xunit2;
 using FsCheck;
 using FsCheck.Fluent;
 using Gen = FsCheck.Fluent.Gen;
-using PvDrm.Actors.Protocol;
+using PvDrm.Protocol;
 using PvDrm.Native.Gpu;
 using PvDrm.Native.Gpu.Soft;
 using PvDrm.Tests.Protocol;
 using PvDrm.Tests.Support;
-using static PvDrm.Actors.Protocol.Requests;
+using static PvDrm.Protocol.Requests;
 
 namespace PvDrm.Tests.Security;
 

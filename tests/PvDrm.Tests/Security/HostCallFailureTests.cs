@@ -1,5 +1,5 @@
 using Akka.TestKit.Xunit2;
-using PvDrm.Guest.Client;
+using PvDrm.Client;
 using PvDrm.Native.Drm;
 using PvDrm.Native.Drm.Uapi;
 using PvDrm.Native.Gpu;

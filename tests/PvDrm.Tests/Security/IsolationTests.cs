@@ -1,8 +1,8 @@
 using Akka.TestKit.Xunit2;
-using PvDrm.Guest.Client;
+using PvDrm.Client;
 using PvDrm.Native.Interop;
 using PvDrm.Tests.Support;
-using static PvDrm.Actors.Protocol.Requests;
+using static PvDrm.Protocol.Requests;
 
 namespace PvDrm.Tests.Security;
 
@@ -26,11 +26,11 @@ public class IsolationTests : TestKit
         var ctxB = await b.OpenContextAsync();
         Assert.Equal(ctxA.Id, ctxB.Id);
 
-        foreach (var request in new Actors.Protocol.Request[]
+        foreach (var request in new PvDrm.Protocol.Request[]
         {
             new GemInfo(gemA.Handle), new GemMap(gemA.Handle), new GemRead(gemA.Handle, 0, 4), new GemWrite(gemA.Handle, 0, new byte[4]),
             new CpuPrep(gemA.Handle, 0, 0), new GemClose(gemA.Handle), new ChannelFree(channelA.Id), new FenceWait(1, 0, 0),
-            new Actors.Protocol.Requests.Pushbuf(channelA.Id, [], [], new byte[4]),
+            new PvDrm.Protocol.Requests.Pushbuf(channelA.Id, [], [], new byte[4]),
         })
         {
             var error = await Assert.ThrowsAsync<DrmException>(() => ctxB.Send(request));

@@ -1,7 +1,7 @@
 using System.Runtime.InteropServices;
 using Akka.TestKit.Xunit2;
 using PvDrm.Actors.Host;
-using PvDrm.Guest.Client;
+using PvDrm.Client;
 using PvDrm.Native.Gpu;
 using PvDrm.Native.Gpu.Soft;
 using PvDrm.Tests.Support;

@@ -2,7 +2,7 @@ using Akka.Configuration;
 using Akka.TestKit.Xunit2;
 using PvDrm.Actors.Host;
 using PvDrm.Actors.Host.Control;
-using PvDrm.Guest.Client;
+using PvDrm.Client;
 using PvDrm.Native.Interop;
 using PvDrm.Native.Io;
 using PvDrm.Tests.Support;

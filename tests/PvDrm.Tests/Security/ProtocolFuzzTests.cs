@@ -1,12 +1,12 @@
 using Akka.TestKit.Xunit2;
 using PvDrm.Actors.Host;
-using PvDrm.Actors.Protocol;
+using PvDrm.Protocol;
 using PvDrm.Native.Gpu;
 using PvDrm.Native.Gpu.Soft;
 using PvDrm.Native.Interop;
 using PvDrm.Native.Memory;
 using PvDrm.Tests.Support;
-using static PvDrm.Actors.Protocol.Requests;
+using static PvDrm.Protocol.Requests;
 
 namespace PvDrm.Tests.Security;
 

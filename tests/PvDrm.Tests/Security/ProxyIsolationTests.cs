@@ -5,7 +5,7 @@ using Akka.TestKit.Xunit2;
 using PvDrm.Actors.Guest;
 using PvDrm.Actors.Host;
 using PvDrm.Actors.Host.Control;
-using PvDrm.Guest.Client;
+using PvDrm.Client;
 using PvDrm.Guest.Workloads;
 using PvDrm.Native.Gpu;
 using PvDrm.Native.Gpu.Soft;

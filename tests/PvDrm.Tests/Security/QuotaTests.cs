@@ -1,6 +1,6 @@
 using Akka.TestKit.Xunit2;
 using PvDrm.Actors.Host;
-using PvDrm.Guest.Client;
+using PvDrm.Client;
 using PvDrm.Native.Gpu;
 using PvDrm.Native.Interop;
 using PvDrm.Tests.Support;

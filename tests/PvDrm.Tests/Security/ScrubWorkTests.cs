@@ -1,10 +1,10 @@
 using Akka.TestKit.Xunit2;
 using PvDrm.Actors.Host;
-using PvDrm.Actors.Protocol;
-using PvDrm.Guest.Client;
+using PvDrm.Protocol;
+using PvDrm.Client;
 using PvDrm.Native.Gpu.Soft;
 using PvDrm.Tests.Support;
-using static PvDrm.Actors.Protocol.Requests;
+using static PvDrm.Protocol.Requests;
 
 namespace PvDrm.Tests.Security;
 

@@ -3,8 +3,8 @@ using Akka.Configuration;
 using Akka.Event;
 using Akka.TestKit.Xunit2;
 using PvDrm.Actors.Host;
-using PvDrm.Actors.Protocol;
-using PvDrm.Guest.Client;
+using PvDrm.Protocol;
+using PvDrm.Client;
 using PvDrm.Native.Interop;
 using PvDrm.Tests.Support;
 

@@ -1,7 +1,7 @@
 using System.Text;
 using Akka.TestKit.Xunit2;
 using PvDrm.Actors.Host;
-using PvDrm.Guest.Client;
+using PvDrm.Client;
 using PvDrm.Native.Gpu;
 using PvDrm.Native.Interop;
 using PvDrm.Tests.Support;
@@ -169,10 +169,10 @@ public class SharingTests : TestKit
         var gem = await ctx.GemNewAsync(4096);
         using var fd = GuestMemFd.Create("foreign", 4096);
 
-        var error = await Assert.ThrowsAsync<DrmException>(() => ctx.Send(new Actors.Protocol.Requests.GemInfo(gem.Handle) { Fd = fd }));
+        var error = await Assert.ThrowsAsync<DrmException>(() => ctx.Send(new PvDrm.Protocol.Requests.GemInfo(gem.Handle) { Fd = fd }));
         Assert.Equal(Errno.EINVAL, error.Errno);
         Assert.Contains("does not take a descriptor", error.Message);
-        var missing = await Assert.ThrowsAsync<DrmException>(() => ctx.Send(new Actors.Protocol.Requests.PrimeImport(9)));
+        var missing = await Assert.ThrowsAsync<DrmException>(() => ctx.Send(new PvDrm.Protocol.Requests.PrimeImport(9)));
         Assert.Contains("needs a descriptor", missing.Message);
     }
 }

@@ -2,7 +2,7 @@ using Akka.Actor;
 using Akka.TestKit;
 using PvDrm.Actors.Host;
 using PvDrm.Actors.Host.Control;
-using PvDrm.Guest.Client;
+using PvDrm.Client;
 using PvDrm.Native.Gpu;
 using PvDrm.Native.Gpu.Soft;
 using PvDrm.Native.Interop;

@@ -1,5 +1,5 @@
 using System.Text;
-using PvDrm.Actors.Protocol;
+using PvDrm.Protocol;
 using PvDrm.Native.Interop;
 using Tmds.Linux;
 using static Tmds.Linux.LibC;

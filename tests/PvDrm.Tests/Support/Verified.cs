@@ -1,4 +1,4 @@
-using PvDrm.Guest.Client;
+using PvDrm.Client;
 
 namespace PvDrm.Tests.Support;
 

@@ -3,7 +3,7 @@ using Akka.Actor;
 using Akka.TestKit.Xunit2;
 using PvDrm.Actors.Guest;
 using PvDrm.Actors.Host;
-using PvDrm.Guest.Client;
+using PvDrm.Client;
 using PvDrm.Guest.Workloads;
 using PvDrm.Native.Interop;
 using PvDrm.Tests.Support;
