@@ -10,6 +10,9 @@
 # default of `pvdrm-guest run`) and its shim socket at unix:/run/pvdrm/shim.sock, then runs COMMAND
 # with pvdrm-guest first on PATH (a wrapper that gives `exec` and `status` the proxy's settings).
 # boot.sh options (--vgem, --virtio-gpu, --memory, --cpus, --accel, --timeout, --pidfile) pass through.
+# When the host gives G a shared region (pvdrm.host.guests.G.shared-memory), the VM gets the
+# host's region file as an ivshmem-plain device and the proxy maps programs' buffers from it
+# (pvdrm.guest.shared-memory = auto): no copy.
 # Exit status: COMMAND's; 1 when the proxy could not connect (its error is printed); as boot.sh.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -49,6 +52,15 @@ case "${listen%:*}" in
   *) echo "run: pvdrm.host.listen.tcp = $listen: QEMU's user network reaches only this machine's loopback; listen on 127.0.0.1 or 0.0.0.0" >&2; exit 2 ;;
 esac
 port="${listen##*:}"
+shared="" guest_region=""
+size="$("$bin/pvdrm-host" config get --config "$config" "pvdrm.host.guests.$name.shared-memory" 2>/dev/null || true)"
+if [ -n "$size" ] && [ "$size" != 0 ] && [ "$size" != "0 B" ]; then
+  dir="$("$bin/pvdrm-host" config get --config "$config" pvdrm.host.shared-memory-dir)"
+  shared="$dir/pvdrm-$name.region"
+  [ -f "$shared" ] || { echo "run: guest $name's shared region $shared is missing: is the host of $config running?" >&2; exit 2; }
+  boot+=(--shared-memory "$shared")
+  guest_region='shared-memory = "auto"'
+fi
 if [ -z "$token" ]; then
   [ -r "$tokens" ] || { echo "run: no --token, and pvdrm.host.auth.tokens-file ($tokens) cannot be read" >&2; exit 2; }
   token="$(awk -v g="$name" '$1 == g { print $2; exit }' "$tokens")"
@@ -66,6 +78,7 @@ pvdrm.guest {
   listen = "unix:/run/pvdrm/guest.sock"
   shim.unix = "unix:/run/pvdrm/shim.sock"
   control.unix = "/run/pvdrm/control.sock"
+  $guest_region
 }
 HOCON
 chmod 600 "$job/guest.hocon"

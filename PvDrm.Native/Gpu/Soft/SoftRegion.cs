@@ -23,8 +23,9 @@ public sealed class SoftRegion : IDisposable
     }
 
     /// <summary>
-    /// Creates (or truncates to zero, then sizes: nothing of an earlier file survives) the file
-    /// <paramref name="path"/>, mode 0600, of <paramref name="size"/> bytes; removed on dispose.
+    /// Creates the file <paramref name="path"/>, mode 0600, of <paramref name="size"/> bytes
+    /// (zeros); removed on dispose. A file already there is removed first and the new one made
+    /// with O_EXCL, so neither an earlier file's bytes nor a file someone else made is used.
     /// <paramref name="key"/> is the setting that sized it, named when the region is full.
     /// </summary>
     public static unsafe SoftRegion Create(string path, ulong size, string key)
@@ -32,10 +33,18 @@ public sealed class SoftRegion : IDisposable
         if (size == 0 || size % 4096 != 0) ErrnoException.Throw(Errno.EINVAL, $"{key}: {size} bytes is not a whole number of pages");
         byte[] name = Encoding.UTF8.GetBytes(path + "\0");
         int fd;
-        fixed (byte* p = name) fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0x180);
+        try
+        {
+            File.Delete(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            ErrnoException.Throw(Errno.EEXIST, $"{key}: {path} exists and cannot be removed: {e.Message}");
+        }
+        fixed (byte* p = name) fd = open(p, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0x180);
         if (fd < 0) ErrnoException.ThrowLibc($"open({path})", errno);
         var handle = new FileDescriptor(fd);
-        if (ftruncate(fd, 0) != 0 || ftruncate(fd, (off_t)(long)size) != 0 || fchmod(fd, 0x180) != 0)
+        if (ftruncate(fd, (off_t)(long)size) != 0)
         {
             int err = errno;
             handle.Dispose();

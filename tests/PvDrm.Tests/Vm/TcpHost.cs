@@ -28,14 +28,14 @@ internal sealed class TcpHost : IDisposable
               auth.same-uid = off
               control.unix = "{{ControlSocket}}"
             }
-            {{settings}}
+            {{settings.Replace("$HOSTDIR", Path.GetDirectoryName(Config))}}
             """);
         _host = ChildProcess.Start("pvdrm-host", "serve", "--config", Config);
     }
 
     public static Task<TcpHost> StartAsync(params string[] guests) => StartAsync("", guests);
 
-    /// <summary>A host with more <paramref name="settings"/> (HOCON, after the listener's).</summary>
+    /// <summary>A host with more <paramref name="settings"/> (HOCON, after the listener's; $HOSTDIR: the host's private folder).</summary>
     public static async Task<TcpHost> StartAsync(string settings, params string[] guests)
     {
         var host = new TcpHost(settings, guests);
