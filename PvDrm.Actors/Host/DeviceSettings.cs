@@ -72,7 +72,7 @@ public sealed partial record DeviceSettings(string Name, DeviceKind Kind, SoftGp
             if (!ValidName().IsMatch(guest))
                 throw new ConfigurationException($"{at}: '{guest}' is not a valid guest name: 1-64 characters of A-Z a-z 0-9 . _ -, starting with a letter or digit");
             var reader = new SettingsReader(config, at);
-            if (!reader.Has("device")) continue; // an entry with only shared-memory: the default device
+            if (!reader.Has("device") && reader.Has("shared-memory")) continue; // only a region: the default device
             string device = reader.String("device");
             guests[guest] = device == "none" ? null : device;
         }
