@@ -33,10 +33,10 @@ internal sealed class TcpHost : IDisposable
         _host = ChildProcess.Start("pvdrm-host", "serve", "--config", Config);
     }
 
-    public static Task<TcpHost> StartAsync(params string[] guests) => StartAsync("", guests);
+    public static Task<TcpHost> StartAsync(params string[] guests) => StartWithAsync("", guests);
 
     /// <summary>A host with more <paramref name="settings"/> (HOCON, after the listener's; $HOSTDIR: the host's private folder).</summary>
-    public static async Task<TcpHost> StartAsync(string settings, params string[] guests)
+    public static async Task<TcpHost> StartWithAsync(string settings, params string[] guests)
     {
         var host = new TcpHost(settings, guests);
         await host._host.WaitForFileAsync(host.ControlSocket, TimeSpan.FromSeconds(60));

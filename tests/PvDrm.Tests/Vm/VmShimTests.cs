@@ -25,7 +25,7 @@ public sealed class VmShimFixture : IAsyncLifetime
         NativeToolchain.Ensure(ShimPrograms.Gap, ShimPrograms.Require);
         string program = NativeToolchain.CompileIn(Path.Combine(NativeToolchain.RepoRoot, "tests", "PvDrm.Tests", "Vm", "native"),
             "vm_nouveau", ["vm_nouveau.c"], ["libdrm", "libdrm_nouveau"], "m");
-        Host = await TcpHost.StartAsync("""
+        Host = await TcpHost.StartWithAsync("""
             pvdrm.host.soft-gpu.personality = nouveau
             pvdrm.host.guests.vm1.shared-memory = 64 MiB
             pvdrm.host.shared-memory-dir = "$HOSTDIR"
@@ -43,6 +43,7 @@ public sealed class VmShimFixture : IAsyncLifetime
     }
 }
 
+[Collection(VirtualMachines.Collection)]
 public sealed class VmShimTests(VmShimFixture vm) : IClassFixture<VmShimFixture>
 {
     private static readonly string[] Works =
