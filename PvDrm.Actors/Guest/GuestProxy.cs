@@ -26,6 +26,7 @@ public sealed class GuestProxy : ReceiveActor
     private readonly GuestNames _names;
     private IActorRef _cacheActor = ActorRefs.Nobody;
     private UnixListener? _listener;
+    private GuestRegion? _region;
     private ulong _nextApp;
 
     public GuestProxy(ProxySettings settings, UpstreamLink upstream, Action<string> onUpstreamLost)
@@ -65,8 +66,10 @@ public sealed class GuestProxy : ReceiveActor
     {
         _cacheActor = Context.ActorOf(CacheActor.Props(_cache, _upstream), "cache");
         if (_settings.ControlUnix is { } control) Context.ActorOf(ControlActor.Props(control, Self, "status"), "control");
+        _region = GuestRegion.Open(_settings.SharedMemory);
+        if (_region != null) _log.Info("shared region with the host: {0}, {1} bytes", _region.Path, _region.Size);
         if (_settings.ShimUnix is { } shim)
-            Context.ActorOf(ShimListener.Props(ProxySettings.UnixPath(shim), _upstream, _contextIds, NextApp, _cache, _cacheActor, _names), ShimListener.Name);
+            Context.ActorOf(ShimListener.Props(ProxySettings.UnixPath(shim), _upstream, _contextIds, NextApp, _cache, _cacheActor, _names, _region), ShimListener.Name);
         _upstream.LossListener = Self;
         string path = ProxySettings.UnixPath(_settings.Listen);
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
@@ -82,6 +85,7 @@ public sealed class GuestProxy : ReceiveActor
     protected override void PostStop()
     {
         _listener?.Dispose();
+        _region?.Dispose();
         _upstream.Close("proxy stopped");
     }
 

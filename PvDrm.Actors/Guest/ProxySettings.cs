@@ -29,6 +29,9 @@ public sealed record ProxySettings
     /// <summary>Where the preload shim of unmodified DRM programs connects (unix:PATH); null: no render node.</summary>
     public string? ShimUnix { get; init; }
 
+    /// <summary>The VM's shared region with the host: "" none, "auto" the ivshmem device's BAR, or a file (<see cref="GuestRegion"/>).</summary>
+    public string SharedMemory { get; init; } = "";
+
     /// <summary>Who may open a global name an application exported (pvdrm.guest.sharing).</summary>
     public NameSharing Sharing { get; init; } = NameSharing.Application;
 
@@ -71,6 +74,7 @@ public sealed record ProxySettings
             Upstream = ReadUpstream(c),
             ControlUnix = c.String("control.unix") is { Length: > 0 } control ? control : null,
             ShimUnix = c.String("shim.unix").Length > 0 ? UnixEndpoint(c, "shim.unix") : null,
+            SharedMemory = c.String("shared-memory"),
         };
     }
 

@@ -94,6 +94,7 @@ public static class DeviceFactory
         if (defaultDevice != null && !Deferred(defaultDevice) && !names.Contains(defaultDevice))
             throw new ConfigurationException($"{HostSettings.Root}.default-device: '{defaultDevice}' is not a device of this host ({known}), nor none");
         CheckGuestDevices(settings, devices);
+        SharedRegions.Create(settings, devices, defaultDevice);
         return new HostDevices(devices, defaultDevice, deferredDefault: defaultDevice != null && Deferred(defaultDevice));
     }
 

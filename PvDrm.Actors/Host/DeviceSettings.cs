@@ -61,7 +61,7 @@ public sealed partial record DeviceSettings(string Name, DeviceKind Kind, SoftGp
         return new DeviceSettings(name, DeviceKind.Drm, new SoftGpuOptions(), path, driver.Length == 0 ? null : driver);
     }
 
-    /// <summary><c>pvdrm.host.guests.&lt;guest&gt;.device</c> for every guest listed; null: none (attach it at run time).</summary>
+    /// <summary><c>pvdrm.host.guests.&lt;guest&gt;.device</c> for every guest listed with one; null: none (attach it at run time).</summary>
     internal static IReadOnlyDictionary<string, string?> ReadGuests(Config config)
     {
         string root = $"{HostSettings.Root}.guests";
@@ -71,10 +71,33 @@ public sealed partial record DeviceSettings(string Name, DeviceKind Kind, SoftGp
             string at = $"{root}.{Quote(guest)}";
             if (!ValidName().IsMatch(guest))
                 throw new ConfigurationException($"{at}: '{guest}' is not a valid guest name: 1-64 characters of A-Z a-z 0-9 . _ -, starting with a letter or digit");
-            string device = new SettingsReader(config, at).String("device");
+            var reader = new SettingsReader(config, at);
+            if (!reader.Has("device") && reader.Has("shared-memory")) continue; // only a region: the default device
+            string device = reader.String("device");
             guests[guest] = device == "none" ? null : device;
         }
         return guests;
+    }
+
+    /// <summary>
+    /// <c>pvdrm.host.guests.&lt;guest&gt;.shared-memory</c> of every guest that has one above 0:
+    /// a power of two from 1 MiB to 64 GiB, as the BAR of an ivshmem device must be.
+    /// </summary>
+    internal static IReadOnlyDictionary<string, ulong> ReadSharedMemory(Config config)
+    {
+        string root = $"{HostSettings.Root}.guests";
+        var sizes = new Dictionary<string, ulong>(StringComparer.Ordinal);
+        foreach (string guest in ObjectKeys(config, root))
+        {
+            var reader = new SettingsReader(config, $"{root}.{Quote(guest)}");
+            if (!reader.Has("shared-memory")) continue;
+            long size = reader.Bytes("shared-memory", 0, 64L << 30);
+            if (size == 0) continue;
+            if (size < 1 << 20 || (size & (size - 1)) != 0)
+                throw new ConfigurationException($"{root}.{Quote(guest)}.shared-memory: {size} bytes is not a power of two from 1 MiB to 64 GiB (an ivshmem BAR), nor 0");
+            sizes[guest] = (ulong)size;
+        }
+        return sizes;
     }
 
     private static IEnumerable<string> ObjectKeys(Config config, string path)

@@ -45,6 +45,12 @@ public sealed record HostSettings
     /// <summary><c>pvdrm.host.guests.&lt;guest&gt;.device</c>; a null value: none until attached.</summary>
     public IReadOnlyDictionary<string, string?> GuestDevices { get; init; } = new Dictionary<string, string?>();
 
+    /// <summary><c>guests.&lt;g&gt;.shared-memory</c>: the size of each VM guest's shared region (guests without one are left out).</summary>
+    public IReadOnlyDictionary<string, ulong> GuestSharedMemory { get; init; } = new Dictionary<string, ulong>();
+
+    /// <summary><c>shared-memory-dir</c>: where the host creates the guests' region files (pvdrm-&lt;guest&gt;.region).</summary>
+    public string SharedMemoryDir { get; init; } = "/dev/shm";
+
     /// <summary>Path of the guest-facing Unix socket; null to not listen (tests wire links directly).</summary>
     public string? ListenUnix { get; init; }
 
@@ -182,6 +188,8 @@ public sealed record HostSettings
             Devices = DeviceSettings.ReadAll(merged, ReadSoftGpu),
             DefaultDevice = defaultDevice == "none" ? null : defaultDevice,
             GuestDevices = DeviceSettings.ReadGuests(merged),
+            GuestSharedMemory = DeviceSettings.ReadSharedMemory(merged),
+            SharedMemoryDir = c.String("shared-memory-dir"),
             ListenUnix = listen.Length == 0 ? null : listen,
             ControlUnix = control.Length == 0 ? null : control,
             MetricsListen = metrics.Length == 0 ? null : metrics,

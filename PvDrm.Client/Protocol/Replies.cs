@@ -112,20 +112,28 @@ public static class Replies
         public static GemInfo Read(ref WireReader r) => new(r.U32(), (GemDomain)r.U32(), r.U64(), r.U64());
     }
 
-    /// <summary>GEM_MAP: u64 size, u64 map_offset; the buffer's fd travels with the frame.</summary>
-    public readonly record struct GemMap(ulong Size, ulong MapOffset) : IReplyPayload<GemMap>
+    /// <summary>
+    /// GEM_MAP: u64 size, u64 map_offset, u64 region_offset; the buffer's fd travels with the
+    /// frame, or, for a buffer in the guest's shared region, no fd and its offset there
+    /// (<see cref="NoRegion"/> otherwise). A 16-byte reply (before the field) reads as NoRegion.
+    /// </summary>
+    public readonly record struct GemMap(ulong Size, ulong MapOffset, ulong RegionOffset = GemMap.NoRegion) : IReplyPayload<GemMap>
     {
-        int IReplyPayload<GemMap>.Size => 16;
+        /// <summary>region_offset of a buffer that is not in a shared region.</summary>
+        public const ulong NoRegion = ulong.MaxValue;
+
+        int IReplyPayload<GemMap>.Size => 24;
 
         /// <inheritdoc />
         public void Write(ref WireWriter w)
         {
             w.U64(Size);
             w.U64(MapOffset);
+            w.U64(RegionOffset);
         }
 
         /// <inheritdoc />
-        public static GemMap Read(ref WireReader r) => new(r.U64(), r.U64());
+        public static GemMap Read(ref WireReader r) => new(r.U64(), r.U64(), r.Remaining >= 8 ? r.U64() : NoRegion);
     }
 
     /// <summary>GEM_EXPORT: u32 name, u32 reserved.</summary>

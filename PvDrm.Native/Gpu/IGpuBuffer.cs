@@ -20,6 +20,12 @@ public interface IGpuBuffer
     /// </summary>
     FileDescriptor Fd { get; }
 
+    /// <summary>
+    /// The buffer's offset in its guest's shared region (a VM guest's granted pages), or null:
+    /// such a buffer is handed out as that offset, never as <see cref="Fd"/> (the whole region).
+    /// </summary>
+    ulong? RegionOffset => null;
+
     /// <summary>Copies bytes out of the buffer; the range must lie inside it.</summary>
     void Read(ulong offset, Span<byte> destination);
 

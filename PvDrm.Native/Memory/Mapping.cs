@@ -29,14 +29,17 @@ public sealed unsafe class Mapping : IDisposable
     }
 
     /// <summary>Maps <paramref name="length"/> bytes of <paramref name="fd"/> shared, read/write.</summary>
-    public static Mapping Map(FileDescriptor fd, ulong length)
+    public static Mapping Map(FileDescriptor fd, ulong length) => Map(fd, 0, length);
+
+    /// <summary>Maps <paramref name="length"/> bytes of <paramref name="fd"/> at <paramref name="offset"/> (whole pages), shared, read/write.</summary>
+    public static Mapping Map(FileDescriptor fd, ulong offset, ulong length)
     {
         if (length == 0) ErrnoException.Throw(Errno.EINVAL, "cannot map zero bytes");
         bool added = false;
         try
         {
             fd.DangerousAddRef(ref added);
-            void* p = mmap(null, (size_t)length, PROT_READ | PROT_WRITE, MAP_SHARED, fd.Number, (off_t)0);
+            void* p = mmap(null, (size_t)length, PROT_READ | PROT_WRITE, MAP_SHARED, fd.Number, (off_t)(long)offset);
             if (p == MAP_FAILED) ErrnoException.ThrowLibc($"mmap({length})", errno);
             return new Mapping((byte*)p, length);
         }

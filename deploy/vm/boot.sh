@@ -5,19 +5,24 @@
 # writable /run, and reaches this machine at 10.0.2.2 (QEMU user networking).
 #
 #   deploy/vm/boot.sh [--name G] [--vgem] [--virtio-gpu] [--memory MiB] [--cpus N]
-#                     [--accel auto|kvm|tcg] [--timeout SECONDS] [--pidfile FILE] -- COMMAND [ARGS...]
+#                     [--accel auto|kvm|tcg] [--timeout SECONDS] [--pidfile FILE]
+#                     [--shared-memory FILE] [--vsock-cid CID] -- COMMAND [ARGS...]
 #
 # The command runs under bash in the current directory, with TMPDIR and HOME under /run.
 # --vgem loads the vgem DRM driver; --virtio-gpu adds a virtio-gpu-pci device (virtio_gpu).
 # --accel auto (default) uses KVM where it boots the kernel here (probed once, cached), else
 # software emulation (TCG); the mode is printed on stderr. --pidfile: where to write QEMU's pid.
+# --shared-memory: a host file (a guest's shared region, whose size is a power of two) mapped
+# into the VM, shared, as the BAR 2 of an ivshmem-plain PCI device (1af4:1110).
+# --vsock-cid: a vhost-vsock-pci device with that guest CID (needs /dev/vhost-vsock); the VM
+# reaches this machine at CID 2.
 # The command's output is streamed as the VM writes it. Exit status: the command's; 124 when
 # --timeout passed; 125 when the VM did not run it to its end. QEMU is stopped on exit and Ctrl+C.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 source "$here/vm-lib.sh"
 
-name=pvdrm-vm vgem=0 gpu=0 memory=1024 cpus=2 accel=auto timeout=300 pidfile=""
+name=pvdrm-vm vgem=0 gpu=0 memory=1024 cpus=2 accel=auto timeout=300 pidfile="" shared="" cid=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --name) name="$2"; shift 2 ;;
@@ -28,6 +33,8 @@ while [ $# -gt 0 ]; do
     --accel) accel="$2"; shift 2 ;;
     --timeout) timeout="$2"; shift 2 ;;
     --pidfile) pidfile="$2"; shift 2 ;;
+    --shared-memory) shared="$2"; shift 2 ;;
+    --vsock-cid) cid="$2"; shift 2 ;;
     --) shift; break ;;
     *) echo "usage: $0 [--name G] [--vgem] [--virtio-gpu] [--memory MiB] [--cpus N] [--accel auto|kvm|tcg] [--timeout S] [--pidfile F] -- COMMAND..." >&2; exit 2 ;;
   esac
@@ -67,6 +74,12 @@ args=(-accel "$accel" -cpu max -m "$memory" -smp "$cpus" -nodefaults -no-reboot 
   -device virtio-9p-pci,fsdev=result,mount_tag=result
   -netdev user,id=net0 -device virtio-net-pci,netdev=net0)
 [ "$gpu" = 1 ] && args+=(-device virtio-gpu-pci)
+if [ -n "$shared" ]; then
+  [ -f "$shared" ] || { echo "boot: --shared-memory $shared is not a file" >&2; exit 2; }
+  args+=(-object "memory-backend-file,id=pvdrm-region,share=on,mem-path=$shared,size=$(stat -c %s "$shared")"
+    -device ivshmem-plain,memdev=pvdrm-region)
+fi
+[ -n "$cid" ] && args+=(-device "vhost-vsock-pci,guest-cid=$cid")
 # shellcheck disable=SC2206
 args+=(${PVDRM_VM_QEMU_ARGS:-})
 

@@ -36,7 +36,7 @@ internal sealed class ShimFile : ReceiveActor
     private bool _paused;
     private bool _opened; // the host context is open (or opening)
 
-    public ShimFile(Connection connection, UpstreamLink upstream, uint hostContext, ulong app, ProxyCache cache, IActorRef cacheActor, ShimUnknownIoctls unknown, GuestNames names)
+    public ShimFile(Connection connection, UpstreamLink upstream, uint hostContext, ulong app, ProxyCache cache, IActorRef cacheActor, ShimUnknownIoctls unknown, GuestNames names, GuestRegion? region)
     {
         // Names are scoped per program: its files may share by FLINK/OPEN, other programs may not.
         _names = new NameScope(names, connection.Peer is { } peer ? NameScope.ProgramOwner(peer.Pid) : app);
@@ -44,7 +44,7 @@ internal sealed class ShimFile : ReceiveActor
         _upstream = upstream;
         _hostContext = hostContext;
         (_app, _cache, _cacheActor) = (app, cache, cacheActor);
-        _calls = new ShimCalls(unknown);
+        _calls = new ShimCalls(unknown, region);
 
         Receive<ShimProtocol.Frame>(f =>
         {
@@ -75,8 +75,8 @@ internal sealed class ShimFile : ReceiveActor
         Context.Watch(_context);
     }
 
-    public static Props Props(Connection connection, UpstreamLink upstream, uint hostContext, ulong app, ProxyCache cache, IActorRef cacheActor, ShimUnknownIoctls unknown, GuestNames names) =>
-        Akka.Actor.Props.Create(() => new ShimFile(connection, upstream, hostContext, app, cache, cacheActor, unknown, names));
+    public static Props Props(Connection connection, UpstreamLink upstream, uint hostContext, ulong app, ProxyCache cache, IActorRef cacheActor, ShimUnknownIoctls unknown, GuestNames names, GuestRegion? region) =>
+        Akka.Actor.Props.Create(() => new ShimFile(connection, upstream, hostContext, app, cache, cacheActor, unknown, names, region));
 
     protected override void PreStart()
     {

@@ -18,20 +18,20 @@ internal sealed class ShimListener : ReceiveActor
     private UnixListener? _listener;
     private ulong _files;
 
-    public ShimListener(string path, UpstreamLink upstream, ContextIds contextIds, Func<ulong> nextApp, ProxyCache cache, IActorRef cacheActor, GuestNames names)
+    public ShimListener(string path, UpstreamLink upstream, ContextIds contextIds, Func<ulong> nextApp, ProxyCache cache, IActorRef cacheActor, GuestNames names, GuestRegion? region)
     {
         _path = path;
         var unknown = new ShimUnknownIoctls(_log);
         Receive<ShimProtocol.Connected>(c =>
         {
             // Each file is an application of its own to the cache and the host: its own context.
-            var props = ShimFile.Props(c.Connection, upstream, contextIds.Next(), nextApp(), cache, cacheActor, unknown, names);
+            var props = ShimFile.Props(c.Connection, upstream, contextIds.Next(), nextApp(), cache, cacheActor, unknown, names, region);
             Context.ActorOf(props, $"file-{++_files}");
         });
     }
 
-    public static Props Props(string path, UpstreamLink upstream, ContextIds contextIds, Func<ulong> nextApp, ProxyCache cache, IActorRef cacheActor, GuestNames names) =>
-        Akka.Actor.Props.Create(() => new ShimListener(path, upstream, contextIds, nextApp, cache, cacheActor, names));
+    public static Props Props(string path, UpstreamLink upstream, ContextIds contextIds, Func<ulong> nextApp, ProxyCache cache, IActorRef cacheActor, GuestNames names, GuestRegion? region = null) =>
+        Akka.Actor.Props.Create(() => new ShimListener(path, upstream, contextIds, nextApp, cache, cacheActor, names, region));
 
     protected override void PreStart()
     {

@@ -138,6 +138,14 @@ internal sealed class GemActor : UntypedActor
     /// </summary>
     private void HandOut(Request r)
     {
+        if (Buffer.RegionOffset is { } at)
+        {
+            // The descriptor would be the whole region: the guest maps its range of the region instead.
+            if (r is GemMap) r.Reply(new Replies.GemMap(Buffer.Size, MapOffset.Of(_handle), at));
+            else r.Fail(Errno.EOPNOTSUPP, $"{OpTable.NameOf(r.Op)}: handle {_handle} lies in guest {_session.Name}'s shared region " +
+                $"({HostSettings.Root}.guests.{_session.Name}.shared-memory), which is never passed as a descriptor; map it with GEM_MAP");
+            return;
+        }
         if (!ChargeDescriptor(r)) return;
         try
         {

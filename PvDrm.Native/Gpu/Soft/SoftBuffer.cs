@@ -18,6 +18,7 @@ namespace PvDrm.Native.Gpu.Soft;
 internal sealed unsafe class SoftBuffer : IGpuBuffer
 {
     private readonly SoftGpu _device;
+    private readonly SoftRegion? _region;
     private FileDescriptor? _fd;
     private int _references = 1;
 
@@ -44,6 +45,23 @@ internal sealed unsafe class SoftBuffer : IGpuBuffer
     {
         _fd = fd;
     }
+
+    /// <summary>
+    /// A zeroed buffer of <paramref name="size"/> bytes at <paramref name="offset"/> of a guest's
+    /// shared region (taken there by the caller, given back on release): its bytes are the
+    /// region file's, which the guest's VM maps.
+    /// </summary>
+    public SoftBuffer(SoftGpu device, SoftRegion region, ulong offset, ulong size, GemDomain domain)
+        : this(device, size, domain)
+    {
+        (_region, _fd, Base) = (region, region.Fd, offset);
+    }
+
+    /// <summary>Where the buffer's bytes start in its descriptor: 0, or its offset in a shared region.</summary>
+    internal ulong Base { get; }
+
+    /// <summary>The buffer's offset in its guest's shared region, or null when it has a memfd of its own.</summary>
+    public ulong? RegionOffset => _region != null ? Base : null;
 
     /// <summary>The device whose memory this is; a pushbuf may only list its own device's buffers.</summary>
     internal SoftGpu Device => _device;
@@ -77,14 +95,14 @@ internal sealed unsafe class SoftBuffer : IGpuBuffer
         CheckRange(offset, destination.Length);
         // Nothing has written an unbacked buffer: it is all zeros, and reading it need not change that.
         if (Volatile.Read(ref _fd) is not { } fd) destination.Clear();
-        else MemFd.ReadAt(fd, offset, destination);
+        else MemFd.ReadAt(fd, Base + offset, destination);
     }
 
     public void Write(ulong offset, ReadOnlySpan<byte> source)
     {
         CheckRange(offset, source.Length);
         if (source.IsEmpty) return;
-        MemFd.WriteAt(Fd, offset, source);
+        MemFd.WriteAt(Fd, Base + offset, source);
     }
 
     /// <summary>Zeroes the whole buffer by freeing its pages (SCRUB): no copy, and less memory after; its idle mapping goes too.</summary>
@@ -92,7 +110,7 @@ internal sealed unsafe class SoftBuffer : IGpuBuffer
     {
         if (Volatile.Read(ref _fd) is not { } fd) return;
         _device.Mappings.Drop(this);
-        MemFd.PunchOut(fd, Size);
+        MemFd.PunchOut(fd, Base, Size);
     }
 
     /// <summary>
@@ -103,7 +121,7 @@ internal sealed unsafe class SoftBuffer : IGpuBuffer
     public Task ZeroAsync(string owner) => Volatile.Read(ref _fd) == null ? Task.CompletedTask : _device.ScrubAsync(this, owner);
 
     /// <summary>Frees the pages of one scrub chunk; the memfd exists (a scrub starts only then).</summary>
-    internal void PunchOut(ulong offset, ulong length) => MemFd.PunchOut(_fd!, offset, length);
+    internal void PunchOut(ulong offset, ulong length) => MemFd.PunchOut(_fd!, Base + offset, length);
 
     private void CheckRange(ulong offset, int length)
     {
@@ -162,7 +180,18 @@ internal sealed unsafe class SoftBuffer : IGpuBuffer
         _device.Mappings.Drop(this);
         lock (this)
         {
-            if (_fd != null)
+            if (_region != null)
+            {
+                // Zeroed before the range can hold another buffer; a failure keeps the range out of use.
+                try
+                {
+                    _region.Return(Base, Size);
+                }
+                catch (Exception e) when (e is ErrnoException or ObjectDisposedException)
+                {
+                }
+            }
+            else if (_fd != null)
             {
                 // A guest may still hold a duplicate of the descriptor (GEM_MAP, PRIME): the pages
                 // must go now, not when it closes its copy. Best effort: a failure cannot be reported.

@@ -21,6 +21,7 @@ public sealed class SoftGpu : IGpuDevice
 
     private readonly object _lock = new();
     private readonly HashSet<SoftChannel> _channels = new(ReferenceEqualityComparer.Instance);
+    private readonly Dictionary<string, SoftRegion> _regions = new(StringComparer.Ordinal);
     private readonly Budget _memory, _descriptors;
     private long _liveBuffers, _liveChannels, _submitted, _completed, _scrubChunks;
     private volatile bool _shutDown;
@@ -94,12 +95,44 @@ public sealed class SoftGpu : IGpuDevice
     /// </summary>
     public IGpuBuffer CreateBuffer(ulong size, GemDomain domain, uint flags)
     {
+        ulong pages = Pages(size);
+        return Adopt(pages, () => new SoftBuffer(this, pages, domain == GemDomain.None ? GemDomain.Vram : domain));
+    }
+
+    /// <summary>As <see cref="CreateBuffer"/>, with the buffer's pages taken in <paramref name="region"/> (ENOMEM naming its key when full).</summary>
+    internal IGpuBuffer CreateBuffer(SoftRegion region, ulong size, GemDomain domain)
+    {
+        ulong pages = Pages(size);
+        return Adopt(pages, () =>
+        {
+            ulong at = region.Take(pages);
+            return new SoftBuffer(this, region, at, pages, domain == GemDomain.None ? GemDomain.Vram : domain);
+        });
+    }
+
+    /// <summary>
+    /// From now on, the contexts <paramref name="owner"/> opens make their buffers in
+    /// <paramref name="region"/> (a VM guest's shared memory); the device disposes it.
+    /// </summary>
+    public void AddRegion(string owner, SoftRegion region)
+    {
+        lock (_lock) _regions.Add(owner, region);
+    }
+
+    /// <summary>A session that makes buffers in the owner's shared region when it has one; otherwise the device itself.</summary>
+    public IGpuSession OpenSession(string owner)
+    {
+        lock (_lock)
+            return _regions.TryGetValue(owner, out var region) ? new SoftRegionSession(this, region) : new SharedGpuSession(this);
+    }
+
+    private ulong Pages(ulong size)
+    {
         if (size == 0) ErrnoException.Throw(Errno.EINVAL, "buffer size must be at least 1 byte");
         // The first test also keeps the rounding below from overflowing (MaxBufferBytes < 2^31).
         if (size > Options.MaxBufferBytes || RoundToPages(size) > Options.MaxBufferBytes)
             ErrnoException.Throw(Errno.E2BIG, $"a buffer of {size} bytes (whole pages) exceeds {Name}'s largest buffer of {Options.MaxBufferBytes} bytes");
-        ulong pages = RoundToPages(size);
-        return Adopt(pages, () => new SoftBuffer(this, pages, domain == GemDomain.None ? GemDomain.Vram : domain));
+        return RoundToPages(size);
     }
 
     /// <summary>
@@ -258,5 +291,7 @@ public sealed class SoftGpu : IGpuDevice
         }
         Engines.Dispose();
         foreach (var channel in channels) channel.CancelQueued(started: true);
+        lock (_lock)
+            foreach (var region in _regions.Values) region.Dispose();
     }
 }

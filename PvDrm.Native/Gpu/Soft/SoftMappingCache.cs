@@ -84,7 +84,7 @@ internal sealed unsafe class SoftMappingCache
             try
             {
                 MakeRoom(owner);
-                var mapping = Mapping.Map(fd, buffer.Size);
+                var mapping = Mapping.Map(fd, buffer.Base, buffer.Size);
                 if (!_byOwner.TryGetValue(owner, out var list)) _byOwner[owner] = list = new List<SoftBuffer>();
                 (buffer.CacheOwner, buffer.CacheSlot, buffer.CacheStamp) = (owner, list.Count, Interlocked.Increment(ref _clock));
                 list.Add(buffer);

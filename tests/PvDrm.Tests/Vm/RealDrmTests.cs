@@ -34,6 +34,7 @@ public sealed class RealDrmFixture : IAsyncLifetime
     }
 }
 
+[Collection(VirtualMachines.Collection)]
 public sealed class RealDrmTests(RealDrmFixture vm) : IClassFixture<RealDrmFixture>
 {
     private string[] Lines(string prefix) =>

@@ -15,7 +15,7 @@ internal sealed class TcpHost : IDisposable
     private readonly TempDir _dir = new();
     private readonly ChildProcess _host;
 
-    private TcpHost(params string[] guests)
+    private TcpHost(string settings, string[] guests)
     {
         File.WriteAllLines(_dir["tokens"], guests.Select(g => $"{g} {Convert.ToHexString(Guid.NewGuid().ToByteArray())}"));
         File.SetUnixFileMode(_dir["tokens"], UnixFileMode.UserRead | UnixFileMode.UserWrite);
@@ -28,13 +28,17 @@ internal sealed class TcpHost : IDisposable
               auth.same-uid = off
               control.unix = "{{ControlSocket}}"
             }
+            {{settings.Replace("$HOSTDIR", Path.GetDirectoryName(Config))}}
             """);
         _host = ChildProcess.Start("pvdrm-host", "serve", "--config", Config);
     }
 
-    public static async Task<TcpHost> StartAsync(params string[] guests)
+    public static Task<TcpHost> StartAsync(params string[] guests) => StartWithAsync("", guests);
+
+    /// <summary>A host with more <paramref name="settings"/> (HOCON, after the listener's; $HOSTDIR: the host's private folder).</summary>
+    public static async Task<TcpHost> StartWithAsync(string settings, params string[] guests)
     {
-        var host = new TcpHost(guests);
+        var host = new TcpHost(settings, guests);
         await host._host.WaitForFileAsync(host.ControlSocket, TimeSpan.FromSeconds(60));
         return host;
     }

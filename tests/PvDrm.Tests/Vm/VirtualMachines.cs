@@ -11,6 +11,9 @@ internal static class VirtualMachines
     /// <summary>Set to 1 (CI does) to make a missing QEMU, kernel or busybox a failure instead of a skip.</summary>
     public const string Require = "PVDRM_REQUIRE_VM";
 
+    /// <summary>The xUnit collection of the classes that boot VMs.</summary>
+    public const string Collection = "virtual machines";
+
     /// <summary>How long one VM may take, boot and dotnet start-up under software emulation included.</summary>
     public static readonly TimeSpan Timeout = TimeSpan.FromMinutes(6);
 
@@ -31,6 +34,15 @@ internal static class VirtualMachines
         string gap = probe.Output.Trim();
         return gap.Length > 0 ? gap : null;
     }
+}
+
+/// <summary>
+/// The classes that boot VMs run one after another: VMs under software emulation booted at once
+/// on a small machine each take several times longer, past the run's hang detection.
+/// </summary>
+[CollectionDefinition(VirtualMachines.Collection)]
+public sealed class VirtualMachinesCollection
+{
 }
 
 /// <summary>A fact that boots VM guests: skipped, with the reason, where QEMU, the kernel or busybox is missing (unless required).</summary>

@@ -35,6 +35,7 @@ public sealed class VmGuestFixture : IAsyncLifetime
     }
 }
 
+[Collection(VirtualMachines.Collection)]
 public sealed class VmGuestTests(VmGuestFixture vm) : IClassFixture<VmGuestFixture>
 {
     private static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.CamelCase };
