@@ -117,7 +117,8 @@ for rid in "${rids[@]}"; do
       echo "Priority: optional"
       if [ "$part" = host ]; then
         # demo and soak start pvdrm-guest processes from /usr/lib/pvdrm.
-        echo "Recommends: pvdrm-guest (= $debversion)"
+        # liblmdb0: a pool node's durable placements (pvdrm.cluster.state-dir).
+        echo "Recommends: pvdrm-guest (= $debversion), liblmdb0"
         echo "Description: PvDrm host: shares one GPU among isolated guests"
         echo " The host daemon (pvdrm-host serve), its admin commands and the SoftGpu demo."
       else

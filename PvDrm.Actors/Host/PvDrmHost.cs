@@ -26,6 +26,8 @@ public sealed class PvDrmHost : ReceiveActor
     private UnixListener? _listener;
     private readonly List<StreamListener> _streams = new();
     private Metrics.HostMetrics? _metrics;
+    // The pool actor's counts, read by status and the metrics.
+    private readonly Pool.PoolCounters PoolCounters = new();
     private readonly SettingsReload? _reload;
     private bool _serving; // read by /readyz from the HTTP listener's threads
 
@@ -108,6 +110,7 @@ public sealed class PvDrmHost : ReceiveActor
             _metrics.Start(_settings.MetricsListen!, _settings, async ct =>
                 (await registry.Ask<ControlProtocol.Response>(new ControlProtocol.Request("status"), TimeSpan.FromSeconds(5), ct)).Status!,
                 () => Volatile.Read(ref _serving) ? null : "not serving guests: the host is stopping");
+            if (_cluster.Enabled) _metrics.AddPool(PoolCounters);
             _log.Info("Prometheus metrics at {MetricsUrl}", _metrics.Url);
         }
         Volatile.Write(ref _serving, true);
@@ -128,7 +131,7 @@ public sealed class PvDrmHost : ReceiveActor
     /// </summary>
     private void StartPool()
     {
-        var pool = Context.ActorOf(Pool.PoolActor.Props(_cluster, _devices, _guests), "pool");
+        var pool = Context.ActorOf(Pool.PoolActor.Props(_cluster, _devices, _guests, PoolCounters), "pool");
         _guests.Tell(new Pool.PoolProtocol.Started(pool));
         CoordinatedShutdown.Get(Context.System).AddTask(CoordinatedShutdown.PhaseBeforeClusterShutdown, "pvdrm-drain", async () =>
         {

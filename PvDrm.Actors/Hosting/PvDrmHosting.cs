@@ -16,6 +16,7 @@ public static class PvDrmHosting
     {
         if (cluster is { Enabled: true })
         {
+            if (cluster.StateDirectory.Length > 0) Host.Pool.PlacementStore.CheckLibrary();
             builder.AddHocon(cluster.AkkaHocon(), HoconAddMode.Prepend);
             if (cluster.Tls.Enabled) builder.AddSetup(Host.Pool.PoolTls.Setup(cluster.Tls));
         }

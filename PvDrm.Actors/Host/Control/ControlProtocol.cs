@@ -53,8 +53,15 @@ public static class ControlProtocol
     /// <summary>`status --cluster`: the pool as one node sees it (the same on every node once replication settles).</summary>
     /// <param name="Assignments">Every guest's <c>node/device</c> (or none).</param>
     /// <param name="Insecure">The pool runs without TLS between its nodes (<c>pvdrm.cluster.insecure = on</c>).</param>
+    /// <param name="Conflicts">Concurrent placements of one guest this node saw, and which won (the last few).</param>
+    /// <param name="Writes">This node's writes to the replicated data.</param>
     public sealed record ClusterStatus(string Self, string? Leader, IReadOnlyList<ClusterNodeStatus> Nodes, IReadOnlyDictionary<string, string> Assignments,
-        bool Insecure = false);
+        bool Insecure = false, IReadOnlyList<string>? Conflicts = null, ClusterWrites? Writes = null);
+
+    /// <param name="Identity">Writes of the node's identity (devices, addresses): once per start.</param>
+    /// <param name="Load">Writes of its load: only when it changed.</param>
+    /// <param name="LoadChecks">Times the load was checked, every pvdrm.cluster.load-interval.</param>
+    public sealed record ClusterWrites(long Identity, long Load, long LoadChecks);
 
     /// <param name="State">The cluster member's status (Up, Leaving, ...), Unreachable, or Removed.</param>
     public sealed record ClusterNodeStatus(string Name, string Address, string State, IReadOnlyList<string> Advertise, IReadOnlyList<ClusterDeviceStatus> Devices);

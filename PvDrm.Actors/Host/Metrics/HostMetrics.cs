@@ -124,6 +124,16 @@ public sealed class HostMetrics : IDisposable
         }
     }
 
+    /// <summary>On a pool node: the pool's families, read from <paramref name="counters"/> at each scrape.</summary>
+    internal void AddPool(Pool.PoolCounters counters)
+    {
+        var pool = new PoolMetrics(_factory, counters);
+        _registry.AddBeforeCollectCallback(() =>
+        {
+            lock (_scrapeLock) pool.Show();
+        });
+    }
+
     /// <summary>A guest's request counters, looked up once per operation rather than per request.</summary>
     internal GuestMetrics ForGuest(string name) => new(this, name);
 

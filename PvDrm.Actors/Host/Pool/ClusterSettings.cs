@@ -30,6 +30,18 @@ public sealed record ClusterSettings
     /// <summary>How long a silent node counts as alive, and then stays unreachable before the split-brain resolver downs it.</summary>
     public TimeSpan DownAfter { get; init; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>How long a node's heartbeats may pause before it counts as unreachable (pvdrm.cluster.failure-detection).</summary>
+    public TimeSpan FailureDetection { get; init; } = TimeSpan.FromSeconds(1.5);
+
+    /// <summary>Where the placements are kept across restarts (LightningDB); empty: in memory only.</summary>
+    public string StateDirectory { get; init; } = "";
+
+    /// <summary>How long a placed guest may be connected to no node before its placement is forgotten; zero: never.</summary>
+    public TimeSpan PlacementExpiry { get; init; } = TimeSpan.FromHours(24);
+
+    /// <summary>How often this node checks its load and publishes it if it changed.</summary>
+    public TimeSpan LoadInterval { get; init; } = TimeSpan.FromSeconds(1);
+
     /// <summary>Placements recorded for guests with free names (pvdrm.cluster.max-free-placements).</summary>
     public int MaxFreePlacements { get; init; } = 1024;
 
@@ -52,11 +64,21 @@ public sealed record ClusterSettings
             Advertise = c.Strings("advertise"),
             Failover = c.Bool("failover"),
             DownAfter = c.Duration("down-after"),
+            FailureDetection = c.Duration("failure-detection"),
+            StateDirectory = c.String("state-dir"),
+            PlacementExpiry = c.Duration("placement-expiry"),
+            LoadInterval = c.Duration("load-interval"),
             MaxFreePlacements = c.Int("max-free-placements", 0, 1_000_000),
             Tls = ClusterTlsSettings.Read(c),
             Insecure = c.Bool("insecure"),
         };
         if (!settings.Enabled) return settings;
+        if (settings.FailureDetection < TimeSpan.FromMilliseconds(500))
+            throw new ConfigurationException($"{Root}.failure-detection: {settings.FailureDetection.TotalMilliseconds} ms is below the least Akka's failure detector can tell from a heartbeat interval ({HeartbeatInterval.TotalMilliseconds} ms): at least 500 ms");
+        if (settings.LoadInterval < TimeSpan.FromMilliseconds(100))
+            throw new ConfigurationException($"{Root}.load-interval: at least 100 ms (every check may write to every node)");
+        if (settings.StateDirectory.Length > 0 && !Path.IsPathFullyQualified(settings.StateDirectory))
+            throw new ConfigurationException($"{Root}.state-dir: '{settings.StateDirectory}' is not an absolute path");
         if (!settings.Tls.Enabled && !settings.Insecure)
             throw new ConfigurationException($"{ClusterTlsSettings.Root}.certificate: a pool node needs mutual TLS (certificate, password, ca; deploy/pool-certs.sh makes them): without it anyone who reaches {Root}.port joins the pool. To run without TLS on a network only the nodes can reach, set {Root}.insecure = on");
         if (!DeviceSettings.ValidName().IsMatch(settings.NodeName))
@@ -70,12 +92,6 @@ public sealed record ClusterSettings
     }
 
     /// <summary>
-    /// The Akka configuration of a cluster node: remoting on <see cref="Hostname"/>:<see cref="Port"/>,
-    /// the seed nodes, the split-brain resolver keeping the majority side, TLS when configured
-    /// (its certificates come as a setup, <see cref="PoolTls"/>), and serializers that read no
-    /// PvDrm message, no arbitrary type and no remote deployment from the wire.
-    /// </summary>
-    /// <summary>
     /// Akka names TLS addresses <c>akka.ssl.tcp://</c>: a seed written either way is used in the
     /// scheme this node speaks, so the same list serves a pool with or without TLS.
     /// </summary>
@@ -87,10 +103,31 @@ public sealed record ClusterSettings
         return seed;
     }
 
+    /// <summary>Heartbeats between nodes; failure-detection is a few of them.</summary>
+    internal static readonly TimeSpan HeartbeatInterval = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>The LightningDB folder of the durable placements, under <see cref="StateDirectory"/>.</summary>
+    public string PlacementsDirectory => Path.Combine(StateDirectory, "placements");
+
+    private static string Ms(TimeSpan t) => $"{(long)t.TotalMilliseconds}ms";
+
+    /// <summary>
+    /// The Akka configuration of a cluster node: remoting on <see cref="Hostname"/>:<see cref="Port"/>,
+    /// the seed nodes, the split-brain resolver keeping the majority side, failure detection tuned
+    /// for failover in seconds, the durable placements, TLS when configured (its certificates come
+    /// as a setup, <see cref="PoolTls"/>), and serializers that read no PvDrm message, no arbitrary
+    /// type and no remote deployment from the wire.
+    /// </summary>
     public string AkkaHocon()
     {
         string seeds = string.Join(", ", SeedNodes.Select(s => $"\"{SeedAddress(s)}\""));
-        double downAfter = DownAfter.TotalSeconds;
+        string durable = StateDirectory.Length == 0 ? "" : $$"""
+            akka.cluster.distributed-data.durable {
+              keys = ["{{PlacementTable.Key.Id}}"]
+              store-actor-class = "{{typeof(PlacementStore).FullName}}, PvDrm.Actors"
+              pvdrm-lmdb { dir = "{{PlacementsDirectory.Replace("\\", "\\\\").Replace("\"", "\\\"")}}", map-size = 64 MiB }
+            }
+            """;
         return $$"""
             akka.actor.provider = cluster
             akka.remote.dot-netty.tcp { hostname = "{{Hostname}}", port = {{Port}} }
@@ -98,11 +135,20 @@ public sealed record ClusterSettings
               seed-nodes = [{{seeds}}]
               roles = ["pvdrm-host"]
               downing-provider-class = "Akka.Cluster.SBR.SplitBrainResolverProvider, Akka.Cluster"
-              split-brain-resolver { active-strategy = keep-majority, stable-after = {{downAfter:0.###}}s }
-              failure-detector { heartbeat-interval = 500ms, acceptable-heartbeat-pause = {{Math.Max(2, downAfter):0.###}}s }
+              # Failover = failure-detection (unreachable) + down-after (stable, then downed) + a leader tick.
+              split-brain-resolver { active-strategy = keep-majority, stable-after = {{Ms(DownAfter)}} }
+              failure-detector {
+                heartbeat-interval = {{Ms(HeartbeatInterval)}}
+                acceptable-heartbeat-pause = {{Ms(FailureDetection)}}
+                expected-response-after = {{Ms(HeartbeatInterval)}}
+              }
+              unreachable-nodes-reaper-interval = 250ms
+              leader-actions-interval = 250ms
+              gossip-interval = 250ms
               min-nr-of-members = 1
             }
-            akka.cluster.distributed-data.gossip-interval = 500ms
+            akka.cluster.distributed-data { gossip-interval = 500ms, notify-subscribers-interval = 100ms }
+            {{durable}}
             # A seed that is not up yet is retried after a second, not five.
             akka.remote.retry-gate-closed-for = 1s
             akka.remote.dot-netty.tcp.enable-ssl = {{(Tls.Enabled ? "on" : "off")}}

@@ -6,45 +6,19 @@ using PvDrm.Actors.Host.Control;
 
 namespace PvDrm.Actors.Host.Pool;
 
-/// <summary>The pool actor's conversation.</summary>
-internal static class PoolProtocol
-{
-    /// <summary>Place a guest on <c>node/device</c>, or <c>none</c>; answered with a control response.</summary>
-    public sealed record Assign(string Guest, string Placement, string Why);
-
-    /// <summary>Where a guest goes: its placement as a majority of nodes has it, else <paramref name="IfUnplaced"/>, recorded on a majority.</summary>
-    public sealed record Place(string Guest, string IfUnplaced);
-
-    public sealed record Placed(string Placement);
-
-    /// <summary>The pool as seen from here, for `status --cluster`.</summary>
-    public sealed record GetStatus;
-
-    /// <summary>This node is leaving: move its guests elsewhere first; answered with <see cref="Done"/>.</summary>
-    public sealed record Drain;
-
-    public sealed record Done;
-
-    /// <summary>To the guest registry: the pool actor exists.</summary>
-    public sealed record Started(IActorRef Pool);
-
-    /// <summary>To the guest registry: the pool changed (placements, nodes).</summary>
-    public sealed record ViewChanged(PoolView View);
-
-    internal sealed record Publish;
-}
-
 /// <summary>
-/// <c>/user/pvdrm/pool</c>, on every node of a cluster: keeps the replicated pool state (each
-/// node's devices and addresses, each guest's <c>node/device</c>) in two Akka.DistributedData
-/// last-writer-wins dictionaries, publishes this node's devices, and hands every change to the
-/// guest registry. The cluster leader moves the guests of a node that was downed (failover); a
-/// node that leaves moves its own first. Guests' requests never pass through here.
+/// <c>/user/pvdrm/pool</c>, on every node of a cluster: keeps the replicated pool state in
+/// Akka.DistributedData: each node's identity (<c>pvdrm-nodes</c>, written once) and load
+/// (<c>pvdrm-load</c>, written when it changes, at most once per load-interval), and each
+/// guest's placement (<see cref="PlacementTable"/>, durable). It hands every change to the guest
+/// registry. The cluster leader moves the guests of a node that was downed (failover) and
+/// expires the placements of departed guests; a node that leaves moves its own first. Guests'
+/// requests never pass through here.
 /// </summary>
-internal sealed class PoolActor : ReceiveActor, IWithTimers
+internal sealed partial class PoolActor : ReceiveActor, IWithTimers
 {
     private static readonly LWWDictionaryKey<string, string> NodesKey = new("pvdrm-nodes");
-    private static readonly LWWDictionaryKey<string, string> AssignmentsKey = new("pvdrm-assignments");
+    private static readonly LWWDictionaryKey<string, string> LoadKey = new("pvdrm-load");
     private static readonly TimeSpan WriteTimeout = TimeSpan.FromSeconds(3);
 
     private readonly ClusterSettings _settings;
@@ -53,18 +27,28 @@ internal sealed class PoolActor : ReceiveActor, IWithTimers
     private readonly Cluster _cluster = Cluster.Get(Context.System);
     private readonly IActorRef _replicator = DistributedData.Get(Context.System).Replicator;
     private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly PoolCounters _counters;
     private PoolView _view;
     private readonly HashSet<string> _lost = new(StringComparer.Ordinal); // nodes removed from the cluster
     private readonly Dictionary<string, string> _nodeAt = new(StringComparer.Ordinal); // Akka address -> node, of every node seen
+    private IReadOnlyList<string> _guestsHere = [];
+    private string? _loadWritten;
 
-    public PoolActor(ClusterSettings settings, HostDevices devices, IActorRef registry)
+    public PoolActor(ClusterSettings settings, HostDevices devices, IActorRef registry, PoolCounters counters)
     {
         _settings = settings;
         _devices = devices;
         _registry = registry;
+        _counters = counters;
         _view = PoolView.Empty(settings.NodeName);
 
-        Receive<PoolProtocol.Publish>(_ => PublishSelf());
+        Receive<PoolProtocol.PublishLoad>(_ =>
+        {
+            _counters.LoadChecks++;
+            PublishLoad();
+            Expire();
+        });
+        Receive<PoolProtocol.GuestsHere>(g => _guestsHere = g.Guests);
         Receive<Changed>(OnChanged);
         Receive<ClusterEvent.MemberRemoved>(removed =>
         {
@@ -85,31 +69,45 @@ internal sealed class PoolActor : ReceiveActor, IWithTimers
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    public static Props Props(ClusterSettings settings, HostDevices devices, IActorRef registry) =>
-        Akka.Actor.Props.Create(() => new PoolActor(settings, devices, registry));
+    public static Props Props(ClusterSettings settings, HostDevices devices, IActorRef registry, PoolCounters counters) =>
+        Akka.Actor.Props.Create(() => new PoolActor(settings, devices, registry, counters));
 
     private UniqueAddress SelfNode => _cluster.SelfUniqueAddress;
 
     protected override void PreStart()
     {
         _replicator.Tell(Dsl.Subscribe(NodesKey, Self));
-        _replicator.Tell(Dsl.Subscribe(AssignmentsKey, Self));
+        _replicator.Tell(Dsl.Subscribe(LoadKey, Self));
+        _replicator.Tell(Dsl.Subscribe(PlacementTable.Key, Self));
+        _replicator.Tell(Dsl.Subscribe(PlacementTable.ConflictsKey, Self));
         _cluster.Subscribe(Self, ClusterEvent.InitialStateAsEvents, typeof(ClusterEvent.IMemberEvent), typeof(ClusterEvent.IReachabilityEvent));
-        PublishSelf();
-        Timers.StartPeriodicTimer("publish", new PoolProtocol.Publish(), TimeSpan.FromSeconds(1));
+        PublishIdentity();
+        PublishLoad();
+        Timers.StartPeriodicTimer("load", new PoolProtocol.PublishLoad(), _settings.LoadInterval);
     }
 
     protected override void PostStop() => _cluster.Unsubscribe(Self);
 
-    /// <summary>This node's devices and addresses, so every node can place guests on them and redirect there.</summary>
-    private void PublishSelf()
+    /// <summary>This node's devices and addresses, so every node can place guests on them and redirect there: once, they do not change.</summary>
+    private void PublishIdentity()
     {
         var entry = new PoolNode(_settings.NodeName, _cluster.SelfAddress.ToString(), _settings.Advertise,
             _devices.All.Select(d => new PoolDevice(d.Name, HostDevices.KindOf(d),
-                d.TryGetParam(Native.Gpu.DeviceParam.FbSize, out ulong fb) ? (long)fb : 0, d.GetStats().LiveBytes)).ToList());
-        string json = entry.ToJson();
-        if (_view.Nodes.TryGetValue(_settings.NodeName, out var shown) && shown.ToJson() == json) return;
-        Write(NodesKey, _settings.NodeName, json, WriteLocal.Instance);
+                d.TryGetParam(Native.Gpu.DeviceParam.FbSize, out ulong fb) ? (long)fb : 0)).ToList());
+        _counters.IdentityWrites++;
+        Write(NodesKey, _settings.NodeName, entry.ToJson(), WriteLocal.Instance);
+    }
+
+    /// <summary>This node's load, only when it differs from what it last wrote (checked every load-interval).</summary>
+    private void PublishLoad()
+    {
+        var load = new PoolLoad(_devices.All.ToDictionary(d => d.Name, d => d.GetStats().LiveBytes, StringComparer.Ordinal),
+            _guestsHere.Order(StringComparer.Ordinal).ToList());
+        string json = load.ToJson();
+        if (json == _loadWritten) return;
+        _loadWritten = json;
+        _counters.LoadWrites++;
+        Write(LoadKey, _settings.NodeName, json, WriteLocal.Instance);
     }
 
     private void Write(LWWDictionaryKey<string, string> key, string field, string value, IWriteConsistency consistency) =>
@@ -128,8 +126,21 @@ internal sealed class PoolActor : ReceiveActor, IWithTimers
                 }
             _view = _view with { Nodes = nodes };
         }
-        else if (changed.Key.Equals(AssignmentsKey))
-            _view = _view with { Assignments = changed.Get(AssignmentsKey).Entries.ToDictionary(e => e.Key, e => e.Value, StringComparer.Ordinal) };
+        else if (changed.Key.Equals(LoadKey))
+            _view = _view with
+            {
+                Load = changed.Get(LoadKey).Entries
+                    .Select(e => (e.Key, Load: PoolLoad.FromJson(e.Value)))
+                    .Where(e => e.Load != null)
+                    .ToDictionary(e => e.Key, e => e.Load!, StringComparer.Ordinal),
+            };
+        else if (changed.Key.Equals(PlacementTable.Key))
+            OnPlacementsChanged(PlacementTable.Entries(changed.Get(PlacementTable.Key)));
+        else if (changed.Key.Equals(PlacementTable.ConflictsKey))
+        {
+            OnConflictsChanged(changed.Get(PlacementTable.ConflictsKey));
+            return;
+        }
         else return;
         _registry.Tell(new PoolProtocol.ViewChanged(_view));
         Reconcile();
@@ -138,6 +149,7 @@ internal sealed class PoolActor : ReceiveActor, IWithTimers
     /// <summary>Only members that are up take guests; one leaving, exiting or gone does not.</summary>
     private void MemberChanged(Member member)
     {
+        _counters.Members = _cluster.State.Members.GroupBy(m => m.Status.ToString()).ToDictionary(g => g.Key, g => g.Count());
         string address = member.Address.ToString();
         bool up = member.Status == MemberStatus.Up;
         if (up == _view.Up.Contains(address)) return;
@@ -148,70 +160,21 @@ internal sealed class PoolActor : ReceiveActor, IWithTimers
         _registry.Tell(new PoolProtocol.ViewChanged(_view));
     }
 
+    private bool Leading => _cluster.State.Leader == _cluster.SelfAddress;
+
     /// <summary>
     /// The leader's safety net: a guest placed on a node that is no longer a member (a placement
     /// that raced with the node's removal) is moved like the node's other guests were.
     /// </summary>
     private void Reconcile()
     {
-        if (_cluster.State.Leader != _cluster.SelfAddress) return;
+        if (!Leading) return;
         var members = _cluster.State.Members.Select(m => m.Address.ToString()).ToHashSet();
         // Only nodes known to have gone: one that just joined may have guests before its entry arrives.
         var gone = _view.Assignments.Values.Select(p => PoolView.Split(p)?.Node).OfType<string>()
             .Where(node => _lost.Contains(node) || _view.Nodes.TryGetValue(node, out var n) && !members.Contains(n.AkkaAddress))
             .Distinct().ToList();
         foreach (string node in gone) MoveGuestsOff(node, $"node {node} is not in the pool");
-    }
-
-    private void Assign(PoolProtocol.Assign assign)
-    {
-        if (assign.Placement != PoolView.None && !_view.Exists(assign.Placement))
-        {
-            Sender.Tell(new ControlProtocol.Response(false,
-                $"no device named '{assign.Placement}' in the pool (devices: {string.Join(", ", AllDevices())})"));
-            return;
-        }
-        // Seen here at once, so this node's next decision already counts it.
-        var assignments = new Dictionary<string, string>(_view.Assignments, StringComparer.Ordinal) { [assign.Guest] = assign.Placement };
-        _view = _view with { Assignments = assignments };
-        _registry.Tell(new PoolProtocol.ViewChanged(_view));
-        var sender = Sender;
-        _replicator.Ask<IUpdateResponse>(Dsl.Update(AssignmentsKey, LWWDictionary<string, string>.Empty, new WriteMajority(WriteTimeout),
-                d => d.SetItem(SelfNode, assign.Guest, assign.Placement)), WriteTimeout + TimeSpan.FromSeconds(1))
-            .PipeTo(sender,
-                success: r => new ControlProtocol.Response(true, r is UpdateSuccess
-                    ? $"guest {assign.Guest} placed on {assign.Placement} ({assign.Why})"
-                    : $"guest {assign.Guest} placed on {assign.Placement} ({assign.Why}); not yet confirmed by a majority of the pool"),
-                failure: e => new ControlProtocol.Response(false, $"placing guest {assign.Guest} failed: {e.Message}"));
-    }
-
-    private void Place(PoolProtocol.Place place)
-    {
-        var sender = Sender;
-        var write = new WriteMajority(WriteTimeout);
-        _replicator.Ask<IGetResponse>(Dsl.Get(AssignmentsKey, new ReadMajority(WriteTimeout)), WriteTimeout + TimeSpan.FromSeconds(1))
-            .ContinueWith(read =>
-            {
-                if (read.IsCompletedSuccessfully && read.Result is GetSuccess found
-                    && found.Get(AssignmentsKey).TryGetValue(place.Guest, out var existing))
-                    return Task.FromResult(new PlacedHere(sender, place.Guest, existing));
-                return _replicator.Ask<IUpdateResponse>(Dsl.Update(AssignmentsKey, LWWDictionary<string, string>.Empty, write,
-                        d => d.SetItem(SelfNode, place.Guest, place.IfUnplaced)), WriteTimeout + TimeSpan.FromSeconds(1))
-                    .ContinueWith(_ => new PlacedHere(sender, place.Guest, place.IfUnplaced));
-            }).Unwrap().PipeTo(Self);
-    }
-
-    private sealed record PlacedHere(IActorRef ReplyTo, string Guest, string Placement);
-
-    /// <summary>Counted in this node's view at once, so the next guest placed here already sees it.</summary>
-    private void OnPlaced(PlacedHere placed)
-    {
-        if (!_view.Assignments.TryGetValue(placed.Guest, out var shown) || shown != placed.Placement)
-        {
-            _view = _view with { Assignments = new Dictionary<string, string>(_view.Assignments, StringComparer.Ordinal) { [placed.Guest] = placed.Placement } };
-            _registry.Tell(new PoolProtocol.ViewChanged(_view));
-        }
-        placed.ReplyTo.Tell(new PoolProtocol.Placed(placed.Placement));
     }
 
     private IEnumerable<string> AllDevices() =>
@@ -223,33 +186,20 @@ internal sealed class PoolActor : ReceiveActor, IWithTimers
         // Found even when a leaving node already withdrew its entry: guests placed on it meanwhile move too.
         if (!_nodeAt.TryGetValue(removed.Member.Address.ToString(), out var gone)) return;
         _lost.Add(gone);
-        if (_cluster.State.Leader != _cluster.SelfAddress) return;
+        if (!Leading) return;
         _log.Warning("pool: node {Node} ({Address}) left the cluster; {Action} its guests", gone, removed.Member.Address,
             _settings.Failover ? "moving" : "detaching");
-        MoveGuestsOff(gone, $"node {gone} was lost");
-        if (_view.Nodes.ContainsKey(gone))
-            _replicator.Tell(Dsl.Update(NodesKey, LWWDictionary<string, string>.Empty, new WriteMajority(WriteTimeout), d => d.Remove(SelfNode, gone)));
-    }
-
-    /// <summary>Places every guest of <paramref name="node"/> on the least-loaded device elsewhere (or none).</summary>
-    private void MoveGuestsOff(string node, string why)
-    {
-        var counting = _view;
-        foreach (var (guest, placement) in _view.Assignments.Where(a => PoolView.Split(a.Value)?.Node == node).ToList())
-        {
-            string target = _settings.Failover ? counting.LeastLoaded(except: node) ?? PoolView.None : PoolView.None;
-            counting = counting with { Assignments = new Dictionary<string, string>(counting.Assignments) { [guest] = target } };
-            _log.Info("pool: guest {Guest} moves from {From} to {To} ({Reason})", guest, placement, target, why);
-            Write(AssignmentsKey, guest, target, new WriteMajority(WriteTimeout));
-        }
+        _counters.Failovers += MoveGuestsOff(gone, $"node {gone} was lost");
+        foreach (var key in new[] { NodesKey, LoadKey })
+            _replicator.Tell(Dsl.Update(key, LWWDictionary<string, string>.Empty, new WriteMajority(WriteTimeout), d => d.Remove(SelfNode, gone)));
     }
 
     /// <summary>Leaving gracefully: this node's guests go elsewhere and it stops being offered, before it leaves the cluster.</summary>
     private void Drain()
     {
         var sender = Sender;
-        // The replicator's own copy: subscribers hear of changes only every half second.
-        _replicator.Ask<IGetResponse>(Dsl.Get(AssignmentsKey, ReadLocal.Instance), WriteTimeout)
+        // The replicator's own copy: subscribers hear of changes only every notify interval.
+        _replicator.Ask<IGetResponse>(Dsl.Get(PlacementTable.Key, ReadLocal.Instance), WriteTimeout)
             .PipeTo(Self, success: r => new Draining(sender, r), failure: _ => new Draining(sender, null));
     }
 
@@ -259,9 +209,10 @@ internal sealed class PoolActor : ReceiveActor, IWithTimers
     {
         var sender = draining.ReplyTo;
         if (draining.Latest is GetSuccess latest)
-            _view = _view with { Assignments = latest.Get(AssignmentsKey).Entries.ToDictionary(e => e.Key, e => e.Value, StringComparer.Ordinal) };
-        MoveGuestsOff(_settings.NodeName, $"node {_settings.NodeName} is leaving");
-        Timers.Cancel("publish");
+            OnPlacementsChanged(PlacementTable.Entries(latest.Get(PlacementTable.Key)));
+        MoveGuestsOff(_settings.NodeName, $"node {_settings.NodeName} is leaving", leaving: true);
+        Timers.Cancel("load");
+        _replicator.Tell(Dsl.Update(LoadKey, LWWDictionary<string, string>.Empty, WriteLocal.Instance, d => d.Remove(SelfNode, _settings.NodeName)));
         _replicator.Ask<IUpdateResponse>(Dsl.Update(NodesKey, LWWDictionary<string, string>.Empty, new WriteMajority(WriteTimeout),
                 d => d.Remove(SelfNode, _settings.NodeName)), WriteTimeout + TimeSpan.FromSeconds(1))
             .PipeTo(sender, success: _ => new PoolProtocol.Done(), failure: _ => new PoolProtocol.Done());
@@ -275,10 +226,11 @@ internal sealed class PoolActor : ReceiveActor, IWithTimers
             n.Name, n.AkkaAddress,
             unreachable.Contains(n.AkkaAddress) ? "Unreachable" : members.GetValueOrDefault(n.AkkaAddress, "Removed"),
             n.Advertise,
-            n.Devices.Select(d => new ControlProtocol.ClusterDeviceStatus(d.Name, d.Kind, d.MemoryBytes, d.LiveBytes,
+            n.Devices.Select(d => new ControlProtocol.ClusterDeviceStatus(d.Name, d.Kind, d.MemoryBytes, _view.LiveBytes(n.Name, d.Name),
                 _view.Assignments.Where(a => a.Value == $"{n.Name}/{d.Name}").Select(a => a.Key).Order(StringComparer.Ordinal).ToList())).ToList()))
             .ToList();
         return new ControlProtocol.ClusterStatus(_settings.NodeName, _cluster.State.Leader?.ToString(), nodes,
-            new SortedDictionary<string, string>(_view.Assignments.ToDictionary(a => a.Key, a => a.Value), StringComparer.Ordinal), !_settings.Tls.Enabled);
+            new SortedDictionary<string, string>(_view.Assignments.ToDictionary(a => a.Key, a => a.Value), StringComparer.Ordinal), !_settings.Tls.Enabled,
+            _conflicts.ToList(), new ControlProtocol.ClusterWrites(_counters.IdentityWrites, _counters.LoadWrites, _counters.LoadChecks));
     }
 }

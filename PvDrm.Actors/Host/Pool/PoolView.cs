@@ -2,21 +2,40 @@ using System.Text.Json;
 
 namespace PvDrm.Actors.Host.Pool;
 
-/// <summary>One device of the pool as its node publishes it.</summary>
-public sealed record PoolDevice(string Name, string Kind, long MemoryBytes, long LiveBytes);
+/// <summary>One device of the pool as its node publishes it: what does not change while the node runs.</summary>
+public sealed record PoolDevice(string Name, string Kind, long MemoryBytes);
 
-/// <summary>What a node publishes about itself: where guests reach it, and its devices.</summary>
+/// <summary>What a node publishes about itself once (<c>pvdrm-nodes</c>): where guests reach it, and its devices.</summary>
 public sealed record PoolNode(string Name, string AkkaAddress, IReadOnlyList<string> Advertise, IReadOnlyList<PoolDevice> Devices)
 {
-    private static readonly JsonSerializerOptions s_json = new(JsonSerializerDefaults.Web);
+    public string ToJson() => JsonSerializer.Serialize(this, PoolJson.Options);
 
-    public string ToJson() => JsonSerializer.Serialize(this, s_json);
+    public static PoolNode? FromJson(string json) => PoolJson.Read<PoolNode>(json);
+}
 
-    public static PoolNode? FromJson(string json)
+/// <summary>
+/// What changes while a node runs (<c>pvdrm-load</c>), kept apart from its identity so that a
+/// busy node rewrites only this: bytes live on each device, and the guests connected to it
+/// (a placed guest connected to no node is departed, and its placement expires).
+/// </summary>
+public sealed record PoolLoad(IReadOnlyDictionary<string, long> LiveBytes, IReadOnlyList<string> Guests)
+{
+    public static readonly PoolLoad Empty = new(new Dictionary<string, long>(), []);
+
+    public string ToJson() => JsonSerializer.Serialize(this, PoolJson.Options);
+
+    public static PoolLoad? FromJson(string json) => PoolJson.Read<PoolLoad>(json);
+}
+
+internal static class PoolJson
+{
+    public static readonly JsonSerializerOptions Options = new(JsonSerializerDefaults.Web);
+
+    public static T? Read<T>(string json) where T : class
     {
         try
         {
-            return JsonSerializer.Deserialize<PoolNode>(json, s_json);
+            return JsonSerializer.Deserialize<T>(json, Options);
         }
         catch (JsonException)
         {
@@ -27,13 +46,16 @@ public sealed record PoolNode(string Name, string AkkaAddress, IReadOnlyList<str
 
 /// <summary>
 /// The pool as this node last saw it (replicated, so eventually the same on every node):
-/// nodes and their devices, and each guest's device as <c>node/device</c> (or <c>none</c>).
-/// Immutable; the pool actor swaps in a new one, the guest registry reads it.
+/// nodes and their devices, their load, and each guest's device as <c>node/device</c> (or
+/// <c>none</c>). Immutable; the pool actor swaps in a new one, the guest registry reads it.
 /// </summary>
 /// <param name="Up">The Akka addresses of the cluster members that are up: only their devices take guests.</param>
 public sealed record PoolView(string Self, IReadOnlyDictionary<string, PoolNode> Nodes, IReadOnlyDictionary<string, string> Assignments, IReadOnlySet<string> Up)
 {
     public const string None = "none";
+
+    /// <summary>Each node's last published load.</summary>
+    public IReadOnlyDictionary<string, PoolLoad> Load { get; init; } = new Dictionary<string, PoolLoad>();
 
     public static PoolView Empty(string self) =>
         new(self, new Dictionary<string, PoolNode>(), new Dictionary<string, string>(), new HashSet<string>());
@@ -51,15 +73,22 @@ public sealed record PoolView(string Self, IReadOnlyDictionary<string, PoolNode>
     /// <summary>Guests placed on <paramref name="placement"/>.</summary>
     public int GuestsOn(string placement) => Assignments.Values.Count(p => p == placement);
 
+    public long LiveBytes(string node, string device) =>
+        Load.TryGetValue(node, out var load) ? load.LiveBytes.GetValueOrDefault(device) : 0;
+
+    /// <summary>Guests connected to a node that is up.</summary>
+    public IEnumerable<string> Connected() =>
+        Load.Where(l => Serving(l.Key)).SelectMany(l => l.Value.Guests);
+
     /// <summary>
     /// The device with the fewest guests placed on it, then the smallest share of its memory in
     /// use, then by name; null when the pool has no device (outside <paramref name="except"/>).
     /// </summary>
     public string? LeastLoaded(string? except = null) => Nodes.Values
         .Where(n => n.Name != except && Up.Contains(n.AkkaAddress))
-        .SelectMany(n => n.Devices.Select(d => (Placement: $"{n.Name}/{d.Name}", Device: d)))
+        .SelectMany(n => n.Devices.Select(d => (Placement: $"{n.Name}/{d.Name}", Node: n.Name, Device: d)))
         .OrderBy(x => GuestsOn(x.Placement))
-        .ThenBy(x => x.Device.MemoryBytes > 0 ? (double)x.Device.LiveBytes / x.Device.MemoryBytes : 0)
+        .ThenBy(x => x.Device.MemoryBytes > 0 ? (double)LiveBytes(x.Node, x.Device.Name) / x.Device.MemoryBytes : 0)
         .ThenBy(x => x.Placement, StringComparer.Ordinal)
         .Select(x => x.Placement)
         .FirstOrDefault();

@@ -102,6 +102,9 @@ internal sealed partial class GuestRegistry
         }
     }
 
+    /// <summary>The guests connected here, published with this node's load: a placed guest connected to no node expires.</summary>
+    private void TellPoolGuestsHere() => _pool.Tell(new PoolProtocol.GuestsHere(_guests.Keys.ToList()));
+
     /// <summary>Without a pool, <c>auto</c>: the device of this host with the fewest guests on it.</summary>
     private IGpuDevice LeastLoadedLocal() => _devices.All
         .OrderBy(d => _guests.Values.Count(g => g.Session.Device == d))

@@ -87,6 +87,7 @@ internal sealed partial class GuestRegistry : ReceiveActor
             // Keep what the departed guest was served, for the host's totals.
             _departedServed += gone.Session.Link.Served;
             gone.Session.Link.Metrics?.Forget();
+            if (Pooled) TellPoolGuestsHere();
             foreach (var (kind, count) in gone.Session.Link.ErrorsByKind())
                 _departedErrors[kind] = _departedErrors.GetValueOrDefault(kind) + count;
         });
@@ -254,6 +255,7 @@ internal sealed partial class GuestRegistry : ReceiveActor
         Context.Watch(guest);
         _guests[hello.Name] = (guest, session);
         _names[guest] = hello.Name;
+        if (Pooled) TellPoolGuestsHere();
         _log.Info("guest {Guest} admitted over {Transport} (session {Session}) on device {Device}",
             hello.Name, link.Connection.Transport, _nextSession + 1, session.Device?.Name ?? "none");
         uint caps = link.Connection.CanPassFds ? ProtocolLimits.CapabilityMap : 0;

@@ -48,6 +48,7 @@ public class PoolTests(ITestOutputHelper output) : IDisposable
               seed-nodes = ["akka.tcp://pvdrm@127.0.0.1:{{seedPort}}"]
               advertise = ["{{advertise ?? $"unix:{Socket(node)}"}}"]
               down-after = 2 s
+              failure-detection = 3 s
               {{(_pki ??= new PoolCertificates(_run["pki"], "pool CA")).TlsHocon(node)}}
             }
             """);

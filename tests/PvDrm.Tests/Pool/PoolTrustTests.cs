@@ -51,6 +51,7 @@ public class PoolTrustTests(ITestOutputHelper output) : IDisposable
               seed-nodes = ["akka.tcp://pvdrm@127.0.0.1:{{seedPort}}"]
               advertise = ["unix:{{Socket(node)}}"]
               down-after = 2 s
+              failure-detection = 3 s
               {{security}}
             }
             """);
