@@ -1,5 +1,5 @@
 using PvDrm.Actors.Host.Control;
-using PvDrm.Guest.Client;
+using PvDrm.Client;
 using PvDrm.Tests.Support;
 using static Tmds.Linux.LibC;
 

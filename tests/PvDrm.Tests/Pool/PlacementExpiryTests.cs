@@ -1,4 +1,4 @@
-using PvDrm.Guest.Client;
+using PvDrm.Client;
 using PvDrm.Tests.Support;
 
 namespace PvDrm.Tests.Pool;

@@ -1,6 +1,6 @@
 using Akka.TestKit.Xunit2;
-using PvDrm.Actors.Protocol;
-using PvDrm.Guest.Client;
+using PvDrm.Protocol;
+using PvDrm.Client;
 using PvDrm.Native.Gpu.Soft;
 using PvDrm.Native.Interop;
 using PvDrm.Tests.Support;
