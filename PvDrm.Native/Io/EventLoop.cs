@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using PvDrm.Native.Interop;
+using PvDrm.Native.Io.Ring;
 using Tmds.Linux;
 using static Tmds.Linux.LibC;
 
@@ -28,6 +29,7 @@ public sealed unsafe class EventLoop : IDisposable
     private volatile bool _stopping;
     private byte[] _receiveBuffer = new byte[64 * 1024];
     private readonly long _spinTicks;
+    private readonly List<IRingPoller> _pollers = new(); // loop thread only
 
     /// <param name="spin">
     /// How long the loop keeps polling after it last had work before it sleeps in epoll_wait.
@@ -64,6 +66,15 @@ public sealed unsafe class EventLoop : IDisposable
     public static EventLoop Default => s_default.Value;
 
     public bool IsLoopThread => Thread.CurrentThread == _thread;
+
+    /// <summary>True when the loop polls for a while after work before sleeping: rings it reads then need no doorbell meanwhile.</summary>
+    public bool Polling => _spinTicks > 0;
+
+    /// <summary>Reads <paramref name="poller"/>'s ring while polling, and raises its sleeping flag before sleeping. Loop thread only.</summary>
+    public void AddPoller(IRingPoller poller) => _pollers.Add(poller);
+
+    /// <summary>Stops polling <paramref name="poller"/>. Loop thread only.</summary>
+    public void RemovePoller(IRingPoller poller) => _pollers.Remove(poller);
 
     /// <summary>
     /// A scratch buffer of at least <paramref name="size"/> bytes, valid only on the loop thread
@@ -130,7 +141,9 @@ public sealed unsafe class EventLoop : IDisposable
         while (!_stopping)
         {
             bool spinning = _spinTicks > 0 && Stopwatch.GetTimestamp() < spinUntil;
-            int n = epoll_wait(_epoll.Number, events, MaxEventsPerWait, spinning ? 0 : -1);
+            // Before sleeping, every ring says so (its peer then rings); one that got work meanwhile keeps us awake.
+            bool ringWork = !spinning && !PrepareRingsToSleep();
+            int n = epoll_wait(_epoll.Number, events, MaxEventsPerWait, spinning || ringWork ? 0 : -1);
             if (n < 0)
             {
                 int err = errno;
@@ -157,9 +170,46 @@ public sealed unsafe class EventLoop : IDisposable
                 }
             }
             bool posted = RunPosted();
-            if (n > 0 || posted) spinUntil = Stopwatch.GetTimestamp() + _spinTicks;
+            bool polled = (spinning || ringWork) && PollRings();
+            if (n > 0 || posted || polled) spinUntil = Stopwatch.GetTimestamp() + _spinTicks;
             else if (spinning) Thread.Yield(); // let whatever else wants this core run first
         }
+    }
+
+    private bool PrepareRingsToSleep()
+    {
+        bool all = true;
+        foreach (var poller in _pollers)
+        {
+            try
+            {
+                all &= poller.PrepareToSleep();
+            }
+            catch (Exception e)
+            {
+                UnhandledException(e);
+            }
+        }
+        return all;
+    }
+
+    private bool PollRings()
+    {
+        bool any = false;
+        // A poll may close its connection, which removes its poller: walk down by index.
+        for (int i = _pollers.Count - 1; i >= 0; i--)
+        {
+            if (i >= _pollers.Count) continue;
+            try
+            {
+                any |= _pollers[i].Poll();
+            }
+            catch (Exception e)
+            {
+                UnhandledException(e);
+            }
+        }
+        return any;
     }
 
     /// <summary>Runs what was posted so far; true if there was anything.</summary>
