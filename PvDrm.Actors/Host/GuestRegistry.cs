@@ -4,6 +4,7 @@ using PvDrm.Actors.Host.Control;
 using PvDrm.Actors.Protocol;
 using PvDrm.Native.Gpu;
 using PvDrm.Native.Interop;
+using PvDrm.Native.Io.Ring;
 
 namespace PvDrm.Actors.Host;
 
@@ -254,7 +255,8 @@ internal sealed partial class GuestRegistry : ReceiveActor
         _names[guest] = hello.Name;
         _log.Info("guest {Guest} admitted over {Transport} (session {Session}) on device {Device}",
             hello.Name, link.Connection.Transport, _nextSession + 1, session.Device?.Name ?? "none");
-        uint caps = link.Connection.CanPassFds ? ProtocolLimits.CapabilityMap : 0;
+        uint caps = (link.Connection.CanPassFds ? ProtocolLimits.CapabilityMap : 0)
+            | (link.Connection is RingServerConnection ? ProtocolLimits.CapabilityRing : 0);
         link.Admitted(guest, hello, new Replies.Hello(ProtocolLimits.Version, caps, (uint)link.MaxFrame, ++_nextSession));
     }
 

@@ -7,6 +7,7 @@ public enum Op : ushort
     Hello = 0x0001,
     OpenContext = 0x0002,
     CloseContext = 0x0003,
+    RingAttach = 0x0004,
 
     // device
     GetVersion = 0x0010,

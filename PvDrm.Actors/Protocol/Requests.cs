@@ -36,6 +36,19 @@ public static class Requests
         }
     }
 
+    /// <summary>Offers a shared-memory ring; its memfd travels with the frame. Body: u32 flags (0), u32 reserved.</summary>
+    public sealed record RingAttach(uint RingFlags) : Request
+    {
+        public override Op Op => Op.RingAttach;
+        public override int BodySize => 8;
+
+        public override void WriteBody(ref WireWriter w)
+        {
+            w.U32(RingFlags);
+            w.U32(0);
+        }
+    }
+
     /// <summary>Opens the context named in the header (guest-chosen, non-zero). Body: u32 flags, u32 reserved.</summary>
     public sealed record OpenContext(uint ContextFlags) : Request
     {

@@ -49,6 +49,7 @@ public sealed class DrmClient : ClientLink, IAsyncDisposable
     {
         options ??= new DrmClientOptions();
         if (options.ChunksInFlight < 1) throw new ArgumentOutOfRangeException(nameof(options), "ChunksInFlight must be at least 1");
+        connection = RingOffer.Wrap(connection, options);
         var client = new DrmClient(connection, options.Cache) { ChunksInFlight = options.ChunksInFlight, _options = options };
         connection.Start(client);
         try
@@ -60,6 +61,7 @@ public sealed class DrmClient : ClientLink, IAsyncDisposable
             client.SessionId = hello.SessionId;
             client.MaxFrame = (int)Math.Min(hello.MaxFrame, (uint)connection.MaxFrame);
             client.CanMap = connection.CanPassFds && (hello.Capabilities & ProtocolLimits.CapabilityMap) != 0;
+            if (await RingOffer.AttachAsync(client, connection, hello.Capabilities) is int slot) client.MaxFrame = Math.Min(client.MaxFrame, slot);
             return client;
         }
         catch
