@@ -83,6 +83,9 @@ public sealed class DrmClient : ClientLink, IAsyncDisposable
 
     public bool IsConnected => Connection.IsOpen && EndReason == null;
 
+    /// <summary>True when requests and replies travel in a shared-memory ring (PROTOCOL.md), not only the socket.</summary>
+    public bool OnRing => Connection is Native.Io.Ring.RingClientConnection { RingAttached: true };
+
     /// <summary>GEM_READ/GEM_WRITE chunks one call keeps in flight (<see cref="DrmClientOptions.ChunksInFlight"/>).</summary>
     internal int ChunksInFlight { get; private init; } = 8;
 

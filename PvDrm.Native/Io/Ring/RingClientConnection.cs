@@ -76,14 +76,21 @@ public sealed unsafe class RingClientConnection : RingConnection
         var spin = new SpinWait();
         while (true)
         {
+            string? corruption;
             lock (SendLock)
             {
                 if (State != Open || Ring is not { } ring) return false;
-                if (ring.Requests.TryPut(frame))
+                switch (ring.Requests.Put(frame, out corruption))
                 {
-                    if (ring.Requests.ConsumerNeedsWaking()) RingDoorbell(_doorbell!);
-                    return true;
+                    case PutResult.Put:
+                        if (ring.Requests.ConsumerNeedsWaking()) RingDoorbell(_doorbell!);
+                        return true;
                 }
+            }
+            if (corruption != null)
+            {
+                RingCorrupt(corruption);
+                return false;
             }
             // Full: the host is behind (or holds back at its in-flight limit). Requests keep their
             // order, so wait for room rather than overtake through the socket.

@@ -2,6 +2,16 @@ using System.Runtime.CompilerServices;
 
 namespace PvDrm.Native.Io.Ring;
 
+/// <summary>What <see cref="RingQueue.Put"/> did.</summary>
+public enum PutResult
+{
+    Put,
+    /// <summary>No free slot (or the frame is larger than a slot).</summary>
+    Full,
+    /// <summary>The consumer's index is out of bounds: end the connection.</summary>
+    Corrupt,
+}
+
 /// <summary>What <see cref="RingQueue.TryTake"/> found.</summary>
 public enum TakeResult
 {
@@ -44,20 +54,30 @@ public sealed unsafe class RingQueue
     public int SlotSize => _slotSize;
 
     /// <summary>
-    /// Producer: copies <paramref name="frame"/> into the next slot and publishes it. False when the
-    /// ring is full (or the peer's head is out of bounds, which reads as full: the frame goes
-    /// another way and the consumer's own check ends the connection if it is broken).
+    /// Producer: copies <paramref name="frame"/> into the next slot and publishes it. Full when the
+    /// consumer has not freed a slot (or the frame is larger than one): the frame goes another way
+    /// or waits. Corrupt when the consumer's head is out of bounds.
     /// </summary>
-    public bool TryPut(ReadOnlySpan<byte> frame)
+    public PutResult Put(ReadOnlySpan<byte> frame, out string? corruption)
     {
-        if (frame.Length > _slotSize) return false;
+        corruption = null;
+        if (frame.Length > _slotSize) return PutResult.Full;
         uint head = Volatile.Read(ref *_head);
-        if (_next - head >= _count) return false;
+        uint used = _next - head;
+        if (used > _count)
+        {
+            corruption = $"ring head {head} is {unchecked(head - _next)} frames past tail {_next}, or more than the {_count} slots behind it";
+            return PutResult.Corrupt;
+        }
+        if (used == _count) return PutResult.Full;
         frame.CopyTo(new Span<byte>(Slot(_next), _slotSize));
         _next++;
         Volatile.Write(ref *_tail, _next); // release: the bytes are visible before the index
-        return true;
+        return PutResult.Put;
     }
+
+    /// <summary>Producer: <see cref="Put"/>, true when the frame went in.</summary>
+    public bool TryPut(ReadOnlySpan<byte> frame) => Put(frame, out _) == PutResult.Put;
 
     /// <summary>Producer: true when the frame just published must be followed by a doorbell (the consumer sleeps).</summary>
     public bool ConsumerNeedsWaking()

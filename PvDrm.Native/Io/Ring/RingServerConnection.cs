@@ -74,17 +74,22 @@ public sealed unsafe class RingServerConnection : RingConnection, IReadinessHand
 
     public override bool Send(ReadOnlySpan<byte> frame, FileDescriptor? fd = null)
     {
+        string? corruption = null;
         if (fd == null && Ring != null)
             lock (SendLock)
             {
                 if (State == Closed) return false;
-                if (Ring is { } ring && ring.Replies.TryPut(frame))
-                {
-                    ring.WakeGuestIfSleeping();
-                    return true;
-                }
+                if (Ring is { } ring)
+                    switch (ring.Replies.Put(frame, out corruption))
+                    {
+                        case PutResult.Put:
+                            ring.WakeGuestIfSleeping();
+                            return true;
+                    }
             }
-        return Socket.Send(frame, fd);
+        if (corruption == null) return Socket.Send(frame, fd);
+        RingCorrupt(corruption);
+        return false;
     }
 
     public override void PauseReceiving()
