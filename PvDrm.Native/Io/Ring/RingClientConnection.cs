@@ -122,9 +122,15 @@ public sealed unsafe class RingClientConnection : RingConnection
                     lastWork = Stopwatch.GetTimestamp();
                     continue;
                 case TakeResult.Corrupt:
+                    // The host broke the ring: close, and wait for the socket's end to finish here (once).
                     RingCorrupt(corruption!);
-                    _stopping = true;
-                    break;
+                    while (!_stopping)
+                    {
+                        int seen = Volatile.Read(ref *ring.ReplyBell);
+                        if (!_stopping) Futex.Wait(ring.ReplyBell, seen);
+                    }
+                    Finish();
+                    return;
             }
             if (_stopping) break;
             if (Stopwatch.GetTimestamp() - lastWork < _pollTicks)
@@ -138,6 +144,11 @@ public sealed unsafe class RingClientConnection : RingConnection
         }
         // Replies (a SHUTDOWN event) put in before the host closed still count.
         while (replies.TryTake(buffer, out int length, out _) == TakeResult.Frame) Handler.OnFrame(buffer.AsSpan(0, length), null);
+        Finish();
+    }
+
+    private void Finish()
+    {
         ReleaseRing();
         _doorbell?.Dispose();
         Handler.OnClosed(_closeReason);
