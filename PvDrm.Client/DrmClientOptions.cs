@@ -21,6 +21,18 @@ public sealed record DrmClientOptions
     /// <summary>In a pool of hosts: how many redirects (EREMOTE) one OPEN_CONTEXT follows before giving up with ELOOP.</summary>
     public int MaxRedirects { get; init; } = 3;
 
+    /// <summary>
+    /// Over a Unix socket, move requests and replies through a shared-memory ring when the host
+    /// offers one (PROTOCOL.md, Shared-memory ring); off: the socket only.
+    /// </summary>
+    public bool Ring { get; init; } = true;
+
+    /// <summary>The ring's slots: each holds one frame, so the slot size also caps the frame size while on the ring.</summary>
+    public Native.Io.Ring.RingShape RingShape { get; init; } = new(SlotSize: 64 * 1024, RequestSlots: 32, ReplySlots: 32);
+
+    /// <summary>How long the reply reader polls after a reply before sleeping; null: 50 µs with 4 or more cores, none below.</summary>
+    public TimeSpan? RingPoll { get; init; }
+
     /// <summary>PVDRM's front-end <c>cache</c>: pool closed GEM objects for reuse. Off by default.</summary>
     public GemCacheOptions Cache { get; init; } = new();
 }

@@ -64,6 +64,7 @@ public sealed class GuestProxy : ReceiveActor
 
     protected override void PreStart()
     {
+        Native.Io.EventLoop.Default.Poll = _settings.IoPoll;
         _cacheActor = Context.ActorOf(CacheActor.Props(_cache, _upstream), "cache");
         if (_settings.ControlUnix is { } control) Context.ActorOf(ControlActor.Props(control, Self, "status"), "control");
         _region = GuestRegion.Open(_settings.SharedMemory);

@@ -23,6 +23,9 @@ public sealed record ProxySettings
     /// <summary>The longest wait between attempts to reach a host that is not there yet.</summary>
     public TimeSpan ConnectBackoff { get; init; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>How long the I/O loop polls after work before sleeping (<c>pvdrm.guest.io-poll</c>).</summary>
+    public TimeSpan IoPoll { get; init; } = Native.Io.EventLoop.AutoPoll;
+
     /// <summary>PVDRM's front-end <c>cache</c>: pool closed GEM objects for the next GEM_NEW of any application.</summary>
     public GemCacheOptions Cache { get; init; } = new();
 
@@ -57,6 +60,7 @@ public sealed record ProxySettings
             // No token configured or in PVDRM_CREDENTIALS: the one systemd hands over (LoadCredential=pvdrm-token:...), if any.
             Token = token.Length > 0 ? token : SystemdCredentials.ReadLine(SystemdCredentials.Token) ?? "",
             ConnectBackoff = c.Duration("connect-backoff"),
+            IoPoll = c.PollOrAuto("io-poll", Native.Io.EventLoop.AutoPoll),
             Cache = new GemCacheOptions
             {
                 Enabled = c.Bool("cache.enabled"),

@@ -20,6 +20,7 @@ internal sealed class GuestLink : ServerLink
     private readonly RefusalLog _refusals;
     private volatile IActorRef? _guest;
     private volatile string? _name;
+    private readonly RingSettings _ring;
 
     /// <param name="refusals">The host's refusal log, limited per peer (not per connection: a peer can reconnect at will).</param>
     public GuestLink(Connection connection, HostSettings settings, IActorRef registry, HostMode mode, RefusalLog refusals)
@@ -29,6 +30,7 @@ internal sealed class GuestLink : ServerLink
         _mode = mode;
         _gatedSink = new GatedReplySink(this, mode.Gate);
         _refusals = refusals;
+        _ring = settings.Ring;
         Peer = RefusalLog.PeerKey(connection);
     }
 
@@ -65,6 +67,20 @@ internal sealed class GuestLink : ServerLink
         _mode.DirectDone();
         Interlocked.Increment(ref _gatedInFlight);
         return _gatedSink;
+    }
+
+    /// <summary>RING_ATTACH: adopts the guest's ring within <c>pvdrm.host.ring</c>'s limits.</summary>
+    protected override Native.Interop.FileDescriptor AcceptRing(Requests.RingAttach attach)
+    {
+        var memfd = attach.TakeFd()!;
+        if (Connection is not Native.Io.Ring.RingServerConnection ring)
+        {
+            memfd.Dispose();
+            throw new Native.Interop.ErrnoException(Native.Interop.Errno.EOPNOTSUPP, _ring.Enabled
+                ? $"RING_ATTACH: a {Connection.Transport} connection has no shared-memory ring (Unix sockets only)"
+                : $"RING_ATTACH: the shared-memory ring is off on this host ({RingSettings.Root}.enabled)");
+        }
+        return ring.Attach(memfd, _ring.Limits);
     }
 
     /// <summary>The admitted guest's session, set as it is created (before any request is delivered).</summary>

@@ -73,6 +73,12 @@ public sealed record HostSettings
     /// <summary><c>pvdrm.host.admission</c>: the cost of connections before HELLO, the names remembered.</summary>
     public AdmissionSettings Admission { get; init; } = new();
 
+    /// <summary>How long the I/O loop polls its sockets and rings after work before sleeping (<c>pvdrm.host.io-poll</c>).</summary>
+    public TimeSpan IoPoll { get; init; } = Native.Io.EventLoop.AutoPoll;
+
+    /// <summary>The shared-memory ring for local guests (<c>pvdrm.host.ring</c>).</summary>
+    public RingSettings Ring { get; init; } = new();
+
     /// <summary>Groups of guests that may open each other's objects (global names, PRIME); a guest always may its own.</summary>
     public IReadOnlyList<IReadOnlyList<string>> SharingGroups { get; init; } = Array.Empty<IReadOnlyList<string>>();
 
@@ -181,6 +187,8 @@ public sealed record HostSettings
         {
             SequentialTurn = SequentialTurnSettings.Create(new SettingsReader(merged, SequentialTurnSettings.Root)),
             Admission = AdmissionSettings.Create(new SettingsReader(merged, AdmissionSettings.Root), maxFrame),
+            Ring = RingSettings.Create(new SettingsReader(merged, RingSettings.Root), maxFrame),
+            IoPoll = c.PollOrAuto("io-poll", Native.Io.EventLoop.AutoPoll),
             Sequential = c.Bool("sequential"),
             Device = device,
             DeviceDriver = driver.Length == 0 ? null : driver,

@@ -68,6 +68,7 @@ public sealed class PvDrmHost : ReceiveActor
 
     protected override void PreStart()
     {
+        Native.Io.EventLoop.Default.Poll = _settings.IoPoll;
         Context.ActorOf(DeadRequests.Props(), "dead-requests");
         var gate = Context.ActorOf(SequentialGate.Props(_settings.SequentialTurn), "gate");
         var mode = new HostMode(_settings.Sequential, gate);

@@ -41,6 +41,14 @@ public sealed class SettingsReader
         return value >= min && value <= max ? value : throw Bad(key, $"{value} bytes is outside {min}..{max}");
     }
 
+    /// <summary>A polling time: "auto" (<paramref name="auto"/>), or a duration, 0 for none.</summary>
+    public TimeSpan PollOrAuto(string key, TimeSpan auto)
+    {
+        if (Read(key, "auto or a duration such as 50 us", p => _config.GetString(p)) == "auto") return auto;
+        var value = Read(key, "auto or a duration such as 50 us", p => _config.GetTimeSpan(p, null, allowInfinite: false));
+        return value >= TimeSpan.Zero && value <= TimeSpan.FromMilliseconds(10) ? value : throw Bad(key, "must be auto or between 0 and 10 ms");
+    }
+
     public TimeSpan Duration(string key)
     {
         var value = Read(key, "a duration such as 30 s", p => _config.GetTimeSpan(p, null, allowInfinite: false));

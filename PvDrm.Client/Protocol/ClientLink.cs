@@ -34,7 +34,7 @@ public abstract class ClientLink : IFrameHandler
     public string? EndReason => _endReason;
 
     /// <summary>The frame limit negotiated in HELLO (0 before it).</summary>
-    public int MaxFrame { get; private set; }
+    public int MaxFrame { get; protected set; }
 
     /// <summary>True when buffers can be mapped: descriptors travel all the way from the host (HELLO says so).</summary>
     public bool CanMap { get; private set; }

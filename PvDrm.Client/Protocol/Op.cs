@@ -10,6 +10,8 @@ public enum Op : ushort
     OpenContext = 0x0002,
     /// <summary>Closes a context and everything in it.</summary>
     CloseContext = 0x0003,
+    /// <summary>Attaches a shared-memory ring (PROTOCOL.md); its memfd travels with the frame.</summary>
+    RingAttach = 0x0004,
 
     // device
     /// <summary>DRM_IOCTL_VERSION.</summary>

@@ -61,6 +61,7 @@ public static class OpTable
             (ref WireReader r, ProtocolLimits _, out (int, string) e) => { e = ok; return new OpenContext(r.U32()); }));
         Add(new(Op.CloseContext, "CLOSE_CONTEXT", 0, 0, ContextRule.Required,
             (ref WireReader r, ProtocolLimits _, out (int, string) e) => { e = ok; return new CloseContext(); }));
+        Add(new OpSpec(Op.RingAttach, "RING_ATTACH", 0, 8, ContextRule.None, ReadRingAttach) with { TakesFd = true });
 
         Add(new(Op.GetVersion, "GET_VERSION", 0, 0, ContextRule.Any,
             (ref WireReader r, ProtocolLimits _, out (int, string) e) => { e = ok; return new GetVersion(); }));
@@ -120,6 +121,13 @@ public static class OpTable
         string? name = r.Utf8(nameLength), token = r.Utf8(tokenLength);
         if (name == null || token == null) return Refuse(out refusal, Errno.EINVAL, "HELLO: name or token is not valid UTF-8");
         return new Hello(version, caps, maxFrame, name, token);
+    }
+
+    private static Request? ReadRingAttach(ref WireReader r, ProtocolLimits limits, out (int, string) refusal)
+    {
+        uint flags = r.U32();
+        refusal = default;
+        return flags != 0 ? Refuse(out refusal, Errno.EINVAL, $"RING_ATTACH: flags 0x{flags:x} are not defined (0)") : new RingAttach(flags);
     }
 
     private static Request? ReadGemWrite(ref WireReader r, ProtocolLimits limits, out (int, string) refusal)

@@ -9,6 +9,9 @@ public sealed record ProtocolLimits
     /// <summary>HELLO reply capability: buffers can be mapped (GEM_MAP and PRIME pass descriptors all the way).</summary>
     public const uint CapabilityMap = 1;
 
+    /// <summary>HELLO reply capability: the host takes a shared-memory ring (RING_ATTACH).</summary>
+    public const uint CapabilityRing = 2;
+
     /// <summary>Bytes of the largest frame.</summary>
     public int MaxFrame { get; init; } = 256 * 1024;
     /// <summary>Buffers one PUSHBUF may name.</summary>

@@ -37,6 +37,22 @@ public static partial class Requests
         }
     }
 
+    /// <summary>Offers a shared-memory ring; its memfd travels with the frame. Body: u32 flags (0), u32 reserved.</summary>
+    public sealed record RingAttach(uint RingFlags) : Request
+    {
+        /// <inheritdoc />
+        public override Op Op => Op.RingAttach;
+        /// <inheritdoc />
+        public override int BodySize => 8;
+
+        /// <inheritdoc />
+        public override void WriteBody(ref WireWriter w)
+        {
+            w.U32(RingFlags);
+            w.U32(0);
+        }
+    }
+
     /// <summary>Opens the context named in the header (guest-chosen, non-zero). Body: u32 flags, u32 reserved.</summary>
     public sealed record OpenContext(uint ContextFlags) : Request
     {

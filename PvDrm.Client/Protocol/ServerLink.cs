@@ -106,6 +106,7 @@ public abstract class ServerLink : IFrameHandler, IReplySink
         if (_admitted)
         {
             if (request is Requests.Hello) Refuse(request.Header, Errno.EINVAL, "HELLO was already accepted on this connection");
+            else if (request is Requests.RingAttach attach) AttachRing(attach);
             else Dispatch(request!);
             return;
         }
@@ -131,6 +132,30 @@ public abstract class ServerLink : IFrameHandler, IReplySink
     {
         Refuse(header, errno, message);
         if (!_admitted) Connection.Close($"malformed request before HELLO: {message}");
+    }
+
+    /// <summary>
+    /// RING_ATTACH: adopts the peer's ring (its memfd is the request's descriptor) and returns the
+    /// request doorbell to send back, or throws <see cref="ErrnoException"/> to refuse. Links that
+    /// offer no ring refuse (EOPNOTSUPP).
+    /// </summary>
+    protected virtual FileDescriptor AcceptRing(Requests.RingAttach attach) =>
+        throw new ErrnoException(Errno.EOPNOTSUPP, "RING_ATTACH: this server offers no shared-memory ring");
+
+    /// <summary>Answered here, on the loop: the ring is the connection's business, not an actor's.</summary>
+    private void AttachRing(Requests.RingAttach attach)
+    {
+        try
+        {
+            using var doorbell = AcceptRing(attach);
+            Count(attach.Op, 0, 0, null);
+            SendReply(attach.Op, attach.RequestId, 0, 0, default, null, doorbell);
+        }
+        catch (ErrnoException e)
+        {
+            attach.TakeFd()?.Dispose();
+            Refuse(attach.Header, e.Errno, e.Message);
+        }
     }
 
     /// <summary>Lowers the negotiated frame limit (a proxy can pass on no more than its own host link carries).</summary>

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using PvDrm.Native.Interop;
+using PvDrm.Native.Io.Ring;
 using Tmds.Linux;
 using static Tmds.Linux.LibC;
 
@@ -16,7 +17,7 @@ public sealed unsafe class EventLoop : IDisposable
     private const ulong WakeId = 0;
     private const int MaxEventsPerWait = 64;
 
-    private static readonly Lazy<EventLoop> s_default = new(() => new EventLoop("pvdrm-io", DefaultSpin));
+    private static readonly Lazy<EventLoop> s_default = new(() => new EventLoop("pvdrm-io", AutoPoll));
 
     private readonly FileDescriptor _epoll;
     private readonly FileDescriptor _wake;
@@ -27,7 +28,8 @@ public sealed unsafe class EventLoop : IDisposable
     private int _wakePending;
     private volatile bool _stopping;
     private byte[] _receiveBuffer = new byte[64 * 1024];
-    private readonly long _spinTicks;
+    private long _spinTicks;
+    private readonly List<IRingPoller> _pollers = new(); // loop thread only
 
     /// <param name="spin">
     /// How long the loop keeps polling after it last had work before it sleeps in epoll_wait.
@@ -52,18 +54,40 @@ public sealed unsafe class EventLoop : IDisposable
     }
 
     /// <summary>
-    /// The spin of <see cref="Default"/>: PVDRM_IO_SPIN_US microseconds if set; else 50 µs (a little
-    /// more than a round trip) with 4 or more cores, and none below that: polling needs a spare
-    /// core, and on 2 cores it measurably delays engine and actor threads under load.
+    /// The poll of <see cref="Default"/> until the host or proxy sets its configured one
+    /// (<c>pvdrm.host.io-poll</c>, <c>pvdrm.guest.io-poll</c>, "auto"): 50 µs (a little more than a
+    /// round trip) with 4 or more cores, and none below that: polling needs a spare core, and on
+    /// 2 cores it measurably delays engine and actor threads under load.
     /// </summary>
-    public static TimeSpan DefaultSpin { get; } = TimeSpan.FromMicroseconds(
-        int.TryParse(Environment.GetEnvironmentVariable("PVDRM_IO_SPIN_US"), out int us) && us >= 0 ? us
-        : Environment.ProcessorCount >= 4 ? 50 : 0);
+    public static TimeSpan AutoPoll => TimeSpan.FromMicroseconds(Environment.ProcessorCount >= 4 ? 50 : 0);
+
+    /// <summary>
+    /// How long the loop keeps polling (its sockets and rings) after it last had work before it
+    /// sleeps; zero: always sleep. Takes effect from the loop's next turn.
+    /// </summary>
+    public TimeSpan Poll
+    {
+        get => TimeSpan.FromSeconds((double)Volatile.Read(ref _spinTicks) / Stopwatch.Frequency);
+        set
+        {
+            Volatile.Write(ref _spinTicks, (long)(Math.Max(0, value.TotalSeconds) * Stopwatch.Frequency));
+            Post(static () => { }); // a sleeping loop picks it up now
+        }
+    }
 
     /// <summary>The process-wide loop, started on first use.</summary>
     public static EventLoop Default => s_default.Value;
 
     public bool IsLoopThread => Thread.CurrentThread == _thread;
+
+    /// <summary>True when the loop polls for a while after work before sleeping: rings it reads then need no doorbell meanwhile.</summary>
+    public bool Polling => Volatile.Read(ref _spinTicks) > 0;
+
+    /// <summary>Reads <paramref name="poller"/>'s ring while polling, and raises its sleeping flag before sleeping. Loop thread only.</summary>
+    public void AddPoller(IRingPoller poller) => _pollers.Add(poller);
+
+    /// <summary>Stops polling <paramref name="poller"/>. Loop thread only.</summary>
+    public void RemovePoller(IRingPoller poller) => _pollers.Remove(poller);
 
     /// <summary>
     /// A scratch buffer of at least <paramref name="size"/> bytes, valid only on the loop thread
@@ -129,8 +153,11 @@ public sealed unsafe class EventLoop : IDisposable
         long spinUntil = 0;
         while (!_stopping)
         {
-            bool spinning = _spinTicks > 0 && Stopwatch.GetTimestamp() < spinUntil;
-            int n = epoll_wait(_epoll.Number, events, MaxEventsPerWait, spinning ? 0 : -1);
+            long spinTicks = Volatile.Read(ref _spinTicks);
+            bool spinning = spinTicks > 0 && Stopwatch.GetTimestamp() < spinUntil;
+            // Before sleeping, every ring says so (its peer then rings); one that got work meanwhile keeps us awake.
+            bool ringWork = !spinning && !PrepareRingsToSleep();
+            int n = epoll_wait(_epoll.Number, events, MaxEventsPerWait, spinning || ringWork ? 0 : -1);
             if (n < 0)
             {
                 int err = errno;
@@ -157,9 +184,46 @@ public sealed unsafe class EventLoop : IDisposable
                 }
             }
             bool posted = RunPosted();
-            if (n > 0 || posted) spinUntil = Stopwatch.GetTimestamp() + _spinTicks;
+            bool polled = (spinning || ringWork) && PollRings();
+            if (n > 0 || posted || polled) spinUntil = Stopwatch.GetTimestamp() + spinTicks;
             else if (spinning) Thread.Yield(); // let whatever else wants this core run first
         }
+    }
+
+    private bool PrepareRingsToSleep()
+    {
+        bool all = true;
+        foreach (var poller in _pollers)
+        {
+            try
+            {
+                all &= poller.PrepareToSleep();
+            }
+            catch (Exception e)
+            {
+                UnhandledException(e);
+            }
+        }
+        return all;
+    }
+
+    private bool PollRings()
+    {
+        bool any = false;
+        // A poll may close its connection, which removes its poller: walk down by index.
+        for (int i = _pollers.Count - 1; i >= 0; i--)
+        {
+            if (i >= _pollers.Count) continue;
+            try
+            {
+                any |= _pollers[i].Poll();
+            }
+            catch (Exception e)
+            {
+                UnhandledException(e);
+            }
+        }
+        return any;
     }
 
     /// <summary>Runs what was posted so far; true if there was anything.</summary>

@@ -39,7 +39,8 @@ public abstract class SocketConnection : Connection, IReadinessHandler
 
     protected ConnectionOptions Options { get; }
 
-    protected EventLoop Loop { get; }
+    /// <summary>The loop that reads this connection (a ring over it is read there too).</summary>
+    public EventLoop Loop { get; }
 
     protected IFrameHandler Handler => _handler!;
 

@@ -2,6 +2,7 @@ using Akka.Actor;
 using PvDrm.Protocol;
 using PvDrm.Native.Interop;
 using PvDrm.Native.Io;
+using PvDrm.Native.Io.Ring;
 
 namespace PvDrm.Actors.Host.Registry;
 
@@ -34,6 +35,8 @@ internal sealed partial class GuestRegistry
             connection.Close($"refused: {over}");
             return;
         }
+        // A Unix guest may move its frames into a shared ring later (RING_ATTACH): the link reads through a connection that can.
+        if (_settings.Ring.Enabled && connection is SeqPacketConnection unix) connection = new RingServerConnection(unix);
         var link = new GuestLink(connection, _settings, Self, _mode, _refusals);
         var deadline = Context.System.Scheduler.ScheduleTellOnceCancelable(_settings.Admission.HelloTimeout, Self, new AdmissionProtocol.HelloDeadline(link), Self);
         _unadmitted[link] = new Unadmitted(deadline);

@@ -6,6 +6,7 @@ using PvDrm.Native.Gpu;
 using PvDrm.Native.Interop;
 using PvDrm.Actors.Host.Gem;
 using PvDrm.Actors.Host.Guest;
+using PvDrm.Native.Io.Ring;
 
 namespace PvDrm.Actors.Host.Registry;
 
@@ -258,7 +259,8 @@ internal sealed partial class GuestRegistry : ReceiveActor
         if (Pooled) TellPoolGuestsHere();
         _log.Info("guest {Guest} admitted over {Transport} (session {Session}) on device {Device}",
             hello.Name, link.Connection.Transport, _nextSession + 1, session.Device?.Name ?? "none");
-        uint caps = link.Connection.CanPassFds ? ProtocolLimits.CapabilityMap : 0;
+        uint caps = (link.Connection.CanPassFds ? ProtocolLimits.CapabilityMap : 0)
+            | (link.Connection is RingServerConnection ? ProtocolLimits.CapabilityRing : 0);
         link.Admitted(guest, hello, new Replies.Hello(ProtocolLimits.Version, caps, (uint)link.MaxFrame, ++_nextSession));
     }
 

@@ -1,0 +1,172 @@
+using System.Diagnostics;
+using PvDrm.Native.Interop;
+using static Tmds.Linux.LibC;
+
+namespace PvDrm.Native.Io.Ring;
+
+/// <summary>
+/// The guest's end of a ring connection. It creates the ring up front (<see cref="Memfd"/> is
+/// what RING_ATTACH sends); once the host accepts, requests go into the request ring (ringing the
+/// host's eventfd only when the host sleeps) and a reader thread of its own takes replies: it polls
+/// for <see cref="RingPoll"/> after the last reply, then sleeps on the reply futex with its
+/// sleeping flag up. A request with a descriptor goes over the socket, as do replies the host
+/// could not put in the ring.
+/// </summary>
+public sealed unsafe class RingClientConnection : RingConnection
+{
+    private SharedRing? _offered;
+    private FileDescriptor? _doorbell;
+    private Thread? _reader;
+    private volatile bool _stopping;
+    private volatile string _closeReason = "";
+    private readonly long _pollTicks;
+
+    /// <param name="poll">How long the reader polls after a reply before sleeping on the doorbell.</param>
+    public RingClientConnection(Connection socket, RingShape shape, TimeSpan poll) : base(socket)
+    {
+        _offered = SharedRing.Create(shape);
+        _pollTicks = (long)(poll.TotalSeconds * Stopwatch.Frequency);
+    }
+
+    /// <summary>How long the reader polls before sleeping; <see cref="AutoPoll"/> when a core is to spare.</summary>
+    public TimeSpan RingPoll => TimeSpan.FromSeconds((double)_pollTicks / Stopwatch.Frequency);
+
+    /// <summary>The default poll: 50 µs (a little more than a round trip) with 4 or more cores, none below (polling needs a spare core).</summary>
+    public static TimeSpan AutoPoll => TimeSpan.FromMicroseconds(Environment.ProcessorCount >= 4 ? 50 : 0);
+
+    /// <summary>The ring's memfd, to send with RING_ATTACH (this connection keeps ownership); null once attached or declined.</summary>
+    public FileDescriptor? Memfd => _offered?.Memfd;
+
+    /// <summary>The largest frame the ring carries; larger ones would have to go over the socket.</summary>
+    public int SlotSize => (_offered ?? Ring)?.Shape.SlotSize ?? 0;
+
+    public override long ReadBatch => Socket.ReadBatch;
+
+    /// <summary>The host accepted: <paramref name="doorbell"/> (taken) is its request eventfd. Frames now travel in the ring.</summary>
+    public void Attach(FileDescriptor doorbell)
+    {
+        lock (SendLock)
+        {
+            if (_offered is not { } ring || State != Open)
+            {
+                doorbell.Dispose();
+                return;
+            }
+            _offered = null;
+            _doorbell = doorbell;
+            Ring = ring;
+            _reader = new Thread(() => ReadReplies(ring)) { Name = "pvdrm-ring-reader", IsBackground = true };
+            _reader.Start();
+        }
+    }
+
+    /// <summary>The host refused the ring: frames stay on the socket and the ring's memory goes.</summary>
+    public void Decline()
+    {
+        lock (SendLock)
+        {
+            _offered?.Dispose();
+            _offered = null;
+        }
+    }
+
+    public override bool Send(ReadOnlySpan<byte> frame, FileDescriptor? fd = null)
+    {
+        if (fd != null || Ring is not { } attached || frame.Length > attached.Shape.SlotSize) return Socket.Send(frame, fd);
+        var spin = new SpinWait();
+        while (true)
+        {
+            string? corruption;
+            lock (SendLock)
+            {
+                if (State != Open || Ring is not { } ring) return false;
+                switch (ring.Requests.Put(frame, out corruption))
+                {
+                    case PutResult.Put:
+                        if (ring.Requests.ConsumerNeedsWaking()) RingDoorbell(_doorbell!);
+                        return true;
+                }
+            }
+            if (corruption != null)
+            {
+                RingCorrupt(corruption);
+                return false;
+            }
+            // Full: the host is behind (or holds back at its in-flight limit). Requests keep their
+            // order, so wait for room rather than overtake through the socket.
+            spin.SpinOnce();
+        }
+    }
+
+    private static void RingDoorbell(FileDescriptor doorbell)
+    {
+        ulong one = 1;
+        write(doorbell.Number, &one, sizeof(ulong));
+    }
+
+    public override void PauseReceiving() => Socket.PauseReceiving();
+
+    public override void ResumeReceiving() => Socket.ResumeReceiving();
+
+    private void ReadReplies(SharedRing ring)
+    {
+        var replies = ring.Replies;
+        byte[] buffer = new byte[replies.SlotSize];
+        long lastWork = Stopwatch.GetTimestamp();
+        while (true)
+        {
+            switch (replies.TryTake(buffer, out int length, out string? corruption))
+            {
+                case TakeResult.Frame:
+                    Handler.OnFrame(buffer.AsSpan(0, length), null);
+                    lastWork = Stopwatch.GetTimestamp();
+                    continue;
+                case TakeResult.Corrupt:
+                    // The host broke the ring: close, and wait for the socket's end to finish here (once).
+                    RingCorrupt(corruption!);
+                    while (!_stopping)
+                    {
+                        int seen = Volatile.Read(ref *ring.ReplyBell);
+                        if (!_stopping) Futex.Wait(ring.ReplyBell, seen);
+                    }
+                    Finish();
+                    return;
+            }
+            if (_stopping) break;
+            if (Stopwatch.GetTimestamp() - lastWork < _pollTicks)
+            {
+                Thread.Yield();
+                continue;
+            }
+            int bell = Volatile.Read(ref *ring.ReplyBell);
+            if (!replies.PrepareToSleep() || _stopping) continue;
+            Futex.Wait(ring.ReplyBell, bell);
+        }
+        // Replies (a SHUTDOWN event) put in before the host closed still count.
+        while (replies.TryTake(buffer, out int length, out _) == TakeResult.Frame) Handler.OnFrame(buffer.AsSpan(0, length), null);
+        Finish();
+    }
+
+    private void Finish()
+    {
+        ReleaseRing();
+        _doorbell?.Dispose();
+        Handler.OnClosed(_closeReason);
+    }
+
+    protected override void SocketClosed(string reason)
+    {
+        _closeReason = reason;
+        SharedRing? attached;
+        lock (SendLock) attached = Ring;
+        if (attached == null)
+        {
+            Decline();
+            ReleaseRing();
+            Handler.OnClosed(reason);
+            return;
+        }
+        _stopping = true;
+        attached.WakeReader(); // it drains, releases the ring and tells the handler
+    }
+}
