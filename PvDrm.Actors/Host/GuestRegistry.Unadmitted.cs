@@ -34,7 +34,7 @@ internal sealed partial class GuestRegistry
             connection.Close($"refused: {over}");
             return;
         }
-        var link = new GuestLink(connection, _settings, Self, _mode, _refusals);
+        var link = new GuestLink(connection, _settings, Self, _routes, _refusals);
         var deadline = Context.System.Scheduler.ScheduleTellOnceCancelable(_settings.Admission.HelloTimeout, Self, new GuestProtocol.HelloDeadline(link), Self);
         _unadmitted[link] = new Unadmitted(deadline);
         link.Start();

@@ -38,31 +38,6 @@ public static class GuestProtocol
     internal sealed record Attach(Native.Gpu.IGpuDevice? Device, string Reason, GuestRedirect? Redirect = null);
 }
 
-/// <summary>The sequential gate's conversation.</summary>
-internal static class GateProtocol
-{
-    /// <summary>A request waiting for its turn, and the actor that will run it.</summary>
-    public sealed record Gated(Request Request, Akka.Actor.IActorRef Target);
-
-    /// <summary>The current request was answered; <see cref="Work"/> is GPU work it still runs.</summary>
-    public sealed record Completed(Request Request, GpuFence? Work);
-
-    /// <summary>The current request's GPU work finished.</summary>
-    public sealed record WorkDone(Request Request);
-
-    /// <summary>The current request has held the gate longer than the request timeout.</summary>
-    public sealed record TurnTimedOut(Request Request);
-
-    /// <summary>No request that bypassed the gate is in flight any more.</summary>
-    public sealed record Drained
-    {
-        public static Drained Instance { get; } = new();
-    }
-
-    /// <summary>Switch modes (`pvdrm-host set sequential`); answered with true once the switch has taken effect.</summary>
-    public sealed record SetSequential(bool On);
-}
-
 /// <summary>What a context tells its GEM actors, and what they tell themselves.</summary>
 internal static class GemProtocol
 {
