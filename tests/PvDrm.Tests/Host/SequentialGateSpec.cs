@@ -68,18 +68,20 @@ public class SequentialGateSpec : TestKit
         var mine = await work.GemNewAsync(4096);
         var myChannel = await work.ChannelAllocAsync();
 
-        // Five pushbufs that wait on a semaphore, sent at once: the first holds the gate, four wait behind it.
-        var backlog = Enumerable.Range(0, 5).Select(_ => evil.SubmitAsync(channel, Commands.AcquireThenFill(semaphore, 1, target, 7))).ToList();
+        // Five pushbufs that wait on a semaphore, the k-th until it reaches k, sent at once: the first
+        // holds the gate, four wait behind it.
+        var backlog = Enumerable.Range(1, 5).Select(k => evil.SubmitAsync(channel, Commands.AcquireThenFill(semaphore, (uint)k, target, 7))).ToList();
         this.AwaitWaitingAtGate(host, 4);
         var bystanders = work.SubmitAsync(myChannel, Commands.Fill(mine, 1));
         this.AwaitWaitingAtGate(host, 5);
 
-        GateScenarios.Release(release, 1); // from now on every acquire passes at once
-        // In sequential mode a PUSHBUF is answered when its turn comes: count the attacker's finished pushbufs then.
+        // Only the first may go on. In sequential mode a PUSHBUF is answered when its turn comes: first come
+        // first served, the attacker's second would take the gate and hold it, and the bystander would never be answered.
+        GateScenarios.Release(release, 1);
         await bystanders.WaitAsync(HostHarness.Timeout);
-        // The attacker's first and perhaps the bystander's own; first come first served, all five of the attacker's.
         long done = host.Device.GetStats().Completed;
-        Assert.True(done <= 2, $"{done} pushbufs had run when the bystander's turn came");
+        Assert.True(done <= 2, $"{done} pushbufs had run when the bystander's turn came"); // the attacker's first, perhaps the bystander's own
+        GateScenarios.Release(release, 5);
         await Task.WhenAll(backlog).WaitAsync(HostHarness.Timeout);
     }
 }

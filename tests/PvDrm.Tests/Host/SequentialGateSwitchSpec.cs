@@ -198,7 +198,7 @@ public class SequentialGateSwitchSpec : TestKit
     }
 
     [Fact]
-    public void Switching_off_hands_on_what_waits_in_each_guests_order_before_the_concurrent_route_is_published()
+    public void Switching_off_hands_on_what_waits_in_each_guests_order_and_late_arrivals_after_it()
     {
         var (gate, routes) = Gate(sequential: true);
         var (a, b, holder) = (CreateTestProbe(), CreateTestProbe(), CreateTestProbe());
@@ -213,7 +213,7 @@ public class SequentialGateSwitchSpec : TestKit
         gate.Tell(new SetSequential(false), TestActor);
         ExpectMsg(Switched.Off, HostHarness.Timeout);
         Assert.IsType<ConcurrentRoute>(routes.Current);
-        // Everything that waited was handed on before the route was published (so before any link could take it).
+        // Everything that waited was handed on before the switch was answered.
         foreach (var r in fromA) a.ExpectMsg(r, TimeSpan.Zero);
         foreach (var r in fromB) b.ExpectMsg(r, TimeSpan.Zero);
 
