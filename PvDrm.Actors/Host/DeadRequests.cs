@@ -34,8 +34,11 @@ internal sealed class DeadRequests : ReceiveActor
             case Request r:
                 Cancel(r);
                 break;
-            case GateProtocol.Gated g:
-                Cancel(g.Request);
+            case Gate.GateProtocol.Wait w:
+                Cancel(w.Request);
+                break;
+            case Gate.GateProtocol.PassOn p:
+                Cancel(p.Request);
                 break;
             case GemProtocol.Close c:
                 Cancel(c.Request);

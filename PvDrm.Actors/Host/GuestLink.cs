@@ -1,6 +1,7 @@
 using Akka.Actor;
 using Akka.Event;
 using PvDrm.Protocol;
+using PvDrm.Actors.Host.Gate;
 using PvDrm.Native.Io;
 using PvDrm.Actors.Host.Guest;
 using PvDrm.Actors.Host.Registry;
@@ -9,26 +10,24 @@ namespace PvDrm.Actors.Host;
 
 /// <summary>
 /// The host's end of one guest connection: HELLO goes to the guest registry for admission;
-/// admitted requests go to the guest's actor, or through the sequential gate when it is on.
+/// admitted requests take the route the sequential gate last published: straight to the guest's
+/// actor, or through the gate.
 /// </summary>
 internal sealed class GuestLink : ServerLink
 {
     private readonly IActorRef _registry;
-    private readonly HostMode _mode;
-    private readonly IReplySink _gatedSink;
-    private int _gatedInFlight;
+    private readonly GuestRoute _route;
     private readonly RefusalLog _refusals;
     private volatile IActorRef? _guest;
     private volatile string? _name;
     private readonly RingSettings _ring;
 
     /// <param name="refusals">The host's refusal log, limited per peer (not per connection: a peer can reconnect at will).</param>
-    public GuestLink(Connection connection, HostSettings settings, IActorRef registry, HostMode mode, RefusalLog refusals)
+    public GuestLink(Connection connection, HostSettings settings, IActorRef registry, PublishedRoute routes, RefusalLog refusals)
         : base(connection, settings.Protocol, settings.InFlightPerGuest)
     {
         _registry = registry;
-        _mode = mode;
-        _gatedSink = new GatedReplySink(this, mode.Gate);
+        _route = new GuestRoute(routes);
         _refusals = refusals;
         _ring = settings.Ring;
         Peer = RefusalLog.PeerKey(connection);
@@ -52,23 +51,6 @@ internal sealed class GuestLink : ServerLink
         Admit(hello, reply);
     }
 
-    /// <summary>
-    /// Through the gate when sequential, and also while any of this guest's gated requests are
-    /// still being answered after a switch to concurrent: so a later request never overtakes an
-    /// earlier one of the same guest.
-    /// </summary>
-    protected override IReplySink ReplySinkFor(Request request)
-    {
-        // Count ourselves in first, then look at the mode: the gate sets the mode first, then
-        // looks at the count. So either we see sequential and go through it, or it sees us and waits.
-        _mode.DirectStarted();
-        request.Gated = _mode.Sequential || Volatile.Read(ref _gatedInFlight) > 0;
-        if (!request.Gated) return this;
-        _mode.DirectDone();
-        Interlocked.Increment(ref _gatedInFlight);
-        return _gatedSink;
-    }
-
     /// <summary>RING_ATTACH: adopts the guest's ring within <c>pvdrm.host.ring</c>'s limits.</summary>
     protected override Native.Interop.FileDescriptor AcceptRing(Requests.RingAttach attach)
     {
@@ -88,10 +70,10 @@ internal sealed class GuestLink : ServerLink
 
     private long _answeredInBatch = -1;
 
+    /// <summary>Along the route the gate published (<see cref="GuestRoute"/>): through the gate, or straight to the guest's actor.</summary>
     protected override void Deliver(Request request)
     {
-        if (request.Gated) _mode.Gate.Tell(new GateProtocol.Gated(request, _guest!));
-        else if (!AnsweredHere(request)) _guest!.Tell(request);
+        if (!_route.ThroughGate(request, _guest!) && !AnsweredHere(request)) _guest!.Tell(request);
     }
 
     /// <summary>
@@ -115,9 +97,7 @@ internal sealed class GuestLink : ServerLink
     protected override void OnAnswered(Request request, int status, Native.Gpu.GpuFence? work)
     {
         Metrics?.Record(request.Op, status, request.ReceivedAt);
-        if (request.Gated) Interlocked.Decrement(ref _gatedInFlight);
-        else if (work is { IsSignaled: false }) work.OnSignaled(_ => _mode.DirectDone()); // done when its GPU work is
-        else _mode.DirectDone();
+        request.Route?.Answered(request, work);
     }
 
     // Contexts closed by a detach, and why: their requests still in flight, and later ones, hear ENODEV.

@@ -70,12 +70,10 @@ public sealed class PvDrmHost : ReceiveActor
     {
         Native.Io.EventLoop.Default.Poll = _settings.IoPoll;
         Context.ActorOf(DeadRequests.Props(), "dead-requests");
-        var gate = Context.ActorOf(SequentialGate.Props(_settings.SequentialTurn), "gate");
-        var mode = new HostMode(_settings.Sequential, gate);
-        gate.Tell(mode);
+        var routes = Gate.SequentialGate.Start(Context, _settings.SequentialTurn, _settings.Sequential);
         if (_settings.MetricsListen != null) _metrics = new Metrics.HostMetrics();
         var places = new UnadmittedConnections(_settings.Admission, new RefusalLog(_log));
-        _guests = Context.ActorOf(GuestRegistry.Props(_settings, _devices, mode, _admission, _metrics, _cluster, places, _reload), "guests");
+        _guests = Context.ActorOf(GuestRegistry.Props(_settings, _devices, routes, _admission, _metrics, _cluster, places, _reload), "guests");
         if (_cluster.Enabled) StartPool();
         if (_settings.ControlUnix is { } control)
             Context.ActorOf(ControlActor.Props(control, _guests, ControlProtocol.AnswerWithin(_settings.RequestTimeout), "status", "evict", "set", "devices", "attach", "detach", "grant", "cluster-status", "reload"), "control");

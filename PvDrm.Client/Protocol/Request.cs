@@ -65,8 +65,8 @@ public abstract record Request
     /// <summary>When the link handed the request on (<see cref="System.Diagnostics.Stopwatch"/> timestamp), for its latency.</summary>
     internal long ReceivedAt { get; set; }
 
-    /// <summary>Routed through the host's sequential gate (host-internal bookkeeping).</summary>
-    internal bool Gated { get; set; }
+    /// <summary>The route the host's gate had published when this request took it; it hears of the answer.</summary>
+    internal IRequestRoute? Route { get; set; }
 
     /// <summary>Takes ownership of the descriptor (null if none, or already taken).</summary>
     public FileDescriptor? TakeFd() => Interlocked.Exchange(ref _fd, null);

@@ -37,7 +37,7 @@ internal sealed partial class GuestRegistry
         }
         // A Unix guest may move its frames into a shared ring later (RING_ATTACH): the link reads through a connection that can.
         if (_settings.Ring.Enabled && connection is SeqPacketConnection unix) connection = new RingServerConnection(unix);
-        var link = new GuestLink(connection, _settings, Self, _mode, _refusals);
+        var link = new GuestLink(connection, _settings, Self, _routes, _refusals);
         var deadline = Context.System.Scheduler.ScheduleTellOnceCancelable(_settings.Admission.HelloTimeout, Self, new AdmissionProtocol.HelloDeadline(link), Self);
         _unadmitted[link] = new Unadmitted(deadline);
         link.Start();

@@ -20,7 +20,7 @@ internal sealed partial class GuestRegistry : ReceiveActor
     private HostSettings _settings; // reload replaces its auth, guests and sharing parts
     private readonly Pool.ClusterSettings _cluster;
     private readonly HostDevices _devices;
-    private readonly HostMode _mode;
+    private readonly Gate.PublishedRoute _routes;
     private Admission _admission;
     private readonly SettingsReload? _reload;
     private readonly GemTable _gems;
@@ -39,7 +39,7 @@ internal sealed partial class GuestRegistry : ReceiveActor
     private readonly UnadmittedConnections _places;
     private readonly RefusalLog _refusals;
 
-    public GuestRegistry(HostSettings settings, HostDevices devices, HostMode mode, Admission admission, Metrics.HostMetrics? metrics, Pool.ClusterSettings? cluster,
+    public GuestRegistry(HostSettings settings, HostDevices devices, Gate.PublishedRoute routes, Admission admission, Metrics.HostMetrics? metrics, Pool.ClusterSettings? cluster,
         UnadmittedConnections? places, SettingsReload? reload)
     {
         _reload = reload;
@@ -47,7 +47,7 @@ internal sealed partial class GuestRegistry : ReceiveActor
         _settings = settings;
         _cluster = cluster ?? new Pool.ClusterSettings();
         _devices = devices;
-        _mode = mode;
+        _routes = routes;
         _admission = admission;
         _gems = new GemTable(settings.SharingGroups);
         _seen = new RecentNames(settings.Admission.RememberedGuests);
@@ -96,9 +96,9 @@ internal sealed partial class GuestRegistry : ReceiveActor
 
     /// <param name="places">The places of connections not yet admitted (and the refusal log), shared with the listeners.</param>
     /// <param name="reload">Reads the configuration again for `reload` and SIGHUP; null: this host cannot.</param>
-    public static Props Props(HostSettings settings, HostDevices devices, HostMode mode, Admission admission,
+    public static Props Props(HostSettings settings, HostDevices devices, Gate.PublishedRoute routes, Admission admission,
         Metrics.HostMetrics? metrics = null, Pool.ClusterSettings? cluster = null, UnadmittedConnections? places = null, SettingsReload? reload = null) =>
-        Akka.Actor.Props.Create(() => new GuestRegistry(settings, devices, mode, admission, metrics, cluster, places, reload));
+        Akka.Actor.Props.Create(() => new GuestRegistry(settings, devices, routes, admission, metrics, cluster, places, reload));
 
     /// <summary>`reload` and SIGHUP (<see cref="SettingsReload"/>): nobody is disconnected.</summary>
     private ControlProtocol.Response Reload()
@@ -272,9 +272,11 @@ internal sealed partial class GuestRegistry : ReceiveActor
             Sender.Tell(new ControlProtocol.Response(false, "set takes: sequential on|off"));
             return;
         }
-        _mode.Gate.Ask<bool>(new GateProtocol.SetSequential(r.Value == "on"), _settings.RequestTimeout)
+        bool on = r.Value == "on";
+        _routes.Current.Gate.Ask<Gate.GateProtocol.Switched>(new Gate.GateProtocol.SetSequential(on), _settings.RequestTimeout)
             .PipeTo(Sender,
-                success: _ => new ControlProtocol.Response(true, $"sequential mode is {r.Value}"),
+                success: s => s.Sequential == on ? new ControlProtocol.Response(true, $"sequential mode is {r.Value}")
+                    : new ControlProtocol.Response(false, "sequential mode was switched off again before it took effect"),
                 failure: _ => new ControlProtocol.Response(false, r.Value == "on"
                     ? $"sequential mode is switching on, but in-flight work did not drain within {_settings.RequestTimeout.TotalSeconds:F0} s " +
                       $"({HostSettings.Root}.limits.request-timeout); new requests wait until it has, then the switch takes effect"
@@ -301,7 +303,7 @@ internal sealed partial class GuestRegistry : ReceiveActor
         foreach (var g in guests)
             foreach (var (kind, count) in g.Errors) errors[kind] = errors.GetValueOrDefault(kind) + count;
         var totals = new ControlProtocol.Totals((long)_nextSession, _departedServed + guests.Sum(g => g.Served), errors);
-        return new ControlProtocol.HostStatus(_mode.Sequential ? "sequential" : "concurrent", DeviceStatuses(engineUse), guests, totals, _metrics?.Url);
+        return new ControlProtocol.HostStatus(_routes.Current.Sequential ? "sequential" : "concurrent", DeviceStatuses(engineUse), guests, totals, _metrics?.Url);
     }
 
     protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(e =>

@@ -1,7 +1,7 @@
 using Akka.Actor;
-using static PvDrm.Actors.Host.GateProtocol;
+using static PvDrm.Actors.Host.Gate.GateProtocol;
 
-namespace PvDrm.Actors.Host;
+namespace PvDrm.Actors.Host.Gate;
 
 /// <summary>
 /// The sequential gate's waiting requests, one queue per guest, served in turns: a turn is up
@@ -13,7 +13,7 @@ internal sealed class GuestTurns(int requestsPerTurn)
 {
     private sealed class Waiting(LinkedListNode<IActorRef> turn)
     {
-        public Queue<Gated> Requests { get; } = new();
+        public Queue<Wait> Requests { get; } = new();
 
         public LinkedListNode<IActorRef> Turn { get; } = turn;
     }
@@ -25,7 +25,7 @@ internal sealed class GuestTurns(int requestsPerTurn)
 
     public int Count { get; private set; }
 
-    public void Enqueue(Gated gated)
+    public void Enqueue(Wait gated)
     {
         if (!_waiting.TryGetValue(gated.Target, out var waiting))
             _waiting[gated.Target] = waiting = new Waiting(_turns.AddLast(gated.Target));
@@ -33,7 +33,7 @@ internal sealed class GuestTurns(int requestsPerTurn)
         Count++;
     }
 
-    public bool TryDequeue(out Gated gated)
+    public bool TryDequeue(out Wait gated)
     {
         if (_turns.First is not { } next)
         {
