@@ -76,7 +76,7 @@ public sealed class PvDrmHost : ReceiveActor
         _guests = Context.ActorOf(GuestRegistry.Props(_settings, _devices, routes, _admission, _metrics, _cluster, places, _reload), "guests");
         if (_cluster.Enabled) StartPool();
         if (_settings.ControlUnix is { } control)
-            Context.ActorOf(ControlActor.Props(control, _guests, ControlProtocol.AnswerWithin(_settings.RequestTimeout), "status", "evict", "set", "devices", "attach", "detach", "grant", "cluster-status", "reload"), "control");
+            Context.ActorOf(ControlActor.Props(control, _guests, ControlProtocol.AnswerWithin(_settings.RequestTimeout), AdminCommand.Names), "control");
         if (_settings.Auth.TokensFile is { } tokens && Admission.IsExposed(tokens))
             _log.Warning("{TokensFile} is readable by other users; tokens should be readable only by the host's user (chmod 600)", tokens);
         foreach (int uid in _admission.UidsForAnyName)

@@ -12,6 +12,18 @@ internal static class ChannelProtocol
     /// </summary>
     public sealed record Execute(Requests.Pushbuf Request, Pushbuf Work, GpuFence Fence);
 
-    /// <summary>CHANNEL_FREE: answer, then stop (the channel's work is cancelled).</summary>
+    /// <summary>CHANNEL_FREE: the channel's work is cancelled; answered once it has stopped and the channel is released.</summary>
     public sealed record Free(Request Request);
+
+    /// <summary>The device finished (or cancelled) one submitted pushbuf; the channel tells itself.</summary>
+    public sealed record WorkDone : Akka.Event.IDeadLetterSuppression
+    {
+        public static WorkDone Instance { get; } = new();
+    }
+
+    /// <summary>A closing channel waited the request timeout for its cancelled work: it stops anyway.</summary>
+    public sealed record StopWaiting : Akka.Event.IDeadLetterSuppression
+    {
+        public static StopWaiting Instance { get; } = new();
+    }
 }

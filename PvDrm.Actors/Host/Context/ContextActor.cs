@@ -17,24 +17,21 @@ namespace PvDrm.Actors.Host.Context;
 /// Ordering rule: a PUSHBUF first tells every GEM actor it uses about the new fence, then hands
 /// the work to the channel. A CPU_PREP sent after it passes through here later, so it reaches
 /// the GEM actor after the fence does and waits for it; unrelated objects never wait.
+///
+/// Lifecycle: <see cref="Open"/> serves the guest; CLOSE_CONTEXT makes it <see cref="Draining"/>
+/// (its GEM and channel actors stop, requests still queued are cancelled) and it answers once the
+/// last child has released what it held; closed is the stop, and <see cref="PostStop"/> releases
+/// the context's own file, waits and scrubs, whatever stopped it.
 /// </summary>
 internal sealed partial class ContextActor : ReceiveActor, IWithTimers, IWithUnboundedStash
 {
-    private const int RememberedFailures = 256;
-
     private readonly GuestSession _session;
     private readonly IGpuDevice _device;
     private readonly IGpuSession _file; // where this context's objects and channels are made: its own DRM file on a real node
     private readonly uint _id;
-    private readonly Dictionary<uint, (IActorRef Actor, HostGem Gem)> _gems = new();
+    private readonly HandleTable _handles;
     private readonly Dictionary<uint, IActorRef> _channels = new();
-    private readonly Dictionary<ulong, GpuFence> _pendingFences = new();
-    private readonly Dictionary<ulong, GpuFence> _failedFences = new();
-    private readonly Queue<ulong> _failedOrder = new();
-    private readonly Dictionary<long, (FenceWait Request, ulong Fence)> _waiters = new();
-    private readonly Dictionary<uint, (GemImport Request, HostGem Gem)> _scrubbing = new(); // handles taken by scrubs under way
-    private ulong _lastFence;
-    private long _nextWaiter;
+    private readonly FenceTimeline _fences;
 
     /// <param name="device">The device the guest had when the context opened: all of the context's objects and channels live there.</param>
     /// <param name="file">The context's session of <paramref name="device"/>; this actor closes it when it stops.</param>
@@ -44,8 +41,16 @@ internal sealed partial class ContextActor : ReceiveActor, IWithTimers, IWithUnb
         _device = device;
         _file = file;
         _id = id;
+        _handles = new HandleTable(id, session.Settings.HandlesPerContext);
+        _fences = new FenceTimeline(id);
         session.ContextOpened();
         GemMailbox.EnsureConfigured(Context.System);
+        Open();
+    }
+
+    /// <summary>Serving the guest's requests for this file.</summary>
+    private void Open()
+    {
 
         Receive<GemNew>(GemNew);
         Receive<GemClose>(GemClose);
@@ -63,19 +68,48 @@ internal sealed partial class ContextActor : ReceiveActor, IWithTimers, IWithUnb
         Receive<ChannelFree>(ChannelFree);
         Receive<Requests.Pushbuf>(Pushbuf);
         Receive<FenceWait>(FenceWait);
-        Receive<ContextProtocol.FenceSignaled>(FenceSignaled);
+        Receive<ContextProtocol.FenceSignaled>(s => _fences.Signaled(s, Timers));
         Receive<ScrubFinished>(ScrubDone);
-        Receive<ContextProtocol.WaitTimedOut>(t =>
-        {
-            if (_waiters.Remove(t.Waiter, out var w))
-                w.Request.Fail(Errno.ETIMEDOUT, $"FENCE_WAIT: fence {w.Fence} did not signal in time");
-        });
-        Receive<CloseContext>(r =>
-        {
-            r.Reply();
-            Context.Stop(Self);
-        });
+        Receive<ContextProtocol.WaitTimedOut>(_fences.TimedOut);
+        Receive<CloseContext>(StartDraining);
         Receive<Request>(r => r.Fail(Errno.EOPNOTSUPP, $"{OpTable.NameOf(r.Op)} is not supported inside a context"));
+    }
+
+    /// <summary>
+    /// CLOSE_CONTEXT: every GEM and channel actor stops (their buffers, mappings, channels and
+    /// quota go back), and the close is answered once the last is gone, so a guest that opens a
+    /// new context right after finds its budgets back.
+    /// </summary>
+    private void StartDraining(CloseContext close)
+    {
+        int left = 0;
+        foreach (var child in Context.GetChildren())
+        {
+            Context.Watch(child);
+            Context.Stop(child);
+            left++;
+        }
+        if (left == 0) Closed(close);
+        else Become(() => Draining(close, left));
+    }
+
+    /// <summary>Waiting for the children to stop: what is still queued for the context is cancelled.</summary>
+    private void Draining(CloseContext close, int left)
+    {
+        Receive<Terminated>(_ =>
+        {
+            if (--left == 0) Closed(close);
+        });
+        Receive<ContextProtocol.FenceSignaled>(s => _fences.Signaled(s, Timers));
+        Receive<ContextProtocol.WaitTimedOut>(_fences.TimedOut);
+        Receive<Request>(r => r.Fail(Errno.ECANCELED, $"{OpTable.NameOf(r.Op)}: context {_id} is closing"));
+    }
+
+    /// <summary>Everything the children held is released: the close is answered, and the context stops.</summary>
+    private void Closed(CloseContext close)
+    {
+        close.Reply();
+        Context.Stop(Self);
     }
 
     public ITimerScheduler Timers { get; set; } = null!;
@@ -92,23 +126,12 @@ internal sealed partial class ContextActor : ReceiveActor, IWithTimers, IWithUnb
     /// </summary>
     protected override bool AroundReceive(Receive receive, object message)
     {
-        if (_scrubbing.Count > 0 && message is Request)
+        if (_handles.Scrubbing && message is Request)
         {
             Stash.Stash();
             return true;
         }
         return HostCallFailures.Receive(receive, message, _id, static id => $"context {id}");
-    }
-
-    /// <summary>Checks a guest-chosen handle for a new object: non-zero, unused, within the limit.</summary>
-    private bool CheckNewHandle(Request r, uint handle)
-    {
-        if (handle == 0) r.Fail(Errno.EINVAL, $"{OpTable.NameOf(r.Op)}: handle 0 is reserved; choose a non-zero handle");
-        else if (_gems.ContainsKey(handle) || _scrubbing.ContainsKey(handle)) r.Fail(Errno.EEXIST, $"{OpTable.NameOf(r.Op)}: handle {handle} is already in use in context {_id}");
-        else if (_gems.Count + _scrubbing.Count >= _session.Settings.HandlesPerContext)
-            r.Fail(Errno.EMFILE, $"{OpTable.NameOf(r.Op)}: context {_id} already has {_gems.Count + _scrubbing.Count} GEM objects (limits.handles-per-context)");
-        else return true;
-        return false;
     }
 
     /// <summary>
@@ -125,14 +148,14 @@ internal sealed partial class ContextActor : ReceiveActor, IWithTimers, IWithUnb
             return;
         }
         var props = GuestSession.OnDeviceDispatcher(GemActor.Props(_session, handle, gem), _device);
-        _gems[handle] = (Context.ActorOf(props, ActorNames.Unique(Context, $"gem-{handle}")), gem);
+        _handles.Open(handle, Context.ActorOf(props, ActorNames.Unique(Context, $"gem-{handle}")), gem);
         r.Reply(new Replies.GemInfo(handle, gem.Buffer.Domain, gem.Buffer.Size, MapOffset.Of(handle)));
     }
 
     private void GemNew(GemNew r)
     {
         // Charged before the device allocates, so a guest can never overshoot.
-        if (!CheckNewHandle(r, r.Handle) || !_session.ChargeMemory(r, r.Size, out ulong charge)) return;
+        if (!_handles.CheckNew(r, r.Handle) || !_session.ChargeMemory(r, r.Size, out ulong charge)) return;
         IGpuBuffer buffer;
         try
         {
@@ -147,69 +170,15 @@ internal sealed partial class ContextActor : ReceiveActor, IWithTimers, IWithUnb
         Open(r, r.Handle, new HostGem(buffer, _device, _session, charge, _session.Gems));
     }
 
-    /// <summary>Objects never move between devices: opening one that lives on another fails with EXDEV.</summary>
-    private bool OnThisDevice(Request r, HostGem gem)
-    {
-        if (gem.Device == _device) return true;
-        r.Fail(Errno.EXDEV, $"{OpTable.NameOf(r.Op)}: the buffer lives on device {gem.Device.Name} and context {_id} of guest {_session.Name} is on device {_device.Name}; buffers are shared only between guests of the same device");
-        return false;
-    }
-
-    private void GemImport(GemImport r)
-    {
-        if (!CheckNewHandle(r, r.Handle)) return;
-        // Names of guests this one may not share with do not exist for it.
-        var gem = _session.Gems.Lookup(r.Name, _session.Name);
-        if (gem == null)
-        {
-            r.Fail(Errno.ENOENT, $"GEM_IMPORT: no GEM object has the global name {r.Name} for guest {_session.Name}");
-            return;
-        }
-        if (!OnThisDevice(r, gem)) return;
-        gem.AddHandle();
-        if ((r.ImportFlags & GemImportFlags.Scrub) != 0) StartScrub(r, gem);
-        else Open(r, r.Handle, gem);
-    }
-
-    private void PrimeImport(PrimeImport r)
-    {
-        using var fd = r.TakeFd()!;
-        if (!CheckNewHandle(r, r.Handle)) return;
-        HostGem? gem;
-        try
-        {
-            gem = _session.Gems.LookupFile(fd);
-        }
-        catch (ErrnoException e)
-        {
-            r.Fail(Errno.EINVAL, $"PRIME_IMPORT: the descriptor cannot be used: {e.Message}");
-            return;
-        }
-        if (gem != null)
-        {
-            if (!_session.Gems.MayShare(gem.Owner.Name, _session.Name))
-            {
-                r.Fail(Errno.EACCES, $"PRIME_IMPORT: the buffer belongs to guest {gem.Owner.Name}, and sharing between {gem.Owner.Name} and {_session.Name} is not allowed (pvdrm.host.sharing.groups)");
-                return;
-            }
-            if (!OnThisDevice(r, gem)) return;
-            gem.AddHandle();
-            Open(r, r.Handle, gem);
-            return;
-        }
-        // Memory another process made: adopt it as a new object of this guest.
-        if (PrimeAdoption.Adopt(r, fd, _session, _device, _file) is { } adopted) Open(r, r.Handle, adopted);
-    }
-
     private void GemClose(GemClose r)
     {
-        if (_gems.Remove(r.Handle, out var gem)) gem.Actor.Tell(new GemProtocol.Close(r));
+        if (_handles.TryClose(r.Handle, out var gem)) gem.Tell(new GemProtocol.Close(r));
         else FailUnknownHandle(r, r.Handle);
     }
 
     private void ToGem(uint handle, Request r)
     {
-        if (_gems.TryGetValue(handle, out var gem)) gem.Actor.Tell(r);
+        if (_handles.TryGet(handle, out var gem)) gem.Actor.Tell(r);
         else FailUnknownHandle(r, handle);
     }
 
@@ -257,12 +226,7 @@ internal sealed partial class ContextActor : ReceiveActor, IWithTimers, IWithUnb
 
     private void Pushbuf(Requests.Pushbuf r)
     {
-        // Every PUSHBUF takes the next number, even one that fails, so a guest that batches
-        // reply-less submissions can still name their fences.
-        var fence = new GpuFence(++_lastFence);
-        var self = Self;
-        _pendingFences[fence.Seqno] = fence;
-        fence.OnSignaled(f => self.Tell(new ContextProtocol.FenceSignaled(f.Seqno, f)));
+        var fence = _fences.Issue(Self);
 
         (int Errno, string Message)? problem = null;
         if (!_session.TryQueuePushbuf())
@@ -282,7 +246,7 @@ internal sealed partial class ContextActor : ReceiveActor, IWithTimers, IWithUnb
         for (int i = 0; problem == null && i < r.Buffers.Length; i++)
         {
             uint handle = r.Buffers[i].Handle;
-            if (!_gems.TryGetValue(handle, out var gem))
+            if (!_handles.TryGet(handle, out var gem))
                 problem = (Errno.ENOENT, $"PUSHBUF: buffer {i}: handle {handle} is not a GEM object in context {_id}");
             else if (Array.IndexOf(actors, gem.Actor, 0, i) >= 0)
                 problem = (Errno.EINVAL, $"PUSHBUF: buffer {i}: handle {handle} is listed twice");
@@ -305,69 +269,15 @@ internal sealed partial class ContextActor : ReceiveActor, IWithTimers, IWithUnb
         channel!.Tell(new ChannelProtocol.Execute(r, new Native.Gpu.Pushbuf(buffers, access, r.Push, r.Inline), fence));
     }
 
-    private void FenceWait(FenceWait r)
-    {
-        if (r.Fence == 0 || r.Fence > _lastFence)
-        {
-            r.Fail(Errno.ENOENT, $"FENCE_WAIT: fence {r.Fence} was never issued in context {_id} (last is {_lastFence})");
-            return;
-        }
-        if (!_pendingFences.ContainsKey(r.Fence))
-        {
-            ReplyWithOutcome(r, r.Fence);
-            return;
-        }
-        if ((r.WaitFlags & FenceWaitFlags.NoWait) != 0)
-        {
-            r.Fail(Errno.EBUSY, $"FENCE_WAIT: fence {r.Fence} has not signalled yet");
-            return;
-        }
-        long id = ++_nextWaiter;
-        _waiters[id] = (r, r.Fence);
-        Timers.StartSingleTimer(id, new ContextProtocol.WaitTimedOut(id), Timeouts.For(r.TimeoutNs, _session.Settings));
-    }
-
-    private void FenceSignaled(ContextProtocol.FenceSignaled s)
-    {
-        _pendingFences.Remove(s.Number);
-        if (s.Fence.Error != 0)
-        {
-            _failedFences[s.Number] = s.Fence;
-            _failedOrder.Enqueue(s.Number);
-            if (_failedOrder.Count > RememberedFailures) _failedFences.Remove(_failedOrder.Dequeue());
-        }
-        List<long>? done = null;
-        foreach (var (id, w) in _waiters)
-            if (w.Fence == s.Number) (done ??= new()).Add(id);
-        if (done == null) return;
-        foreach (long id in done)
-        {
-            _waiters.Remove(id, out var w);
-            Timers.Cancel(id);
-            ReplyWithOutcome(w.Request, s.Number);
-        }
-    }
-
-    private void ReplyWithOutcome(FenceWait r, ulong number)
-    {
-        if (_failedFences.TryGetValue(number, out var failed))
-            r.Fail(failed.Error, $"FENCE_WAIT: fence {number} failed: {failed.Message}");
-        else r.Reply();
-    }
+    private void FenceWait(FenceWait r) => _fences.Wait(r, Timers, Timeouts.For(r.TimeoutNs, _session.Settings));
 
     protected override void PostStop()
     {
         // The children (GEM and channel actors) have stopped; the file closes once its last object is released.
         _file.Dispose();
         _session.ContextClosed();
-        foreach (var (_, w) in _waiters)
-            w.Request.Fail(Errno.ECANCELED, $"FENCE_WAIT: context {_id} was closed");
-        // A scrub under way finishes on the device; its handle was never opened.
-        foreach (var (_, (request, gem)) in _scrubbing)
-        {
-            gem.ReleaseHandle();
-            request.Fail(Errno.ECANCELED, $"GEM_IMPORT: context {_id} was closed while the buffer was scrubbed");
-        }
+        _fences.CancelWaits();
+        _handles.CancelScrubs();
     }
 
     protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(_ => Directive.Escalate);

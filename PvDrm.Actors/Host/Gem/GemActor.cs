@@ -16,13 +16,18 @@ namespace PvDrm.Actors.Host.Gem;
 /// fields, props that are one small object (<see cref="GemProps"/>), a mailbox with no storage
 /// until used (<see cref="GemMailbox"/>), and no timer scheduler (waits are rare and schedule
 /// their own timeout).
+///
+/// Lifecycle: alive until GEM_CLOSE or its context stops; releasing is the stop itself (no
+/// message is served after it), and <see cref="PostStop"/> gives the handle back and only then
+/// answers the GEM_CLOSE, so a guest whose close returned can use the quota again.
 /// </summary>
 internal sealed class GemActor : UntypedActor
 {
     private readonly GuestSession _session;
     private readonly HostGem _gem;
     private readonly uint _handle;
-    private bool _released, _handedOut;
+    private bool _handedOut; // the guest was given the pages: their bytes count in its mapped total until release
+    private Request? _closedBy; // the GEM_CLOSE answered once PostStop has released the handle
     private List<GpuFence>? _busy;
     private List<Waiter>? _waiters;
 
@@ -117,9 +122,7 @@ internal sealed class GemActor : UntypedActor
                     w.Request.Fail(Errno.ETIMEDOUT, $"CPU_PREP: handle {_handle} is still in use by the GPU");
                 break;
             case GemProtocol.Close c:
-                // Release before answering: once GEM_CLOSE returns, the guest may use the quota again.
-                Release();
-                c.Request.Reply();
+                _closedBy = c.Request;
                 Context.Stop(Self);
                 break;
             case Request r:
@@ -237,6 +240,10 @@ internal sealed class GemActor : UntypedActor
         }
     }
 
+    /// <summary>
+    /// Gives up this handle's reference. In-flight submissions and other handles hold their own
+    /// references: the memory goes when the last one does.
+    /// </summary>
     protected override void PostStop()
     {
         if (_waiters != null)
@@ -245,19 +252,9 @@ internal sealed class GemActor : UntypedActor
                 w.Timeout?.Cancel();
                 w.Request.Fail(Errno.ECANCELED, $"CPU_PREP: handle {_handle} was closed while waiting");
             }
-        Release();
-    }
-
-    /// <summary>
-    /// Gives up this handle's reference, once. In-flight submissions and other handles hold their
-    /// own references: the memory goes when the last one does.
-    /// </summary>
-    private void Release()
-    {
-        if (_released) return;
-        _released = true;
         if (_handedOut) _session.Unmapped(Buffer.Size);
         _gem.ReleaseHandle();
         _session.Quota.Handles.Return();
+        _closedBy?.Reply();
     }
 }

@@ -77,13 +77,13 @@ internal sealed partial class GuestRegistry
     /// one that has not connected yet (it may connect to any node, and replication may not have
     /// told this one about it), so only the name is checked.
     /// </summary>
-    private ControlProtocol.Response? AssignInPool(ControlProtocol.Request r, string guest)
+    /// <param name="wanted">The device (<c>node/device</c>, or a device of this node); null: detach.</param>
+    private ControlProtocol.Response? AssignInPool(string guest, string? wanted)
     {
         if (!DeviceSettings.ValidName().IsMatch(guest))
             return new ControlProtocol.Response(false, $"'{guest}' is not a valid guest name: 1-64 characters of A-Z a-z 0-9 . _ -, starting with a letter or digit");
-        string placement = r.Command == "detach" ? PoolView.None
-            : r.Value is { } value && value.Contains('/') ? value : $"{View.Self}/{r.Value}";
-        _pool.Forward(new PoolProtocol.Assign(guest, placement, r.Command == "detach" ? "detached by the operator" : "attached by the operator"));
+        string placement = wanted == null ? PoolView.None : wanted.Contains('/') ? wanted : $"{View.Self}/{wanted}";
+        _pool.Forward(new PoolProtocol.Assign(guest, placement, wanted == null ? "detached by the operator" : "attached by the operator"));
         return null;
     }
 

@@ -1,7 +1,11 @@
+using Akka.Actor;
 using Akka.TestKit.Xunit2;
 using PvDrm.Client;
+using PvDrm.Actors.Host.Context;
+using PvDrm.Native.Gpu;
 using PvDrm.Native.Interop;
 using PvDrm.Tests.Support;
+using static PvDrm.Protocol.Requests;
 
 namespace PvDrm.Tests.Host;
 
@@ -112,5 +116,38 @@ public class ContextActorSpec : TestKit
         });
         Assert.Equal(Errno.ENOENT, error.Errno);
         Assert.Contains("earlier reply-less", error.Message);
+    }
+
+    [Fact]
+    public void Closing_a_context_cancels_what_follows_and_answers_once_its_gems_and_channels_are_released()
+    {
+        var session = ActorSpecKit.Session(this);
+        IGpuDevice device = HostHarness.NewSoftGpu();
+        using var release = new ManualResetEventSlim();
+        var file = ActorSpecKit.HoldingChannels(device.OpenSession(session.Name), release);
+        var context = Sys.ActorOf(ContextActor.Props(session, 1, device, file));
+        var gem = new GemNew(1, GemDomain.Gart, 4096, 0).To(TestActor);
+        var channel = new ChannelAlloc(1, 0).To(TestActor);
+        context.Tell(gem);
+        context.Tell(channel);
+        Assert.Equal(0, this.AnswerTo(gem).Status);
+        Assert.Equal(0, this.AnswerTo(channel).Status);
+
+        var close = new CloseContext().To(TestActor);
+        var late = new GemInfo(1).To(TestActor);
+        context.Tell(close);
+        context.Tell(late);
+
+        // Draining: the channel cannot finish stopping until released, so the context is still
+        // there to refuse the late request, and the close is not answered yet.
+        var refused = this.AnswerTo(late);
+        Assert.Equal(-Errno.ECANCELED, refused.Status);
+        Assert.Contains("context 1 is closing", refused.Message);
+
+        release.Set();
+        Assert.Equal(0, this.AnswerTo(close).Status);
+        Assert.Equal(0, session.Quota.Handles.Used);
+        Assert.Equal(0, session.Channels);
+        Assert.Equal(0, session.Memory);
     }
 }

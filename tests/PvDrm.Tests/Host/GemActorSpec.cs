@@ -1,7 +1,11 @@
+using Akka.Actor;
 using Akka.TestKit.Xunit2;
 using PvDrm.Client;
+using PvDrm.Actors.Host.Gem;
+using PvDrm.Native.Gpu;
 using PvDrm.Native.Interop;
 using PvDrm.Tests.Support;
+using static PvDrm.Protocol.Requests;
 
 namespace PvDrm.Tests.Host;
 
@@ -91,5 +95,31 @@ public class GemActorSpec : TestKit
         var timedOut = await Assert.ThrowsAsync<DrmException>(() => target.CpuPrepAsync(timeout: TimeSpan.FromMilliseconds(50)));
         Assert.Equal(Errno.ETIMEDOUT, timedOut.Errno);
         await semaphore.WriteAsync(0, BitConverter.GetBytes(1u));
+    }
+
+    [Fact]
+    public void Closing_a_handle_gives_its_quota_and_mapped_bytes_back_before_answering()
+    {
+        var session = ActorSpecKit.Session(this);
+        IGpuDevice device = HostHarness.NewSoftGpu();
+        using var file = device.OpenSession(session.Name);
+        GemMailbox.EnsureConfigured(Sys);
+        Assert.True(session.TryChargeMemory(4096));
+        Assert.True(session.Quota.Handles.TryTake()); // as the context does before it creates the actor
+        var gem = new HostGem(file.CreateBuffer(4096, GemDomain.Gart, 0), device, session, 4096, session.Gems);
+        var actor = Sys.ActorOf(GemActor.Props(session, 1, gem));
+
+        foreach (var map in new[] { new GemMap(1).To(TestActor), new GemMap(1).To(TestActor) })
+        {
+            actor.Tell(map);
+            Assert.Equal(0, this.AnswerTo(map).Status);
+        }
+        Assert.Equal(4096, session.MappedBytes); // the pages count once, however often they are handed out
+
+        var close = new GemClose(1).To(TestActor);
+        actor.Tell(new GemProtocol.Close(close));
+        Assert.Equal(0, this.AnswerTo(close).Status);
+        Assert.Equal(0, session.Quota.Handles.Used);
+        Assert.Equal(0, session.MappedBytes);
     }
 }

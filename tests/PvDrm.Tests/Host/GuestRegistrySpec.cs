@@ -1,6 +1,7 @@
 using Akka.TestKit.Xunit2;
 using PvDrm.Protocol;
 using PvDrm.Client;
+using PvDrm.Actors.Host.Control;
 using PvDrm.Native.Interop;
 using PvDrm.Native.Io;
 using PvDrm.Tests.Support;
@@ -50,5 +51,22 @@ public class GuestRegistrySpec : TestKit
         var reply = raw.Receive();
         Assert.Equal(-Errno.EPROTO, reply.Status);
         Assert.Contains("version 99", reply.Message);
+    }
+
+    [Fact]
+    public void Control_requests_become_typed_commands_and_malformed_ones_are_answered_with_the_reason()
+    {
+        Assert.Equal(new AdminCommand.Attach("vm1", "soft1"), AdminCommand.From(new ControlProtocol.Request("attach", "vm1", Value: "soft1")));
+        Assert.Equal(new AdminCommand.Detach("vm1"), AdminCommand.From(new ControlProtocol.Request("detach", "vm1")));
+        Assert.Equal(new AdminCommand.SetSequential(true), AdminCommand.From(new ControlProtocol.Request("set", Key: "sequential", Value: "on")));
+        Assert.Same(AdminCommand.Status.Instance, AdminCommand.From(new ControlProtocol.Request("status")));
+
+        var answer = _host.Admin(new ControlProtocol.Request("set", Key: "sequential", Value: "maybe"));
+        Assert.False(answer.Ok);
+        Assert.Equal("set takes: sequential on|off", answer.Message);
+        Assert.Equal("unknown command 'frobnicate'", _host.Admin(new ControlProtocol.Request("frobnicate")).Message);
+        // Every name the socket accepts is one From knows.
+        Assert.All(AdminCommand.Names, name =>
+            Assert.DoesNotContain("unknown command", (AdminCommand.From(new ControlProtocol.Request(name, "vm1")) as AdminCommand.Invalid)?.Reason ?? ""));
     }
 }
