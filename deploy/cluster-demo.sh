@@ -45,6 +45,10 @@ pvdrm.cluster {
   port = $port
   seed-nodes = ["akka.tcp://pvdrm@127.0.0.1:$seed_port"]
   advertise = ["unix:$work/$n.sock"]
+  # Heartbeats may pause up to 3 s before a node counts as unreachable (the default is 1.5 s): the
+  # demo's three nodes share one machine with whatever else runs there, and a node falsely
+  # unreachable beside the one it kills would leave no majority to down it.
+  failure-detection = 3 s
   down-after = 2 s
   tls {
     certificate = "$work/pki/$n.p12"
