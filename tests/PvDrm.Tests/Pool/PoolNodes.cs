@@ -20,8 +20,11 @@ internal sealed class PoolNodes(Processes run)
     public string StateDir(string node) => run[$"{node}-state"];
 
 
-    /// <summary>Starts <paramref name="node"/> (again: same port and state folder) with <paramref name="extra"/> cluster settings.</summary>
-    public async Task<ChildProcess> Start(string node, string extra = "")
+    /// <summary>
+    /// Starts <paramref name="node"/> (again: same port and state folder) with <paramref name="extra"/>
+    /// cluster settings and <paramref name="hostExtra"/> host settings.
+    /// </summary>
+    public async Task<ChildProcess> Start(string node, string extra = "", string hostExtra = "")
     {
         if (!_ports.TryGetValue(node, out int port)) _ports[node] = port = PoolTests.FreePort();
         _seed ??= port;
@@ -31,6 +34,7 @@ internal sealed class PoolNodes(Processes run)
               control.unix = "{{Control(node)}}"
               soft-gpu { engines = 1, memory = 64 MiB }
               default-device = auto
+              {{hostExtra}}
             }
             pvdrm.cluster {
               enabled = on
