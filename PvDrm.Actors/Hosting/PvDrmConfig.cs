@@ -15,16 +15,6 @@ public static class PvDrmConfig
 
     public static Config Reference => s_reference.Value;
 
-    /// <summary>The text of reference.conf, for `--print-config` style output and docs.</summary>
-    public static string ReferenceText
-    {
-        get
-        {
-            using var stream = typeof(PvDrmConfig).Assembly.GetManifestResourceStream("PvDrm.Actors.reference.conf")!;
-            return new StreamReader(stream).ReadToEnd();
-        }
-    }
-
     /// <summary>Command-line flags as HOCON lines under <paramref name="root"/>; null values are left out.</summary>
     public static string Overrides(string root, params (string Key, string? Value)[] values) =>
         string.Join("\n", values.Where(v => v.Value != null)
