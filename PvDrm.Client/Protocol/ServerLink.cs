@@ -221,6 +221,8 @@ public abstract class ServerLink : IFrameHandler, IReplySink
         {
             Connection.PauseReceiving();
             // A reply may have gone out between the increment and the pause: do not stay paused then.
+            // The barrier keeps the count's read after the pause's write (a reply reads them the other way).
+            Interlocked.MemoryBarrier();
             if (Volatile.Read(ref _inFlight) < _maxInFlight) Connection.ResumeReceiving();
         }
         Deliver(request);
