@@ -148,7 +148,7 @@ public abstract class ServerLink : IFrameHandler, IReplySink
         try
         {
             using var doorbell = AcceptRing(attach);
-            Count(attach.Op, 0, 0, null);
+            // Session set-up like HELLO: not a served request (refusals still count as errors).
             SendReply(attach.Op, attach.RequestId, 0, 0, default, null, doorbell);
         }
         catch (ErrnoException e)
