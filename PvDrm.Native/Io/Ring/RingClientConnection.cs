@@ -103,7 +103,12 @@ public sealed unsafe class RingClientConnection : RingConnection
             frame.CopyTo(data);
             _overflow.Enqueue(new Waiting(data, frame.Length, fd?.Duplicate(), viaSocket));
             _overflowBytes += frame.Length;
-            _overflowed = true;
+            if (!_overflowed)
+            {
+                _overflowed = true;
+                // The reader may sleep until a reply; slots freed by reply-less requests bring none.
+                ring.WakeReader();
+            }
             return true;
         }
     }
