@@ -24,13 +24,18 @@ public sealed record RingSettings
         SlotsKey = $"{Root}.max-slots",
     };
 
+    /// <summary>The top of max-slot-size's own range (that of limits.max-frame).</summary>
+    private const long MaxSlotSizeLimit = 64 << 20;
+
     internal static RingSettings Create(SettingsReader c, int maxFrame) => new()
     {
         Enabled = c.Bool("enabled"),
         Limits = new RingSettings().Limits with
         {
             MaxBytes = (ulong)c.Bytes("max-bytes", 8192, 1L << 30),
-            MaxSlotSize = (int)c.Bytes("max-slot-size", RingShape.MinSlotSize, maxFrame),
+            // Read against its own range, then held to the frame limit: a lower limits.max-frame
+            // lowers the slots too, rather than making the default an error.
+            MaxSlotSize = (int)Math.Min(c.Bytes("max-slot-size", RingShape.MinSlotSize, MaxSlotSizeLimit), maxFrame),
             MaxSlots = c.Int("max-slots", 1, 1 << 16),
         },
     };

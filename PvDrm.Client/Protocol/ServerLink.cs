@@ -148,7 +148,7 @@ public abstract class ServerLink : IFrameHandler, IReplySink
         try
         {
             using var doorbell = AcceptRing(attach);
-            Count(attach.Op, 0, 0, null);
+            // Session set-up like HELLO: not a served request (refusals still count as errors).
             SendReply(attach.Op, attach.RequestId, 0, 0, default, null, doorbell);
         }
         catch (ErrnoException e)
@@ -221,6 +221,8 @@ public abstract class ServerLink : IFrameHandler, IReplySink
         {
             Connection.PauseReceiving();
             // A reply may have gone out between the increment and the pause: do not stay paused then.
+            // The barrier keeps the count's read after the pause's write (a reply reads them the other way).
+            Interlocked.MemoryBarrier();
             if (Volatile.Read(ref _inFlight) < _maxInFlight) Connection.ResumeReceiving();
         }
         Deliver(request);

@@ -31,6 +31,17 @@ internal static unsafe class Futex
         }
     }
 
+    /// <summary>As <see cref="Wait(int*, int)"/>, but returns after <paramref name="timeoutNs"/> at the latest.</summary>
+    public static void Wait(int* word, int expected, long timeoutNs)
+    {
+        var timeout = new Tmds.Linux.timespec { tv_sec = (Tmds.Linux.time_t)(timeoutNs / 1_000_000_000), tv_nsec = (Tmds.Linux.long_t)(timeoutNs % 1_000_000_000) };
+        if (Syscall(s_sysFutex, word, FUTEX_WAIT, expected, &timeout, null, 0) < 0)
+        {
+            int err = Marshal.GetLastPInvokeError();
+            if (err != EAGAIN && err != EINTR && err != ETIMEDOUT) Interop.ErrnoException.ThrowLibc("futex(FUTEX_WAIT)", err);
+        }
+    }
+
     /// <summary>Wakes every waiter on <paramref name="word"/>.</summary>
     public static void WakeAll(int* word) => Syscall(s_sysFutex, word, FUTEX_WAKE, int.MaxValue, null, null, 0);
 }

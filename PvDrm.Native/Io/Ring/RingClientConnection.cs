@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Diagnostics;
 using PvDrm.Native.Interop;
 using static Tmds.Linux.LibC;
@@ -72,29 +73,99 @@ public sealed unsafe class RingClientConnection : RingConnection
 
     public override bool Send(ReadOnlySpan<byte> frame, FileDescriptor? fd = null)
     {
-        if (fd != null || Ring is not { } attached || frame.Length > attached.Shape.SlotSize) return Socket.Send(frame, fd);
-        var spin = new SpinWait();
-        while (true)
+        if (Ring is null) return Socket.Send(frame, fd);
+        lock (SendLock)
         {
-            string? corruption;
-            lock (SendLock)
+            if (State != Open || Ring is not { } ring) return false;
+            bool viaSocket = fd != null || frame.Length > ring.Shape.SlotSize;
+            if (_overflow.Count == 0)
             {
-                if (State != Open || Ring is not { } ring) return false;
-                switch (ring.Requests.Put(frame, out corruption))
+                if (viaSocket) return Socket.Send(frame, fd);
+                switch (ring.Requests.Put(frame, out string? corruption))
                 {
                     case PutResult.Put:
                         if (ring.Requests.ConsumerNeedsWaking()) RingDoorbell(_doorbell!);
                         return true;
+                    case PutResult.Corrupt:
+                        RingCorrupt(corruption!);
+                        return false;
                 }
             }
-            if (corruption != null)
+            // Full (the host is behind, or holds back at its in-flight limit), or earlier frames
+            // already wait: queue behind them, so no request overtakes another (not even one with
+            // a descriptor, which goes over the socket), and the caller never blocks.
+            if (_overflowBytes + frame.Length > MaxOverflowBytes)
             {
-                RingCorrupt(corruption);
+                Close($"the host is not taking requests: {_overflowBytes} bytes already wait for room in the ring");
                 return false;
             }
-            // Full: the host is behind (or holds back at its in-flight limit). Requests keep their
-            // order, so wait for room rather than overtake through the socket.
-            spin.SpinOnce();
+            var data = ArrayPool<byte>.Shared.Rent(frame.Length);
+            frame.CopyTo(data);
+            _overflow.Enqueue(new Waiting(data, frame.Length, fd?.Duplicate(), viaSocket));
+            _overflowBytes += frame.Length;
+            if (!_overflowed)
+            {
+                _overflowed = true;
+                // The reader may sleep until a reply; slots freed by reply-less requests bring none.
+                ring.WakeReader();
+            }
+            return true;
+        }
+    }
+
+    /// <summary>Moves waiting frames into the ring (or the socket) in order, as far as there is room. The reader thread calls it.</summary>
+    private void FlushOverflow(SharedRing ring)
+    {
+        string? corruption = null;
+        lock (SendLock)
+        {
+            bool put = false;
+            while (State == Open && _overflow.TryPeek(out var next))
+            {
+                if (!next.ViaSocket)
+                {
+                    var result = ring.Requests.Put(next.Data.AsSpan(0, next.Length), out corruption);
+                    if (result != PutResult.Put) break;
+                    put = true;
+                }
+                else if (!Socket.Send(next.Data.AsSpan(0, next.Length), next.Fd)) break;
+                _overflow.Dequeue();
+                _overflowBytes -= next.Length;
+                next.Free();
+            }
+            if (put && ring.Requests.ConsumerNeedsWaking()) RingDoorbell(_doorbell!);
+            _overflowed = _overflow.Count > 0;
+        }
+        if (corruption != null) RingCorrupt(corruption);
+    }
+
+    /// <summary>Drops what still waits (the connection is gone).</summary>
+    private void DropOverflow()
+    {
+        lock (SendLock)
+        {
+            while (_overflow.TryDequeue(out var dropped)) dropped.Free();
+            _overflowBytes = 0;
+            _overflowed = false;
+        }
+    }
+
+    /// <summary>The most bytes that may wait for room in the ring (as a socket's send queue).</summary>
+    private const long MaxOverflowBytes = 16 * 1024 * 1024;
+
+    /// <summary>How long the reader sleeps at most while frames wait for room: the host frees slots without telling.</summary>
+    private const long OverflowRecheckNs = 200_000;
+
+    private readonly Queue<Waiting> _overflow = new();
+    private long _overflowBytes;
+    private volatile bool _overflowed;
+
+    private sealed record Waiting(byte[] Data, int Length, FileDescriptor? Fd, bool ViaSocket)
+    {
+        public void Free()
+        {
+            Fd?.Dispose();
+            ArrayPool<byte>.Shared.Return(Data);
         }
     }
 
@@ -133,6 +204,17 @@ public sealed unsafe class RingClientConnection : RingConnection
                     return;
             }
             if (_stopping) break;
+            if (_overflowed)
+            {
+                FlushOverflow(ring);
+                if (_overflowed)
+                {
+                    // Replies wake us at once; slots freed without a reply are seen at the next recheck.
+                    int seen = Volatile.Read(ref *ring.ReplyBell);
+                    if (replies.PrepareToSleep() && !_stopping) Futex.Wait(ring.ReplyBell, seen, OverflowRecheckNs);
+                    continue;
+                }
+            }
             if (Stopwatch.GetTimestamp() - lastWork < _pollTicks)
             {
                 Thread.Yield();
@@ -149,6 +231,7 @@ public sealed unsafe class RingClientConnection : RingConnection
 
     private void Finish()
     {
+        DropOverflow();
         ReleaseRing();
         _doorbell?.Dispose();
         Handler.OnClosed(_closeReason);

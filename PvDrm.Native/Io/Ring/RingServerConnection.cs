@@ -18,7 +18,7 @@ public sealed unsafe class RingServerConnection : RingConnection, IReadinessHand
     private readonly Action _drain;
     private FileDescriptor? _doorbell;
     private ulong _registration;
-    private volatile bool _paused;
+    private int _pausedFlag;
     private long _ringBatches;
 
     public RingServerConnection(SocketConnection socket) : base(socket)
@@ -92,19 +92,22 @@ public sealed unsafe class RingServerConnection : RingConnection, IReadinessHand
         return false;
     }
 
+    // Paused and resumed from any thread (the in-flight limit: replies resume): exchanges, so two
+    // resumes post one drain and a pause is seen before the caller looks at its count again.
     public override void PauseReceiving()
     {
-        _paused = true;
+        Interlocked.Exchange(ref _pausedFlag, 1);
         Socket.PauseReceiving();
     }
 
     public override void ResumeReceiving()
     {
         Socket.ResumeReceiving();
-        if (!_paused) return;
-        _paused = false;
+        if (Interlocked.Exchange(ref _pausedFlag, 0) == 0) return;
         if (Ring != null) _loop.Post(_drain);
     }
+
+    private bool Paused => Volatile.Read(ref _pausedFlag) != 0;
 
     void IReadinessHandler.OnReady(uint events)
     {
@@ -117,7 +120,7 @@ public sealed unsafe class RingServerConnection : RingConnection, IReadinessHand
     /// <summary>The loop polls instead of sleeping: take what waits, keeping the sleeping flag down.</summary>
     bool IRingPoller.Poll()
     {
-        if (Ring is not { } ring || _paused || State != Open) return false;
+        if (Ring is not { } ring || Paused || State != Open) return false;
         ring.Requests.Awake();
         if (!ring.Requests.HasWork) return false;
         Drain(sleepWhenEmpty: false);
@@ -125,7 +128,7 @@ public sealed unsafe class RingServerConnection : RingConnection, IReadinessHand
     }
 
     /// <summary>The loop is about to sleep: raise the flag; false if a request came meanwhile.</summary>
-    bool IRingPoller.PrepareToSleep() => Ring is not { } ring || _paused || State != Open || ring.Requests.PrepareToSleep();
+    bool IRingPoller.PrepareToSleep() => Ring is not { } ring || Paused || State != Open || ring.Requests.PrepareToSleep();
 
     private void Drain() => Drain(sleepWhenEmpty: !_loop.Polling);
 
@@ -138,7 +141,7 @@ public sealed unsafe class RingServerConnection : RingConnection, IReadinessHand
         byte[] buffer = _loop.ReceiveBuffer(requests.SlotSize);
         for (int budget = FramesPerWake; budget > 0; budget--)
         {
-            if (_paused || State != Open) return;
+            if (Paused || State != Open) return;
             switch (requests.TryTake(buffer, out int length, out string? corruption))
             {
                 case TakeResult.Corrupt:

@@ -41,6 +41,23 @@ public class ConfigLoadingTests : IDisposable
         Assert.StartsWith(key, error.Message);
     }
 
+    [Theory]
+    [InlineData("pvdrm.host.limits.max-frame = 64 KiB", 64 * 1024)] // the default slot limit is lowered to the frame limit, not refused
+    [InlineData("pvdrm.host.limits.max-frame = 64 KiB\npvdrm.host.ring.max-slot-size = 16 KiB", 16 * 1024)]
+    [InlineData("pvdrm.host.ring.max-slot-size = 32 MiB", 256 * 1024)]
+    public void The_ring_slot_limit_is_read_in_its_own_range_and_held_to_the_frame_limit(string text, int expected)
+    {
+        var settings = HostSettings.Create(ConfigurationFactory.ParseString(text));
+        Assert.Equal(expected, settings.Ring.Limits.MaxSlotSize);
+    }
+
+    [Fact]
+    public void A_ring_slot_limit_outside_its_own_range_is_refused_by_its_key()
+    {
+        var error = Assert.Throws<ConfigurationException>(() => HostSettings.Create(ConfigurationFactory.ParseString("pvdrm.host.ring.max-slot-size = 1 KiB")));
+        Assert.Contains("pvdrm.host.ring.max-slot-size", error.Message);
+    }
+
     [Fact]
     public void A_missing_file_and_a_directory_are_each_refused_with_their_own_message()
     {

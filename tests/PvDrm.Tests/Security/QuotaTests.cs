@@ -107,11 +107,13 @@ public class QuotaTests : TestKit
         Assert.Equal(Errno.E2BIG, error.Errno);
     }
 
-    [Fact]
-    public async Task At_the_in_flight_limit_the_host_stops_reading_instead_of_queueing()
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task At_the_in_flight_limit_the_host_stops_reading_instead_of_queueing(bool ring)
     {
         var host = Host(new HostSettings { InFlightPerGuest = 4 });
-        await using var client = await host.ConnectAsync();
+        await using var client = await host.ConnectAsync(ring: ring);
         var ctx = await client.OpenContextAsync();
         var semaphore = await ctx.GemNewAsync(4096);
         var target = await ctx.GemNewAsync(4096);
@@ -119,7 +121,8 @@ public class QuotaTests : TestKit
         var semaphoreMap = await semaphore.MapAsync();
         await ctx.SubmitAsync(channel, Commands.AcquireThenFill(semaphore, 1, target, 1));
 
-        // 50 CPU_PREPs that all wait: only 4 are taken in, the rest wait in the guest's own socket.
+        // 50 CPU_PREPs that all wait: only 4 are taken in, the rest wait on the guest's side (its
+        // socket, or its ring and, past the ring's 32 slots, the client's own queue).
         var preps = Enumerable.Range(0, 50).Select(_ => target.CpuPrepAsync()).ToList();
         AwaitAssert(() => Assert.Equal(4, host.GuestStatus(client.Name).InFlight), HostHarness.Timeout, HostHarness.Poll);
         Assert.All(preps, p => Assert.False(p.IsCompleted));

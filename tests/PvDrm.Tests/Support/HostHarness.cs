@@ -66,13 +66,13 @@ internal sealed class HostHarness
 
     public ControlProtocol.GuestStatus GuestStatus(string name) => Status().Guests.Single(g => g.Name == name);
 
-    /// <summary>A new guest connection, admitted.</summary>
-    public Task<DrmClient> ConnectAsync(string? name = null, string token = "")
+    /// <summary>A new guest connection, admitted; on the shared-memory ring unless <paramref name="ring"/> is false.</summary>
+    public Task<DrmClient> ConnectAsync(string? name = null, string token = "", bool ring = true)
     {
         var (hostEnd, guestEnd) = UnixSocket.Pair();
         Host.Tell(new AdmissionProtocol.Accept(new SeqPacketConnection(hostEnd, Settings.Connection)));
         return DrmClient.ConnectAsync(new SeqPacketConnection(guestEnd, new ConnectionOptions()),
-            new DrmClientOptions { Name = name ?? $"guest-{Interlocked.Increment(ref _guests)}", Token = token }).WaitAsync(Timeout);
+            new DrmClientOptions { Name = name ?? $"guest-{Interlocked.Increment(ref _guests)}", Token = token, Ring = ring }).WaitAsync(Timeout);
     }
 
     /// <summary>The raw guest end of a new connection, for tests that speak bytes.</summary>
