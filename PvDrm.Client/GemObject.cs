@@ -41,7 +41,8 @@ public sealed class GemObject
 
     /// <summary>
     /// Maps the buffer: the host passes its descriptor and this process maps the very pages the
-    /// GPU uses (zero copy). Needs a Unix connection. Mapped once; later calls (and a cached object
+    /// GPU uses (zero copy). Needs a Unix connection; in a VM, the guest proxy's (which passes its
+    /// shared region with the host). Mapped once; later calls (and a cached object
     /// handed out again) return the same mapping without asking the host.
     /// </summary>
     public async Task<GemMapping> MapAsync()
@@ -54,7 +55,9 @@ public sealed class GemObject
         var reply = await Context.Send(new GemMap(Handle));
         using var fd = reply.TakeFd() ?? throw new DrmException(Op.GemMap, Native.Interop.Errno.EPROTO, "the reply carried no descriptor");
         var info = reply.Read<Replies.GemMap>();
-        return _mapping = new GemMapping(Native.Memory.Mapping.Map(fd, info.Size));
+        // Through a VM's proxy, a buffer in the shared region comes as the region's file and where it begins there.
+        ulong at = info.RegionOffset == Replies.GemMap.NoRegion ? 0 : info.RegionOffset;
+        return _mapping = new GemMapping(Native.Memory.Mapping.Map(fd, at, info.Size));
     }
 
     /// <summary>Unmaps the buffer now rather than when it is closed.</summary>

@@ -30,11 +30,13 @@ internal sealed partial class AppContext : ReceiveActor
     private readonly ProxyCache? _cache;
     private readonly ContextCache _cached;
     private readonly NameScope _names;
+    private readonly GuestRegion? _region;
     private Action<bool, List<uint>> _release;
 
-    public AppContext(UpstreamLink upstream, uint appId, uint hostId, ulong app, ProxyCache? cache, IActorRef cacheActor, NameScope names)
+    public AppContext(UpstreamLink upstream, uint appId, uint hostId, ulong app, ProxyCache? cache, IActorRef cacheActor, NameScope names, GuestRegion? region)
     {
         _names = names;
+        _region = region;
         _upstream = upstream;
         _appId = appId;
         _hostId = hostId;
@@ -45,8 +47,8 @@ internal sealed partial class AppContext : ReceiveActor
         Open();
     }
 
-    public static Props Props(UpstreamLink upstream, uint appId, uint hostId, ulong app, ProxyCache? cache, IActorRef cacheActor, NameScope names) =>
-        Akka.Actor.Props.Create(() => new AppContext(upstream, appId, hostId, app, cache, cacheActor, names));
+    public static Props Props(UpstreamLink upstream, uint appId, uint hostId, ulong app, ProxyCache? cache, IActorRef cacheActor, NameScope names, GuestRegion? region) =>
+        Akka.Actor.Props.Create(() => new AppContext(upstream, appId, hostId, app, cache, cacheActor, names, region));
 
     /// <summary>The host context is open (or opening): every operation is translated and forwarded.</summary>
     private void Open()

@@ -83,6 +83,11 @@ internal sealed partial class AppContext
             }
             WithHandle(r, r.Handle, host => Forward(r, r with { Handle = host }, reply =>
             {
+                if (reply.Status == 0 && reply.Fd == null && reply.Read<Replies.GemMap>() is { RegionOffset: not Replies.GemMap.NoRegion } placed)
+                {
+                    MapInRegion(r, placed);
+                    return;
+                }
                 if (reply.Status == 0 && reply.Fd != null && _handles.TryGetHost(r.Handle, out uint still)) _cached.Mapped(still, reply.Fd);
                 RelayMap(r, reply, r.Handle);
             }));
@@ -160,6 +165,24 @@ internal sealed partial class AppContext
             buffers[i] = r.Buffers[i] with { Handle = host };
         }
         Forward(r, r with { Channel = channel, Buffers = buffers });
+    }
+
+    /// <summary>
+    /// GEM_MAP of a buffer the host placed in the VM's shared region: the application gets the
+    /// region's file and region_offset, and maps the buffer's range of it as it maps any GEM_MAP
+    /// descriptor (zero copy, also for the shim's mmap). The file is the proxy's and is not kept
+    /// per handle: a later GEM_MAP asks the host again for the offset.
+    /// </summary>
+    private void MapInRegion(GemMap r, Replies.GemMap placed)
+    {
+        if (!GuestRegion.MayGrant(_region, placed.RegionOffset, placed.Size, out int errno, out string why))
+        {
+            r.Fail(errno, $"GEM_MAP: handle {r.Handle}: {why}");
+            return;
+        }
+        // Mapped, so the cache never hands these pages to another application while this one may hold them.
+        if (_handles.TryGetHost(r.Handle, out uint still)) _cached.Mapped(still, null);
+        r.Reply(placed with { MapOffset = MapOffset.Of(r.Handle) }, _region!.Fd);
     }
 
     /// <summary>Relays a GEM_MAP or PRIME_EXPORT reply (its descriptor rides along) with the application's map offset.</summary>

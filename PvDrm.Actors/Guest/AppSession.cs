@@ -22,11 +22,13 @@ internal sealed class AppSession : ReceiveActor
     private readonly ProxyCache _cache;
     private readonly IActorRef _cacheActor;
     private readonly GuestNames _names;
+    private readonly GuestRegion? _region;
     private readonly Dictionary<uint, IActorRef> _contexts = new();
 
-    public AppSession(AppLink link, UpstreamLink upstream, ContextIds contextIds, ulong app, ProxyCache cache, IActorRef cacheActor, GuestNames names)
+    public AppSession(AppLink link, UpstreamLink upstream, ContextIds contextIds, ulong app, ProxyCache cache, IActorRef cacheActor, GuestNames names, GuestRegion? region)
     {
         _names = names;
+        _region = region;
         names.Attach(app);
         _link = link;
         _upstream = upstream;
@@ -60,8 +62,8 @@ internal sealed class AppSession : ReceiveActor
         });
     }
 
-    public static Props Props(AppLink link, UpstreamLink upstream, ContextIds contextIds, ulong app, ProxyCache cache, IActorRef cacheActor, GuestNames names) =>
-        Akka.Actor.Props.Create(() => new AppSession(link, upstream, contextIds, app, cache, cacheActor, names));
+    public static Props Props(AppLink link, UpstreamLink upstream, ContextIds contextIds, ulong app, ProxyCache cache, IActorRef cacheActor, GuestNames names, GuestRegion? region) =>
+        Akka.Actor.Props.Create(() => new AppSession(link, upstream, contextIds, app, cache, cacheActor, names, region));
 
     /// <summary>A device query goes to the host as it is; its answer to the application.</summary>
     private void AskDevice(Request r) => _upstream.Forward(_app, r with { Context = 0 }, Self, reply => r.Relay(reply));
@@ -78,7 +80,7 @@ internal sealed class AppSession : ReceiveActor
             r.Fail(Errno.EMFILE, $"OPEN_CONTEXT: this application already has {MaxContexts} contexts open");
             return;
         }
-        var context = Context.ActorOf(AppContext.Props(_upstream, r.Context, _contextIds.Next(), _app, _cache, _cacheActor, new NameScope(_names, _app)), ActorNames.Unique(Context, $"ctx-{r.Context}"));
+        var context = Context.ActorOf(AppContext.Props(_upstream, r.Context, _contextIds.Next(), _app, _cache, _cacheActor, new NameScope(_names, _app), _region), ActorNames.Unique(Context, $"ctx-{r.Context}"));
         Context.Watch(context);
         _contexts[r.Context] = context;
         context.Tell(r);

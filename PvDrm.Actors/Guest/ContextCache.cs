@@ -43,10 +43,10 @@ internal sealed class ContextCache
         if (_states.TryGetValue(host, out var s)) _states[host] = s with { Shared = true };
     }
 
-    /// <summary>A GEM_MAP reply passed its descriptor to the application: keep a copy, and remember it was mapped.</summary>
-    public void Mapped(uint host, FileDescriptor fd)
+    /// <summary>A GEM_MAP reply passed its descriptor to the application: keep a copy (none for the shared region's file), and remember it was mapped.</summary>
+    public void Mapped(uint host, FileDescriptor? fd)
     {
-        if (_states.TryGetValue(host, out var s)) _states[host] = s with { Mapped = true, Fd = s.Fd ?? fd.Duplicate() };
+        if (_states.TryGetValue(host, out var s)) _states[host] = s with { Mapped = true, Fd = s.Fd ?? fd?.Duplicate() };
     }
 
     /// <summary>The descriptor of an object this context mapped before (or got from the cache), to answer GEM_MAP locally.</summary>

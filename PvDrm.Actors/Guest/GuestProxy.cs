@@ -41,7 +41,7 @@ public sealed class GuestProxy : ReceiveActor
         {
             ulong id = NextApp();
             var link = new AppLink(a.Connection, _upstream, id, maxInFlight: _settings.Upstream.RequestsPerApplication);
-            var session = Context.ActorOf(AppSession.Props(link, _upstream, _contextIds, id, _cache, _cacheActor, _names), $"app-{id}");
+            var session = Context.ActorOf(AppSession.Props(link, _upstream, _contextIds, id, _cache, _cacheActor, _names, _region), $"app-{id}");
             link.Start(session);
         });
         Receive<CacheActor.Reclaim>(r => _cacheActor.Forward(r));

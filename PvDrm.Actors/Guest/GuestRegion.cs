@@ -69,5 +69,21 @@ public sealed class GuestRegion : IDisposable
     /// <summary>True when <paramref name="length"/> bytes at <paramref name="offset"/> lie inside the region.</summary>
     public bool Holds(ulong offset, ulong length) => offset <= Size && length <= Size - offset;
 
+    /// <summary>
+    /// Whether a program may be given <paramref name="region"/>'s file for a buffer the host placed at
+    /// <paramref name="offset"/> (GEM_MAP's region_offset): not when the proxy has no region
+    /// (EOPNOTSUPP), nor when the host's range is not a page-aligned range inside it (EINVAL), since the
+    /// program would map pages of the BAR that are not that buffer's.
+    /// </summary>
+    public static bool MayGrant(GuestRegion? region, ulong offset, ulong size, out int errno, out string why)
+    {
+        (errno, why) = region == null
+            ? (Errno.EOPNOTSUPP, "the buffer lies in this guest's shared region, which the proxy has not opened (pvdrm.guest.shared-memory)")
+            : offset % 4096 != 0 || !region.Holds(offset, size)
+                ? (Errno.EINVAL, $"the host placed its {size} bytes at {offset}, outside the {region.Size}-byte shared region {region.Path} or off a page boundary (pvdrm.guest.shared-memory)")
+                : (0, "");
+        return errno == 0;
+    }
+
     public void Dispose() => Fd.Dispose();
 }

@@ -22,7 +22,7 @@ namespace PvDrm.Actors.Guest.Shim;
 /// or by the host: nothing in it is trusted. DRM core calls are in this file, nouveau's in
 /// ShimNouveauCalls.cs.
 /// </summary>
-internal sealed partial class ShimCalls(ShimUnknownIoctls unknown, GuestRegion? region)
+internal sealed partial class ShimCalls(ShimUnknownIoctls unknown)
 {
     /// <summary>The file's one context id, as its <see cref="AppContext"/> knows it.</summary>
     public const uint ContextId = 1;
@@ -154,7 +154,8 @@ internal sealed partial class ShimCalls(ShimUnknownIoctls unknown, GuestRegion? 
     /// <summary>
     /// mmap of the DRM file at a GEM map offset (handle &lt;&lt; 32): answered with the buffer's own
     /// descriptor and the offset within it, so the program maps the very pages the device uses;
-    /// for a buffer in the VM's shared region, with the region's BAR file and the buffer's offset there.
+    /// for a buffer in the VM's shared region, the <see cref="AppContext"/> passes the region's
+    /// BAR file (checked there) and the buffer begins at its region_offset.
     /// </summary>
     private ShimStep Map(ShimRequest r)
     {
@@ -169,26 +170,15 @@ internal sealed partial class ShimCalls(ShimUnknownIoctls unknown, GuestRegion? 
             if (a.Status != 0) return Plain(a, 0UL);
             var map = a.Read<Replies.GemMap>();
             ulong size = map.Size, pages = (length + 4095) & ~4095UL;
-            if (a.Fd == null && map.RegionOffset != Replies.GemMap.NoRegion) return InRegion(map, handle, within, pages);
             if (a.Fd is not { } fd) return ShimReply.Fail(Errno.EOPNOTSUPP, "mmap: the host passed no descriptor for this buffer");
             if (pages > size || within > size - pages)
             {
                 fd.Dispose();
                 return ShimReply.Fail(Errno.EINVAL, $"mmap: {length} bytes at {within} run past the end of GEM object {handle} ({size} bytes)");
             }
-            return ShimReply.Ok(BitConverter.GetBytes(within), fd);
+            ulong start = map.RegionOffset == Replies.GemMap.NoRegion ? 0 : map.RegionOffset;
+            return ShimReply.Ok(BitConverter.GetBytes(start + within), fd);
         });
-    }
-
-    /// <summary>The BAR file and where the pages lie in it, checked against the buffer and the region.</summary>
-    private ShimReply InRegion(Replies.GemMap map, uint handle, ulong within, ulong pages)
-    {
-        if (region == null)
-            return ShimReply.Fail(Errno.EOPNOTSUPP, "mmap: the buffer lies in this guest's shared region, which the proxy has not opened (pvdrm.guest.shared-memory)");
-        if (pages > map.Size || within > map.Size - pages || map.RegionOffset % 4096 != 0 || !region.Holds(map.RegionOffset, map.Size))
-            return ShimReply.Fail(Errno.EINVAL, $"mmap: {pages} bytes at {within} of GEM object {handle} ({map.Size} bytes at {map.RegionOffset} of the region) " +
-                $"do not lie inside it and the {region.Size}-byte shared region");
-        return ShimReply.Ok(BitConverter.GetBytes(map.RegionOffset + within), region.Fd.Duplicate());
     }
 
     // ---- helpers -------------------------------------------------------------------------

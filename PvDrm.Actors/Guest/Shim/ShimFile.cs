@@ -29,6 +29,7 @@ internal sealed class ShimFile : ReceiveActor
     private readonly IActorRef _cacheActor;
     private readonly ShimCalls _calls;
     private readonly NameScope _names;
+    private readonly GuestRegion? _region;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly Queue<ShimProtocol.Frame> _queue = new();
     private IActorRef _context = ActorRefs.Nobody;
@@ -44,7 +45,8 @@ internal sealed class ShimFile : ReceiveActor
         _upstream = upstream;
         _hostContext = hostContext;
         (_app, _cache, _cacheActor) = (app, cache, cacheActor);
-        _calls = new ShimCalls(unknown, region);
+        _region = region;
+        _calls = new ShimCalls(unknown);
 
         Receive<ShimProtocol.Frame>(f =>
         {
@@ -71,7 +73,7 @@ internal sealed class ShimFile : ReceiveActor
 
     private void NewContext()
     {
-        _context = Context.ActorOf(AppContext.Props(_upstream, ShimCalls.ContextId, _hostContext, _app, _cache, _cacheActor, _names));
+        _context = Context.ActorOf(AppContext.Props(_upstream, ShimCalls.ContextId, _hostContext, _app, _cache, _cacheActor, _names, _region));
         Context.Watch(_context);
     }
 
