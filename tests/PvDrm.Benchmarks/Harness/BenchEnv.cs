@@ -98,8 +98,9 @@ public sealed class BenchEnv : IAsyncDisposable
         return disposable;
     }
 
-    public async Task<DrmClient> ConnectAsync(string endpoint, string name) =>
-        Track(await DrmClient.ConnectAsync(endpoint, new DrmClientOptions { Name = name }));
+    /// <param name="ring">Whether the client may move its frames into a shared-memory ring (the default, as for any DrmClient); false: the socket only.</param>
+    public async Task<DrmClient> ConnectAsync(string endpoint, string name, bool ring = true) =>
+        Track(await DrmClient.ConnectAsync(endpoint, new DrmClientOptions { Name = name, Ring = ring }));
 
     private async Task<T> Fixture<T>(string key, Func<Task<T>> create) where T : class
     {
