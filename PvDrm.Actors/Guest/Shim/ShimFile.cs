@@ -35,7 +35,20 @@ internal sealed class ShimFile : ReceiveActor
     private IActorRef _context = ActorRefs.Nobody;
     private Func<ShimProtocol.Answer, ShimReply?>? _pending;
     private bool _paused;
-    private bool _opened; // the host context is open (or opening)
+    private ContextState _contextState = ContextState.None;
+
+    /// <summary>Where the file's host context stands: a file a program only holds or probes never leaves <see cref="ContextState.None"/>.</summary>
+    private enum ContextState
+    {
+        /// <summary>Not asked for yet, or refused: the next call that needs it opens it.</summary>
+        None,
+
+        /// <summary>OPEN_CONTEXT is in flight; the call that needs it waits as <c>_pending</c>.</summary>
+        Opening,
+
+        /// <summary>Open until the file closes.</summary>
+        Open,
+    }
 
     public ShimFile(Connection connection, UpstreamLink upstream, uint hostContext, ulong app, ProxyCache cache, IActorRef cacheActor, ShimUnknownIoctls unknown, GuestNames names, GuestRegion? region)
     {
@@ -106,15 +119,16 @@ internal sealed class ShimFile : ReceiveActor
     /// </summary>
     private void OpenThen(Ask ask)
     {
-        _opened = true;
+        _contextState = ContextState.Opening;
         Start(new OpenContext(0), toHost: false, a =>
         {
             if (a.Status == 0)
             {
+                _contextState = ContextState.Open;
                 Start(ask.Request, ask.ToHost, b => ask.Then(b));
                 return null;
             }
-            _opened = false;
+            _contextState = ContextState.None;
             Context.Unwatch(_context); // it stops itself after a refused open
             NewContext();
             return ShimReply.Fail(a.Status, $"{OpTable.NameOf(ask.Request.Op)}: the file's context could not open: {a.Message}");
@@ -173,7 +187,7 @@ internal sealed class ShimFile : ReceiveActor
             }
             var step = _calls.Translate(request, frame.Fd);
             if (step is Answered answered) Send(answered.Reply);
-            else if (step is Ask { ToHost: false } first && !_opened) OpenThen(first);
+            else if (step is Ask { ToHost: false } first && _contextState == ContextState.None) OpenThen(first);
             else if (step is Ask ask) Start(ask.Request, ask.ToHost, a => ask.Then(a));
         }
         if (_paused && _queue.Count < PauseAt / 2)
