@@ -17,9 +17,10 @@ namespace PvDrm.Actors.Host.Gem;
 /// until used (<see cref="GemMailbox"/>), and no timer scheduler (waits are rare and schedule
 /// their own timeout).
 ///
-/// Lifecycle: alive until GEM_CLOSE or its context stops; releasing is the stop itself (no
-/// message is served after it), and <see cref="PostStop"/> gives the handle back and only then
-/// answers the GEM_CLOSE, so a guest whose close returned can use the quota again.
+/// Lifecycle: <see cref="Alive"/> until GEM_CLOSE, then <see cref="Releasing"/>: what was already
+/// queued behind the close is refused with EBADF and never reaches the buffer, then the actor
+/// stops. <see cref="PostStop"/> (also reached when the context stops) gives the handle back and
+/// only then answers the GEM_CLOSE, so a guest whose close returned can use the quota again.
 /// </summary>
 internal sealed class GemActor : UntypedActor
 {
@@ -78,7 +79,9 @@ internal sealed class GemActor : UntypedActor
 
     private IGpuBuffer Buffer => _gem.Buffer;
 
-    protected override void OnReceive(object message)
+    protected override void OnReceive(object message) => Alive(message);
+
+    private void Alive(object message)
     {
         switch (message)
         {
@@ -123,10 +126,35 @@ internal sealed class GemActor : UntypedActor
                 break;
             case GemProtocol.Close c:
                 _closedBy = c.Request;
-                Context.Stop(Self);
+                Become(Releasing);
+                Self.Tell(PoisonPill.Instance); // behind what is already queued, which Releasing refuses
                 break;
             case Request r:
                 r.Fail(Errno.EOPNOTSUPP, $"{OpTable.NameOf(r.Op)} is not a GEM object operation");
+                break;
+            default:
+                Unhandled(message);
+                break;
+        }
+    }
+
+    /// <summary>
+    /// Closed, stopping: requests get EBADF without touching the buffer, whose reference this
+    /// handle gives up in <see cref="PostStop"/>. Fences and timeouts need nothing: a pushbuf holds
+    /// its own reference, and the waiters are cancelled at the stop.
+    /// </summary>
+    private void Releasing(object message)
+    {
+        switch (message)
+        {
+            case Request r:
+                r.Fail(Errno.EBADF, $"{OpTable.NameOf(r.Op)}: handle {_handle} is being closed (GEM_CLOSE came first)");
+                break;
+            case GemProtocol.Close c:
+                // A second close of the same handle cannot come from the context; refuse it rather than lose the first.
+                c.Request.Fail(Errno.EBADF, $"GEM_CLOSE: handle {_handle} is already being closed");
+                break;
+            case GemProtocol.Fenced or GemProtocol.FenceRetired or GemProtocol.PrepTimedOut:
                 break;
             default:
                 Unhandled(message);

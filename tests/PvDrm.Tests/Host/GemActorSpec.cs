@@ -122,4 +122,68 @@ public class GemActorSpec : TestKit
         Assert.Equal(0, session.Quota.Handles.Used);
         Assert.Equal(0, session.MappedBytes);
     }
+
+    [Fact]
+    public void A_request_queued_behind_a_close_gets_EBADF_without_touching_the_buffer()
+    {
+        var session = ActorSpecKit.Session(this);
+        IGpuDevice device = HostHarness.NewSoftGpu();
+        using var file = device.OpenSession(session.Name);
+        GemMailbox.EnsureConfigured(Sys);
+        using var entered = new ManualResetEventSlim();
+        using var release = new ManualResetEventSlim();
+        var buffer = new HeldBuffer(file.CreateBuffer(4096, GemDomain.Gart, 0), entered, release);
+        Assert.True(session.TryChargeMemory(4096));
+        Assert.True(session.Quota.Handles.TryTake());
+        var actor = Sys.ActorOf(GemActor.Props(session, 1, new HostGem(buffer, device, session, 4096, session.Gems)));
+
+        // The write holds the actor inside the buffer, so the close and the read queue behind it.
+        var first = new GemWrite(1, 0, new byte[16]).To(TestActor);
+        actor.Tell(first);
+        Assert.True(entered.Wait(HostHarness.Timeout), "the write should reach the buffer");
+        var close = new GemClose(1).To(TestActor);
+        var late = new GemRead(1, 0, 16).To(TestActor);
+        actor.Tell(new GemProtocol.Close(close));
+        actor.Tell(late);
+        release.Set();
+
+        Assert.Equal(0, this.AnswerTo(first).Status);
+        var refused = this.AnswerTo(late);
+        Assert.Equal(-Errno.EBADF, refused.Status);
+        Assert.Contains("handle 1 is being closed", refused.Message);
+        Assert.Equal(0, buffer.Reads); // the late read never reached the buffer
+        Assert.Equal(0, this.AnswerTo(close).Status);
+        Assert.Equal(0, session.Quota.Handles.Used);
+    }
+
+    /// <summary>A buffer whose writes wait for the spec (its actor is busy while the spec queues more), and which counts its reads.</summary>
+    private sealed class HeldBuffer(IGpuBuffer inner, ManualResetEventSlim entered, ManualResetEventSlim release) : IGpuBuffer
+    {
+        private int _reads;
+
+        public int Reads => Volatile.Read(ref _reads);
+
+        public ulong Size => inner.Size;
+
+        public GemDomain Domain => inner.Domain;
+
+        public FileDescriptor Fd => inner.Fd;
+
+        public void Read(ulong offset, Span<byte> destination)
+        {
+            Interlocked.Increment(ref _reads);
+            inner.Read(offset, destination);
+        }
+
+        public void Write(ulong offset, ReadOnlySpan<byte> source)
+        {
+            entered.Set();
+            release.Wait(HostHarness.Timeout);
+            inner.Write(offset, source);
+        }
+
+        public void AddRef() => inner.AddRef();
+
+        public void Release() => inner.Release();
+    }
 }
