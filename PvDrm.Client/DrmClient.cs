@@ -103,7 +103,8 @@ public sealed class DrmClient : ClientLink, IAsyncDisposable
     {
         uint id = Interlocked.Increment(ref _nextContext);
         var reply = await SendRawAsync(new OpenContext(0) { Context = id });
-        if (Redirects.TargetOf(reply) is { } address) return await (await _redirects.FollowAsync(address, reply.Message!, hops)).OpenContextAsync(hops + 1);
+        if (RedirectTarget(Op.OpenContext, reply, hops, _options.MaxRedirects) is { } address)
+            return await (await _redirects.FollowAsync(address, reply.Message!)).OpenContextAsync(hops + 1);
         ThrowIfFailed(Op.OpenContext, reply);
         return new DrmContext(this, id);
     }
@@ -121,7 +122,8 @@ public sealed class DrmClient : ClientLink, IAsyncDisposable
     private async Task<ReplyFrame> AskDeviceAsync(Request request, int hops = 0)
     {
         var reply = await SendRawAsync(request);
-        if (Redirects.TargetOf(reply) is { } address) return await (await _redirects.FollowAsync(address, reply.Message!, hops)).AskDeviceAsync(request, hops + 1);
+        if (RedirectTarget(request.Op, reply, hops, _options.MaxRedirects) is { } address)
+            return await (await _redirects.FollowAsync(address, reply.Message!)).AskDeviceAsync(request, hops + 1);
         ThrowIfFailed(request.Op, reply);
         return reply;
     }
@@ -178,6 +180,9 @@ public sealed class DrmClient : ClientLink, IAsyncDisposable
             $"(an earlier reply-less request {failed.Header.RequestId} on context {request.Context}) {failed.Message}");
     }
 
+    /// <summary>Redirected past <see cref="DrmClientOptions.MaxRedirects"/>: a <see cref="DrmException"/> with ELOOP.</summary>
+    protected override Exception TooManyRedirects(Op op, string message) => new DrmException(op, Errno.ELOOP, message);
+
     /// <summary>HELLO refused: a <see cref="DrmException"/>.</summary>
     protected override Exception Refused(Op op, ReplyFrame reply) => new DrmException(op, reply.Status, reply.Message);
 
@@ -217,7 +222,7 @@ public sealed class DrmClient : ClientLink, IAsyncDisposable
     }
 
     /// <summary>Follows a redirect from one of the connections this client opened for redirects.</summary>
-    internal Task<DrmClient> Follow(string address, string why, int hops) => _redirects.FollowAsync(address, why, hops);
+    internal Task<DrmClient> Follow(string address, string why) => _redirects.FollowAsync(address, why);
 
     /// <summary>Closes the connection and every connection redirects opened.</summary>
     public async ValueTask DisposeAsync()

@@ -19,7 +19,7 @@ public sealed record DrmClientOptions
     public int ChunksInFlight { get; init; } = 8;
 
     /// <summary>In a pool of hosts: how many redirects (EREMOTE) one OPEN_CONTEXT follows before giving up with ELOOP.</summary>
-    public int MaxRedirects { get; init; } = 3;
+    public int MaxRedirects { get; init; } = PvDrm.Protocol.ClientLink.DefaultMaxRedirects;
 
     /// <summary>
     /// Over a Unix socket, move requests and replies through a shared-memory ring when the host

@@ -16,13 +16,11 @@ internal sealed class RedirectedClients(DrmClient client, DrmClient? home) : IAs
     /// <summary>True when <c>client</c> itself was made by following a redirect.</summary>
     public bool IsFollowed => home != null;
 
-    /// <summary>The connection to <paramref name="address"/>, with the client's name and token; ELOOP after too many hops.</summary>
-    public async Task<DrmClient> FollowAsync(string address, string why, int hops)
+    /// <summary>The connection to <paramref name="address"/>, with the client's name and token (the hop limit is ClientLink's).</summary>
+    public async Task<DrmClient> FollowAsync(string address, string why)
     {
-        if (hops >= client.Options.MaxRedirects)
-            throw new DrmException(Op.OpenContext, Errno.ELOOP, Redirects.TooMany(hops, client.Options.MaxRedirects, why));
         // A redirect back to the home client (a node that has not heard of a move yet) asks there again.
-        if (home != null) return await home.Follow(address, why, hops);
+        if (home != null) return await home.Follow(address, why);
         if (address == client.Endpoint) return client;
         Task<DrmClient> connecting;
         lock (_lock)

@@ -20,7 +20,6 @@ public sealed class UpstreamLink : ClientLink
 {
     /// <summary>The context id of the redirect probe (<see cref="RedirectAsync"/>): the highest, which the proxy never hands an application context.</summary>
     private const uint ProbeContext = uint.MaxValue;
-    private const int MaxRedirects = 3;
     private static readonly TimeSpan HostAnswers = TimeSpan.FromSeconds(30);
 
     private readonly object _lock = new();
@@ -42,7 +41,7 @@ public sealed class UpstreamLink : ClientLink
     /// <summary>
     /// Connects to the host and says HELLO as <paramref name="settings"/>' name. In a pool of
     /// hosts whose node answers that this guest's device is on another node, connects there
-    /// instead (at most <see cref="MaxRedirects"/> hops): the proxy's requests then go one hop.
+    /// instead (at most <see cref="ClientLink.DefaultMaxRedirects"/> hops, as <c>DrmClient</c>): the proxy's requests then go one hop.
     /// </summary>
     public static async Task<UpstreamLink> ConnectAsync(ProxySettings settings, CancellationToken cancellationToken = default)
     {
@@ -50,20 +49,31 @@ public sealed class UpstreamLink : ClientLink
         for (int hops = 0; ; hops++)
         {
             var link = await ConnectOnceAsync(host, settings, cancellationToken);
-            if (await link.RedirectAsync(cancellationToken) is not { } next) return link;
+            string? next;
+            try
+            {
+                next = await link.RedirectAsync(hops, cancellationToken);
+            }
+            catch
+            {
+                link.Close("redirect probe failed");
+                throw;
+            }
+            if (next == null) return link;
             link.Close($"redirected to {next}");
-            if (hops == MaxRedirects)
-                throw new ErrnoException(Errno.ELOOP, Redirects.TooMany(hops, MaxRedirects, $"last from {host} to {next}"));
             host = next;
         }
     }
 
-    /// <summary>Opens and closes a context at once: an EREMOTE answer names the node whose device this guest has.</summary>
-    private async Task<string?> RedirectAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// Opens and closes a context at once: an EREMOTE answer names the node whose device this guest
+    /// has, which the link follows by <see cref="ClientLink.RedirectTarget"/>'s rule (ELOOP past the limit).
+    /// </summary>
+    private async Task<string?> RedirectAsync(int hops, CancellationToken cancellationToken)
     {
         var reply = await AskAsync(new Requests.OpenContext(0) { Context = ProbeContext }).WaitAsync(HostAnswers, cancellationToken);
         if (reply.Status == 0) Send(new Requests.CloseContext { Context = ProbeContext }, waiter: null);
-        return Redirects.TargetOf(reply);
+        return RedirectTarget(Op.OpenContext, reply, hops, DefaultMaxRedirects);
     }
 
     private static async Task<UpstreamLink> ConnectOnceAsync(string host, ProxySettings settings, CancellationToken cancellationToken)

@@ -90,6 +90,24 @@ public abstract class ClientLink : IFrameHandler
         lock (_lock) return _replyLess.Take(context);
     }
 
+    /// <summary>How many redirects (EREMOTE) a requester follows before ELOOP: the proxy's upstream always, <c>DrmClient</c> unless its options say otherwise.</summary>
+    public const int DefaultMaxRedirects = 3;
+
+    /// <summary>
+    /// The node <paramref name="reply"/> (to <paramref name="op"/>) redirects to, or null when it is not
+    /// a redirect. Every requester decides here: one that already followed <paramref name="hops"/>
+    /// redirects, of at most <paramref name="maxRedirects"/>, gets ELOOP (<see cref="TooManyRedirects"/>) naming this one.
+    /// </summary>
+    protected string? RedirectTarget(Op op, ReplyFrame reply, int hops, int maxRedirects)
+    {
+        if (Redirects.TargetOf(reply) is not { } address) return null;
+        if (hops >= maxRedirects) throw TooManyRedirects(op, Redirects.TooMany(hops, maxRedirects, reply.Message!));
+        return address;
+    }
+
+    /// <summary>The ELOOP exception for a redirect past the limit; an <see cref="ErrnoException"/> unless overridden.</summary>
+    protected virtual Exception TooManyRedirects(Op op, string message) => new ErrnoException(Errno.ELOOP, message);
+
     /// <summary>The exception for a request the host refused (HELLO, a probe); an <see cref="ErrnoException"/> unless overridden.</summary>
     protected virtual Exception Refused(Op op, ReplyFrame reply) =>
         new ErrnoException(reply.Status, $"host refused {OpTable.NameOf(op)}: {reply.Message}");
