@@ -132,4 +132,52 @@ public class QuotaTests : TestKit
         await Task.WhenAll(preps).WaitAsync(HostHarness.Timeout);
         Assert.Equal(0, host.GuestStatus(client.Name).InFlight);
     }
+
+    [Fact]
+    public async Task Many_contexts_of_one_guest_taking_at_once_never_pass_a_limit_and_give_everything_back_on_close()
+    {
+        const int pages = 64, channels = 3;
+        var host = Host(new HostSettings { MemoryPerGuest = pages * 4096, ChannelsPerGuest = channels });
+        await using var client = await host.ConnectAsync();
+        var contexts = new List<DrmContext>();
+        for (int i = 0; i < 8; i++) contexts.Add(await client.OpenContextAsync());
+
+        // Each context, on its own actor, takes a channel and then pages until refused: together
+        // they get exactly the limits, never one page or channel more, and each refusal names its key.
+        var taken = await Task.WhenAll(contexts.Select(ctx => Task.Run(async () =>
+        {
+            int channel = 0;
+            try
+            {
+                await ctx.ChannelAllocAsync();
+                channel = 1;
+            }
+            catch (DrmException e) when (e.Errno == Errno.EMFILE)
+            {
+                Assert.Contains("limits.channels-per-guest", e.Message);
+            }
+            for (int objects = 0; ; objects++)
+            {
+                try
+                {
+                    await ctx.GemNewAsync(4096);
+                }
+                catch (DrmException e) when (e.Errno == Errno.ENOSPC)
+                {
+                    Assert.Contains("limits.memory-per-guest", e.Message);
+                    return (Channels: channel, Objects: objects);
+                }
+            }
+        }))).WaitAsync(HostHarness.Timeout);
+        Assert.Equal(channels, taken.Sum(t => t.Channels));
+        Assert.Equal(pages, taken.Sum(t => t.Objects));
+        var full = host.GuestStatus(client.Name);
+        Assert.Equal((pages, pages * 4096L, channels), (full.Objects, full.Bytes, full.Channels));
+
+        // Closing answers once the context's objects and channels are released.
+        foreach (var ctx in contexts) await ctx.DisposeAsync();
+        var after = host.GuestStatus(client.Name);
+        Assert.Equal((0, 0L, 0L, 0, 0), (after.Objects, after.Bytes, after.MappedBytes, after.Channels, after.QueuedPushbufs));
+        AwaitCondition(() => host.GuestStatus(client.Name).Contexts == 0, HostHarness.Timeout, HostHarness.Poll);
+    }
 }
