@@ -32,7 +32,6 @@ internal static class HostCommands
             var hocon = ConfigCommand.Layers(parse, config, set, overrides).Effective;
             // reload and SIGHUP read the same layers again: the file, the environment and these flags.
             var reload = new SettingsReload(() => HostSettings.Create(ConfigCommand.Layers(parse, config, set, overrides).Effective));
-            HostSettings.Create(hocon); // a bad value: exit 2 naming the key, before anything starts
             using var app = BuildHost(hocon, reload: reload);
             using var systemd = SystemdNotifier.FromEnvironment();
             string[] listening;
@@ -118,11 +117,15 @@ internal static class HostCommands
     /// <see cref="PvDrmHosting.WithPvDrmHost(Akka.Hosting.AkkaConfigurationBuilder, Action{PvDrmHostOptions})"/>
     /// over <paramref name="config"/> (the file, environment and flag layers) in the console shell.
     /// </summary>
-    public static IHost BuildHost(Config config, LogEventLevel? level = null, SettingsReload? reload = null) =>
-        PvDrmApplication.Build("pvdrm", config, akka => akka.WithPvDrmHost(o =>
+    public static IHost BuildHost(Config config, LogEventLevel? level = null, SettingsReload? reload = null)
+    {
+        // Opened before anything starts: a device that cannot open is one line and exit 2, not a failed start.
+        var devices = DeviceFactory.CreateAll(HostSettings.Create(config), line => Console.Error.WriteLine($"pvdrm-host: {line}"));
+        return PvDrmApplication.Build("pvdrm", config, akka => akka.WithPvDrmHost(o =>
         {
             o.Config = config;
             o.Reload = reload;
-            o.DeviceNotes = line => Console.Error.WriteLine($"pvdrm-host: {line}");
+            o.Devices = devices;
         }), level);
+    }
 }

@@ -52,6 +52,13 @@ public sealed class PvDrmHostOptions
     /// <summary>Reads the configuration again for `reload` and SIGHUP; null: these options, read again.</summary>
     public SettingsReload? Reload { get; set; }
 
+    /// <summary>
+    /// Devices already opened from these options' settings (the executables open them before the
+    /// host starts, so a device that cannot open ends `serve` with one line naming its key); null:
+    /// opened as the actor system starts. The host disposes them when it stops.
+    /// </summary>
+    public HostDevices? Devices { get; set; }
+
     /// <summary>Told each line about the devices' start-up (e.g. auto falling back to SoftGpu); null: stderr.</summary>
     public Action<string>? DeviceNotes { get; set; }
 

@@ -45,7 +45,7 @@ public static class PvDrmHosting
         }
         return builder.WithActors((system, registry) =>
         {
-            var devices = DeviceFactory.CreateAll(settings, notes);
+            var devices = options.Devices ?? DeviceFactory.CreateAll(settings, notes);
             registry.Register<PvDrmHost>(system.ActorOf(PvDrmHost.Props(settings, devices, admission, cluster, reload), PvDrmHost.Name));
         });
     }
