@@ -1,3 +1,4 @@
+using PvDrm.Cli;
 using System.CommandLine;
 using System.Text.Json;
 using Akka.Configuration;
@@ -58,7 +59,7 @@ internal static class GuestCommands
             systemd.Notify($"STATUS=waiting for the host at {settings.Host}: {why}");
         }, ct);
         var lost = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
-        using var app = PvDrmApplication.Build("pvdrm-guest", config, akka => akka.WithPvDrmGuest(settings, upstream, r => lost.TrySetResult(r)));
+        using var app = BuildProxy(config, upstream, r => lost.TrySetResult(r));
         await app.StartAsync(ct);
         // The proxy's mailbox runs only after its PreStart made the listening socket: once it
         // answers, applications can connect, and systemd hears READY=1.
@@ -75,6 +76,19 @@ internal static class GuestCommands
         }
         return CommandErrors.Success;
     }
+
+    /// <summary>
+    /// The guest proxy as a generic host: the composition `serve` runs,
+    /// <see cref="PvDrmHosting.WithPvDrmGuest(Akka.Hosting.AkkaConfigurationBuilder, Action{PvDrmGuestOptions})"/>
+    /// over <paramref name="config"/> in the console shell, on a link to the host already made.
+    /// </summary>
+    public static Microsoft.Extensions.Hosting.IHost BuildProxy(Config config, UpstreamLink upstream, Action<string> lost) =>
+        PvDrmApplication.Build("pvdrm-guest", config, akka => akka.WithPvDrmGuest(o =>
+        {
+            o.Config = config;
+            o.Upstream = upstream;
+            o.UpstreamLost = lost;
+        }));
 
     public static Command Status()
     {

@@ -1,3 +1,4 @@
+using PvDrm.Cli;
 using System.CommandLine;
 using System.Text.Json;
 using PvDrm.Actors;

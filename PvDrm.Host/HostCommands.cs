@@ -4,6 +4,7 @@ using Akka.Actor;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using PvDrm.Actors;
+using PvDrm.Cli;
 using PvDrm.Actors.Guest;
 using PvDrm.Actors.Host;
 using PvDrm.Host.Demo;
@@ -31,7 +32,7 @@ internal static class HostCommands
             var hocon = ConfigCommand.Layers(parse, config, set, overrides).Effective;
             // reload and SIGHUP read the same layers again: the file, the environment and these flags.
             var reload = new SettingsReload(() => HostSettings.Create(ConfigCommand.Layers(parse, config, set, overrides).Effective));
-            using var app = BuildHost(hocon, HostSettings.Create(hocon), reload: reload);
+            using var app = BuildHost(hocon, reload: reload);
             using var systemd = SystemdNotifier.FromEnvironment();
             string[] listening;
             try
@@ -111,12 +112,20 @@ internal static class HostCommands
         return await root.Ask<string[]>(PvDrmHost.GetListening.Instance, TimeSpan.FromSeconds(30), ct);
     }
 
-    /// <summary>The host daemon as a generic host: the same composition `serve` and the demo run.</summary>
-    public static IHost BuildHost(Config config, HostSettings settings, LogEventLevel? level = null, SettingsReload? reload = null)
+    /// <summary>
+    /// The host daemon as a generic host: the same composition `serve`, the demo and the soak run,
+    /// <see cref="PvDrmHosting.WithPvDrmHost(Akka.Hosting.AkkaConfigurationBuilder, Action{PvDrmHostOptions})"/>
+    /// over <paramref name="config"/> (the file, environment and flag layers) in the console shell.
+    /// </summary>
+    public static IHost BuildHost(Config config, LogEventLevel? level = null, SettingsReload? reload = null)
     {
-        var admission = Admission.Load(settings.Auth);
-        var cluster = Actors.Host.Pool.ClusterSettings.Create(config);
-        var devices = DeviceFactory.CreateAll(settings, line => Console.Error.WriteLine($"pvdrm-host: {line}"));
-        return PvDrmApplication.Build("pvdrm", config, akka => akka.WithPvDrmHost(settings, devices, admission, cluster, reload), level);
+        // Opened before anything starts: a device that cannot open is one line and exit 2, not a failed start.
+        var devices = DeviceFactory.CreateAll(HostSettings.Create(config), line => Console.Error.WriteLine($"pvdrm-host: {line}"));
+        return PvDrmApplication.Build("pvdrm", config, akka => akka.WithPvDrmHost(o =>
+        {
+            o.Config = config;
+            o.Reload = reload;
+            o.Devices = devices;
+        }), level);
     }
 }

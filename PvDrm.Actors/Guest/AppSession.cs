@@ -13,8 +13,6 @@ namespace PvDrm.Actors.Guest;
 /// </summary>
 internal sealed class AppSession : ReceiveActor
 {
-    private const int MaxContexts = 64;
-
     private readonly AppLink _link;
     private readonly UpstreamLink _upstream;
     private readonly ContextIds _contextIds;
@@ -75,9 +73,9 @@ internal sealed class AppSession : ReceiveActor
             r.Fail(Errno.EEXIST, $"OPEN_CONTEXT: context {r.Context} is already open");
             return;
         }
-        if (_contexts.Count >= MaxContexts)
+        if (_contexts.Count >= _contextIds.PerApplication)
         {
-            r.Fail(Errno.EMFILE, $"OPEN_CONTEXT: this application already has {MaxContexts} contexts open");
+            r.Fail(Errno.EMFILE, $"OPEN_CONTEXT: this application already has {_contexts.Count} contexts open; pvdrm.guest.contexts-per-application = {_contextIds.PerApplication}");
             return;
         }
         var context = Context.ActorOf(AppContext.Props(_upstream, r.Context, _contextIds.Next(), _app, _cache, _cacheActor, new NameScope(_names, _app), _region), ActorNames.Unique(Context, $"ctx-{r.Context}"));

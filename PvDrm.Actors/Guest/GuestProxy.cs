@@ -21,7 +21,7 @@ public sealed class GuestProxy : ReceiveActor
     private readonly UpstreamLink _upstream;
     private readonly Action<string> _onUpstreamLost;
     private readonly ILoggingAdapter _log = Context.GetLogger();
-    private readonly ContextIds _contextIds = new();
+    private readonly ContextIds _contextIds;
     private readonly ProxyCache _cache;
     private readonly GuestNames _names;
     private IActorRef _cacheActor = ActorRefs.Nobody;
@@ -35,6 +35,7 @@ public sealed class GuestProxy : ReceiveActor
         _upstream = upstream;
         _onUpstreamLost = onUpstreamLost;
         _names = new GuestNames(settings.Sharing, settings.NamesPerApplication);
+        _contextIds = new ContextIds { PerApplication = settings.ContextsPerApplication };
         _cache = new ProxyCache(settings.Cache, movesByName: settings.Sharing != NameSharing.Host);
 
         Receive<ProxyProtocol.AppConnected>(a =>
@@ -76,7 +77,7 @@ public sealed class GuestProxy : ReceiveActor
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
         var self = Self;
         _listener = new UnixListener(path, Convert.ToUInt32("660", 8),
-            (fd, peer) => self.Tell(new ProxyProtocol.AppConnected(new SeqPacketConnection(fd, new ConnectionOptions(), peer: peer))));
+            (fd, peer) => self.Tell(new ProxyProtocol.AppConnected(new SeqPacketConnection(fd, _settings.Connection, peer: peer))));
         _log.Info("PvDrm guest proxy {Guest} ready: host {Host}, serving {Listen}", _settings.Name, _settings.Host, _settings.Listen);
     }
 
@@ -102,6 +103,9 @@ public sealed class GuestProxy : ReceiveActor
 internal sealed class ContextIds
 {
     private uint _last;
+
+    /// <summary>Contexts one application may have open at once (pvdrm.guest.contexts-per-application).</summary>
+    public int PerApplication { get; init; } = 64;
 
     public uint Next() => Interlocked.Increment(ref _last);
 }

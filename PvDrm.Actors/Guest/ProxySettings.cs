@@ -44,6 +44,18 @@ public sealed record ProxySettings
     /// <summary>How applications share the host link (pvdrm.guest.upstream).</summary>
     public UpstreamLimits Upstream { get; init; } = new();
 
+    /// <summary>Contexts one application may have open (<c>contexts-per-application</c>); EMFILE beyond.</summary>
+    public int ContextsPerApplication { get; init; } = 64;
+
+    /// <summary>Bytes that may wait for a peer (an application, or the host) that does not read (<c>send-queue</c>).</summary>
+    public long SendQueue { get; init; } = 16L << 20;
+
+    /// <summary>Frames the I/O loop takes from one connection per wake-up (<c>frames-per-wake</c>).</summary>
+    public int FramesPerWake { get; init; } = 64;
+
+    /// <summary>The limits of the proxy's connections: its applications' and its link to the host.</summary>
+    public ConnectionOptions Connection => new() { MaxPendingSendBytes = SendQueue, FramesPerWake = FramesPerWake };
+
     /// <summary>The proxy's admin socket (status); null: none.</summary>
     public string? ControlUnix { get; init; }
 
@@ -75,6 +87,9 @@ public sealed record ProxySettings
                 var other => throw new ConfigurationException($"{Root}.sharing: '{other}' is not application, guest or host"),
             },
             NamesPerApplication = c.Int("names-per-application", 1, 1 << 24),
+            ContextsPerApplication = c.Int("contexts-per-application", 1, 1 << 16),
+            SendQueue = c.Bytes("send-queue", 1 << 20, long.MaxValue),
+            FramesPerWake = c.Int("frames-per-wake", 1, 1 << 16),
             Upstream = ReadUpstream(c),
             ControlUnix = c.String("control.unix") is { Length: > 0 } control ? control : null,
             ShimUnix = c.String("shim.unix").Length > 0 ? UnixEndpoint(c, "shim.unix") : null,

@@ -78,7 +78,7 @@ public sealed class UpstreamLink : ClientLink
 
     private static async Task<UpstreamLink> ConnectOnceAsync(string host, ProxySettings settings, CancellationToken cancellationToken)
     {
-        var connection = Endpoints.Connect(host, new ConnectionOptions());
+        var connection = Endpoints.Connect(host, settings.Connection);
         var link = new UpstreamLink(connection, settings.Upstream);
         connection.Start(link);
         try

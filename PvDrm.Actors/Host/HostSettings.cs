@@ -112,7 +112,19 @@ public sealed record HostSettings
     /// <summary>The longest a request may wait (CPU_PREP, FENCE_WAIT without a timeout of their own).</summary>
     public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromSeconds(30);
 
-    public ConnectionOptions Connection => new() { MaxFrame = Protocol.MaxFrame, UnadmittedMaxFrame = Math.Min(Admission.HelloFrame, Protocol.MaxFrame) };
+    /// <summary>Reply bytes that may wait for a guest that does not read (<c>limits.send-queue</c>); past it the guest is disconnected.</summary>
+    public long SendQueue { get; init; } = 16L << 20;
+
+    /// <summary>Frames the I/O loop takes from one guest per wake-up before the others' turn (<c>frames-per-wake</c>).</summary>
+    public int FramesPerWake { get; init; } = 64;
+
+    public ConnectionOptions Connection => new()
+    {
+        MaxFrame = Protocol.MaxFrame,
+        UnadmittedMaxFrame = Math.Min(Admission.HelloFrame, Protocol.MaxFrame),
+        MaxPendingSendBytes = SendQueue,
+        FramesPerWake = FramesPerWake,
+    };
 
     /// <summary>A remote listener's address; these guests have no uid, so tokens must be configured.</summary>
     private static T? ListenAddress<T>(SettingsReader c, string key, AuthSettings auth, Func<string, T?> parse)
@@ -189,6 +201,7 @@ public sealed record HostSettings
             Admission = AdmissionSettings.Create(new SettingsReader(merged, AdmissionSettings.Root), maxFrame),
             Ring = RingSettings.Create(new SettingsReader(merged, RingSettings.Root), maxFrame),
             IoPoll = c.PollOrAuto("io-poll", Native.Io.EventLoop.AutoPoll),
+            FramesPerWake = c.Int("frames-per-wake", 1, 1 << 16),
             Sequential = c.Bool("sequential"),
             Device = device,
             DeviceDriver = driver.Length == 0 ? null : driver,
@@ -221,6 +234,7 @@ public sealed record HostSettings
             QueuedPushbufsPerGuest = c.Int("limits.queued-pushbufs-per-guest", 1, 1 << 20),
             InFlightPerGuest = c.Int("limits.in-flight-per-guest", 1, 1 << 20),
             RequestTimeout = c.Duration("limits.request-timeout"),
+            SendQueue = c.Bytes("limits.send-queue", maxFrame, long.MaxValue),
             HandlesPerGuest = c.Int("limits.handles-per-guest", 1, 1 << 24),
             DescriptorsPerGuest = c.Int("limits.descriptors-per-guest", 1, 1 << 24),
         };

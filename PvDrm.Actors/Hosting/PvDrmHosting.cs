@@ -1,3 +1,4 @@
+using Akka.Actor;
 using Akka.Hosting;
 using PvDrm.Actors.Guest;
 using PvDrm.Actors.Host;
@@ -5,15 +6,37 @@ using PvDrm.Actors.Host.Registry;
 
 namespace PvDrm.Actors;
 
-/// <summary>Akka.Hosting composition of the two processes; tests boot the same pieces.</summary>
+/// <summary>
+/// Akka.Hosting composition of the two processes, as Akka's own modules do it: an options class
+/// whose set properties become HOCON over reference.conf. The executables, an embedding
+/// application (<c>services.AddAkka("pvdrm", b =&gt; b.WithPvDrmHost(o =&gt; ...))</c>) and the
+/// tests boot the same call.
+/// </summary>
 public static class PvDrmHosting
 {
-    /// <summary>The host daemon: <c>/user/pvdrm</c> on <paramref name="devices"/>, registered as <see cref="PvDrmHost"/>.</summary>
-    /// <param name="cluster">Enabled: this host is a node of a pool (Akka.Cluster, CLUSTER.md).</param>
-    /// <param name="reload">Reads the configuration again for `pvdrm-host reload` and SIGHUP.</param>
-    public static AkkaConfigurationBuilder WithPvDrmHost(this AkkaConfigurationBuilder builder, HostSettings settings, HostDevices devices,
-        Admission? admission = null, Host.Pool.ClusterSettings? cluster = null, SettingsReload? reload = null)
+    /// <summary>The host daemon: <c>/user/pvdrm</c>, registered as <see cref="PvDrmHost"/>.</summary>
+    public static AkkaConfigurationBuilder WithPvDrmHost(this AkkaConfigurationBuilder builder, Action<PvDrmHostOptions> configure)
     {
+        var options = new PvDrmHostOptions();
+        configure(options);
+        return builder.WithPvDrmHost(options);
+    }
+
+    /// <summary>
+    /// The host daemon from <paramref name="options"/>. Every setting is read here, so a bad value
+    /// stops the composition with its key; the devices open when the actor system starts, and the
+    /// host disposes them when it stops.
+    /// </summary>
+    public static AkkaConfigurationBuilder WithPvDrmHost(this AkkaConfigurationBuilder builder, PvDrmHostOptions options)
+    {
+        var config = options.ToConfig();
+        var settings = HostSettings.Create(config);
+        var admission = Admission.Load(settings.Auth);
+        var cluster = Host.Pool.ClusterSettings.Create(config);
+        var reload = options.Reload ?? new SettingsReload(() => HostSettings.Create(options.ToConfig()));
+        var notes = options.DeviceNotes ?? (line => Console.Error.WriteLine($"pvdrm-host: {line}"));
+        // The pvdrm keys (and the device dispatcher) belong to the actor system's configuration too.
+        builder.AddHocon(config, HoconAddMode.Prepend);
         if (cluster is { Enabled: true })
         {
             if (cluster.StateDirectory.Length > 0) Host.Pool.PlacementStore.CheckLibrary();
@@ -21,11 +44,34 @@ public static class PvDrmHosting
             if (cluster.Tls.Enabled) builder.AddSetup(Host.Pool.PoolTls.Setup(cluster.Tls));
         }
         return builder.WithActors((system, registry) =>
-            registry.Register<PvDrmHost>(system.ActorOf(PvDrmHost.Props(settings, devices, admission, cluster, reload), PvDrmHost.Name)));
+        {
+            var devices = options.Devices ?? DeviceFactory.CreateAll(settings, notes);
+            registry.Register<PvDrmHost>(system.ActorOf(PvDrmHost.Props(settings, devices, admission, cluster, reload), PvDrmHost.Name));
+        });
     }
 
-    /// <summary>The guest proxy: <c>/user/proxy</c> over an established host link, registered as <see cref="GuestProxy"/>.</summary>
-    public static AkkaConfigurationBuilder WithPvDrmGuest(this AkkaConfigurationBuilder builder, ProxySettings settings, UpstreamLink upstream, Action<string> onUpstreamLost) =>
-        builder.WithActors((system, registry) =>
-            registry.Register<GuestProxy>(system.ActorOf(GuestProxy.Props(settings, upstream, onUpstreamLost), GuestProxy.Name)));
+    /// <summary>The guest proxy: <c>/user/proxy</c>, registered as <see cref="GuestProxy"/>.</summary>
+    public static AkkaConfigurationBuilder WithPvDrmGuest(this AkkaConfigurationBuilder builder, Action<PvDrmGuestOptions> configure)
+    {
+        var options = new PvDrmGuestOptions();
+        configure(options);
+        return builder.WithPvDrmGuest(options);
+    }
+
+    /// <summary>
+    /// The guest proxy from <paramref name="options"/>, over <see cref="PvDrmGuestOptions.Upstream"/>
+    /// or, when none is given, a link made once as the actor system starts.
+    /// </summary>
+    public static AkkaConfigurationBuilder WithPvDrmGuest(this AkkaConfigurationBuilder builder, PvDrmGuestOptions options)
+    {
+        var config = options.ToConfig();
+        var settings = ProxySettings.Create(config);
+        var lost = options.UpstreamLost ?? (why => Console.Error.WriteLine($"pvdrm-guest: connection to the host lost: {why}"));
+        builder.AddHocon(config, HoconAddMode.Prepend);
+        return builder.WithActors(new ActorStarter(async (system, registry) =>
+        {
+            var upstream = options.Upstream ?? await UpstreamLink.ConnectAsync(settings);
+            registry.Register<GuestProxy>(system.ActorOf(GuestProxy.Props(settings, upstream, lost), GuestProxy.Name));
+        }));
+    }
 }

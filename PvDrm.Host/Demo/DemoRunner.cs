@@ -58,7 +58,7 @@ internal sealed class DemoRunner
         string hostSocket = Path.Combine(dir, $"host-{mode}.sock");
         var config = PvDrmConfig.Load(null, PvDrmConfig.Overrides(HostSettings.Root,
             ("listen.unix", hostSocket), ("control.unix", Path.Combine(dir, $"control-{mode}.sock")), ("sequential", sequential ? "on" : "off")));
-        using var host = HostCommands.BuildHost(config, HostSettings.Create(config), LogEventLevel.Warning);
+        using var host = HostCommands.BuildHost(config, LogEventLevel.Warning);
         await HostCommands.StartListeningAsync(host, ct);
 
         var proxies = new List<ChildProcess>();

@@ -1,3 +1,4 @@
+using PvDrm.Cli;
 using System.CommandLine;
 using PvDrm.Actors;
 using PvDrm.Actors.Host;

@@ -36,8 +36,7 @@ internal sealed class SoakRunner
         var dir = Directory.CreateTempSubdirectory("pvdrm-soak-");
         string socket = Path.Combine(dir.FullName, "host.sock"), control = Path.Combine(dir.FullName, "control.sock");
         var config = PvDrmConfig.Load(null, PvDrmConfig.Overrides(HostSettings.Root, ("listen.unix", socket), ("control.unix", control)));
-        var settings = HostSettings.Create(config);
-        using var host = HostCommands.BuildHost(config, settings, LogEventLevel.Warning);
+        using var host = HostCommands.BuildHost(config, LogEventLevel.Warning);
         await HostCommands.StartListeningAsync(host, ct);
         var slots = new ChildProcess?[_guests];
         try

@@ -19,6 +19,6 @@ public sealed record ConnectionOptions
     /// </summary>
     public int? UnadmittedMaxFrame { get; init; }
 
-    /// <summary>Frames read per wake-up before other connections on the loop get their turn.</summary>
+    /// <summary>Frames read per wake-up (from the socket, or from its ring) before other connections on the loop get their turn.</summary>
     public int FramesPerWake { get; init; } = 64;
 }

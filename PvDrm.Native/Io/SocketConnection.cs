@@ -37,7 +37,7 @@ public abstract class SocketConnection : Connection, IReadinessHandler
 
     protected FileDescriptor Socket { get; }
 
-    protected ConnectionOptions Options { get; }
+    public ConnectionOptions Options { get; }
 
     /// <summary>The loop that reads this connection (a ring over it is read there too).</summary>
     public EventLoop Loop { get; }

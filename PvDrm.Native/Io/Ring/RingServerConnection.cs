@@ -20,10 +20,12 @@ public sealed unsafe class RingServerConnection : RingConnection, IReadinessHand
     private ulong _registration;
     private int _pausedFlag;
     private long _ringBatches;
+    private readonly int _framesPerWake;
 
     public RingServerConnection(SocketConnection socket) : base(socket)
     {
         _loop = socket.Loop;
+        _framesPerWake = socket.Options.FramesPerWake; // as many per wake as the socket takes
         _drain = Drain;
     }
 
@@ -139,7 +141,7 @@ public sealed unsafe class RingServerConnection : RingConnection, IReadinessHand
         _ringBatches++;
         var requests = ring.Requests;
         byte[] buffer = _loop.ReceiveBuffer(requests.SlotSize);
-        for (int budget = FramesPerWake; budget > 0; budget--)
+        for (int budget = _framesPerWake; budget > 0; budget--)
         {
             if (Paused || State != Open) return;
             switch (requests.TryTake(buffer, out int length, out string? corruption))
@@ -163,9 +165,6 @@ public sealed unsafe class RingServerConnection : RingConnection, IReadinessHand
         }
         _loop.Post(_drain); // fairness: the other connections on this loop run first
     }
-
-    /// <summary>Frames taken per wake before other connections get their turn (as a socket's).</summary>
-    private const int FramesPerWake = 64;
 
     protected override void SocketClosed(string reason)
     {

@@ -1,3 +1,4 @@
+using PvDrm.Cli;
 using System.CommandLine;
 using Akka.Configuration;
 using PvDrm.Actors;

@@ -1,3 +1,4 @@
+using PvDrm.Cli;
 using PvDrm.Actors;
 using PvDrm.Actors.Guest;
 using PvDrm.Actors.Host;

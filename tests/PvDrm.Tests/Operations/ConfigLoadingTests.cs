@@ -1,3 +1,4 @@
+using PvDrm.Cli;
 using Akka.Configuration;
 using PvDrm.Actors;
 using PvDrm.Actors.Guest;

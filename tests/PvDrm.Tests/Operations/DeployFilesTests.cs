@@ -1,3 +1,4 @@
+using PvDrm.Cli;
 using Akka.Configuration;
 using Akka.Configuration.Hocon;
 using PvDrm.Actors;

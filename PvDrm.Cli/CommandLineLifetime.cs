@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Hosting;
 
-namespace PvDrm.Actors;
+namespace PvDrm.Cli;
 
 /// <summary>
 /// The host's lifetime when a command line runs it: System.CommandLine already handles SIGINT and

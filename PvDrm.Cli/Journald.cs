@@ -3,7 +3,7 @@ using Serilog.Events;
 using PvDrm.Native.Interop;
 using PvDrm.Native.Memory;
 
-namespace PvDrm.Actors;
+namespace PvDrm.Cli;
 
 /// <summary>
 /// Text logs under systemd: when stderr is the journal's stream (<c>JOURNAL_STREAM</c> names its

@@ -3,7 +3,7 @@ using System.CommandLine.Parsing;
 using System.Globalization;
 using PvDrm.Native.Io;
 
-namespace PvDrm.Actors;
+namespace PvDrm.Cli;
 
 /// <summary>
 /// Options and arguments whose values are parsed and checked in one step that cannot throw: a

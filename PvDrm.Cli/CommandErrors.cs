@@ -1,7 +1,7 @@
 using Akka.Configuration;
 using PvDrm.Native.Interop;
 
-namespace PvDrm.Actors;
+namespace PvDrm.Cli;
 
 /// <summary>
 /// The exit codes both executables document (README, "Exit codes"), and the one place that turns

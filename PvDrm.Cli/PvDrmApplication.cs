@@ -6,11 +6,14 @@ using Serilog;
 using Serilog.Events;
 using Serilog.Formatting.Compact;
 
-namespace PvDrm.Actors;
+using PvDrm.Actors;
+
+namespace PvDrm.Cli;
 
 /// <summary>
 /// The shell both executables share: a generic host with Serilog console logging, Akka's own
-/// logs routed into it, the HOCON configuration, and graceful stop on SIGINT/SIGTERM.
+/// logs routed into it, and graceful stop on SIGINT/SIGTERM through System.CommandLine's token;
+/// <paramref name="actors"/> adds the composition (WithPvDrmHost / WithPvDrmGuest).
 /// </summary>
 public static class PvDrmApplication
 {
@@ -43,7 +46,8 @@ public static class PvDrmApplication
         builder.Services.AddSingleton<IHostLifetime, CommandLineLifetime>(); // one SIGTERM handler, System.CommandLine's
         builder.Services.AddAkka(systemName, (akka, _) =>
         {
-            akka.AddHocon(config, HoconAddMode.Prepend);
+            // The configuration itself goes in with the composition (WithPvDrmHost / WithPvDrmGuest
+            // add their options over reference.conf); this shell adds only its console's lines.
             // Akka's own stdout logger covers start-up and shutdown, outside the routed loggers:
             // only its warnings matter (stdout belongs to the commands' results).
             akka.AddHocon("akka.stdout-loglevel = WARNING", HoconAddMode.Prepend);

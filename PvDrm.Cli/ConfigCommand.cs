@@ -3,7 +3,9 @@ using System.Text.Json;
 using Akka.Configuration;
 using Akka.Configuration.Hocon;
 
-namespace PvDrm.Actors;
+using PvDrm.Actors;
+
+namespace PvDrm.Cli;
 
 /// <summary>
 /// `config check`, `config show` and `config get` of both executables: the configuration a service would start
@@ -129,7 +131,7 @@ public static class ConfigCommand
 
     /// <summary>The variable that set <paramref name="key"/> (the token may come from its alias).</summary>
     private static string Variable(string key) =>
-        key == $"{Guest.ProxySettings.Root}.token" && Environment.GetEnvironmentVariable(ConfigLayers.VariableName(key)) == null
+        key == $"{PvDrm.Actors.Guest.ProxySettings.Root}.token" && Environment.GetEnvironmentVariable(ConfigLayers.VariableName(key)) == null
             ? ConfigLayers.TokenVariable : ConfigLayers.VariableName(key);
 
     /// <summary>A value as HOCON; a secret only as whether it is set.</summary>

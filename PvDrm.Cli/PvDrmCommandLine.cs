@@ -1,7 +1,7 @@
 using System.CommandLine;
 using System.CommandLine.Parsing;
 
-namespace PvDrm.Actors;
+namespace PvDrm.Cli;
 
 /// <summary>
 /// The one error path of both executables: parse and validation errors, configuration errors and

@@ -1,6 +1,8 @@
 using System.CommandLine;
 
-namespace PvDrm.Actors;
+using PvDrm.Actors;
+
+namespace PvDrm.Cli;
 
 /// <summary>Command-line options both executables take.</summary>
 public static class CommonOptions
