@@ -1,6 +1,7 @@
 using Akka.Hosting;
 using PvDrm.Actors.Guest;
 using PvDrm.Actors.Host;
+using PvDrm.Actors.Host.Pool;
 using PvDrm.Actors.Host.Registry;
 
 namespace PvDrm.Actors;
@@ -14,12 +15,7 @@ public static class PvDrmHosting
     public static AkkaConfigurationBuilder WithPvDrmHost(this AkkaConfigurationBuilder builder, HostSettings settings, HostDevices devices,
         Admission? admission = null, Host.Pool.ClusterSettings? cluster = null, SettingsReload? reload = null)
     {
-        if (cluster is { Enabled: true })
-        {
-            if (cluster.StateDirectory.Length > 0) Host.Pool.PlacementStore.CheckLibrary();
-            builder.AddHocon(cluster.AkkaHocon(), HoconAddMode.Prepend);
-            if (cluster.Tls.Enabled) builder.AddSetup(Host.Pool.PoolTls.Setup(cluster.Tls));
-        }
+        if (cluster is { Enabled: true }) builder.WithPvDrmPool(cluster);
         return builder.WithActors((system, registry) =>
             registry.Register<PvDrmHost>(system.ActorOf(PvDrmHost.Props(settings, devices, admission, cluster, reload), PvDrmHost.Name)));
     }
