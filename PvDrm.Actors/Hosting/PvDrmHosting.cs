@@ -2,6 +2,7 @@ using Akka.Actor;
 using Akka.Hosting;
 using PvDrm.Actors.Guest;
 using PvDrm.Actors.Host;
+using PvDrm.Actors.Host.Pool;
 using PvDrm.Actors.Host.Registry;
 
 namespace PvDrm.Actors;
@@ -37,12 +38,7 @@ public static class PvDrmHosting
         var notes = options.DeviceNotes ?? (line => Console.Error.WriteLine($"pvdrm-host: {line}"));
         // The pvdrm keys (and the device dispatcher) belong to the actor system's configuration too.
         builder.AddHocon(config, HoconAddMode.Prepend);
-        if (cluster is { Enabled: true })
-        {
-            if (cluster.StateDirectory.Length > 0) Host.Pool.PlacementStore.CheckLibrary();
-            builder.AddHocon(cluster.AkkaHocon(), HoconAddMode.Prepend);
-            if (cluster.Tls.Enabled) builder.AddSetup(Host.Pool.PoolTls.Setup(cluster.Tls));
-        }
+        if (cluster is { Enabled: true }) builder.WithPvDrmPool(cluster);
         return builder.WithActors((system, registry) =>
         {
             var devices = options.Devices ?? DeviceFactory.CreateAll(settings, notes);

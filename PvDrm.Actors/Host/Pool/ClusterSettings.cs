@@ -15,11 +15,18 @@ public sealed record ClusterSettings
     /// <summary>Unique in the cluster; the pool names this node's devices <c>&lt;node&gt;/&lt;device&gt;</c>.</summary>
     public string NodeName { get; init; } = "";
 
+    /// <summary>The address remoting listens on (may be 0.0.0.0).</summary>
     public string Hostname { get; init; } = "127.0.0.1";
+
+    /// <summary>The address other nodes reach this one at, behind NAT or in a container (empty: <see cref="Hostname"/>).</summary>
+    public string PublicHostname { get; init; } = "";
 
     public int Port { get; init; }
 
     public IReadOnlyList<string> SeedNodes { get; init; } = [];
+
+    /// <summary>Cluster Bootstrap through Akka.Management, instead of <see cref="SeedNodes"/>.</summary>
+    public ClusterBootstrapSettings Bootstrap { get; init; } = new();
 
     /// <summary>Guest-facing addresses of this node, which other nodes redirect guests to.</summary>
     public IReadOnlyList<string> Advertise { get; init; } = [];
@@ -59,8 +66,10 @@ public sealed record ClusterSettings
             Enabled = c.Bool("enabled"),
             NodeName = c.String("node-name"),
             Hostname = c.String("hostname"),
+            PublicHostname = c.String("public-hostname"),
             Port = c.Int("port", 0, 65535),
             SeedNodes = c.Strings("seed-nodes"),
+            Bootstrap = ClusterBootstrapSettings.Read(c),
             Advertise = c.Strings("advertise"),
             Failover = c.Bool("failover"),
             DownAfter = c.Duration("down-after"),
@@ -73,6 +82,10 @@ public sealed record ClusterSettings
             Insecure = c.Bool("insecure"),
         };
         if (!settings.Enabled) return settings;
+        if (settings.Hostname.Length == 0)
+            throw new ConfigurationException($"{Root}.hostname: remoting needs an address to listen on (0.0.0.0: every interface, with public-hostname the one the other nodes reach)");
+        if (settings.Bootstrap.Enabled && settings.SeedNodes.Count > 0)
+            throw new ConfigurationException($"{Root}.seed-nodes: set either seed-nodes or {ClusterBootstrapSettings.Root}.enabled = on, not both: a node that joins through its seeds and also bootstraps could start a second pool");
         if (settings.FailureDetection < TimeSpan.FromMilliseconds(500))
             throw new ConfigurationException($"{Root}.failure-detection: {settings.FailureDetection.TotalMilliseconds} ms is below the least Akka's failure detector can tell from a heartbeat interval ({HeartbeatInterval.TotalMilliseconds} ms): at least 500 ms");
         if (settings.LoadInterval < TimeSpan.FromMilliseconds(100))
@@ -109,54 +122,6 @@ public sealed record ClusterSettings
     /// <summary>The LightningDB folder of the durable placements, under <see cref="StateDirectory"/>.</summary>
     public string PlacementsDirectory => Path.Combine(StateDirectory, "placements");
 
-    private static string Ms(TimeSpan t) => $"{(long)t.TotalMilliseconds}ms";
-
-    /// <summary>
-    /// The Akka configuration of a cluster node: remoting on <see cref="Hostname"/>:<see cref="Port"/>,
-    /// the seed nodes, the split-brain resolver keeping the majority side, failure detection tuned
-    /// for failover in seconds, the durable placements, TLS when configured (its certificates come
-    /// as a setup, <see cref="PoolTls"/>), and serializers that read no PvDrm message, no arbitrary
-    /// type and no remote deployment from the wire.
-    /// </summary>
-    public string AkkaHocon()
-    {
-        string seeds = string.Join(", ", SeedNodes.Select(s => $"\"{SeedAddress(s)}\""));
-        string durable = StateDirectory.Length == 0 ? "" : $$"""
-            akka.cluster.distributed-data.durable {
-              keys = ["{{PlacementTable.Key.Id}}"]
-              store-actor-class = "{{typeof(PlacementStore).FullName}}, PvDrm.Actors"
-              pvdrm-lmdb { dir = "{{PlacementsDirectory.Replace("\\", "\\\\").Replace("\"", "\\\"")}}", map-size = 64 MiB }
-            }
-            """;
-        return $$"""
-            akka.actor.provider = cluster
-            akka.remote.dot-netty.tcp { hostname = "{{Hostname}}", port = {{Port}} }
-            akka.cluster {
-              seed-nodes = [{{seeds}}]
-              roles = ["pvdrm-host"]
-              downing-provider-class = "Akka.Cluster.SBR.SplitBrainResolverProvider, Akka.Cluster"
-              # Failover = failure-detection (unreachable) + down-after (stable, then downed) + a leader tick.
-              split-brain-resolver { active-strategy = keep-majority, stable-after = {{Ms(DownAfter)}} }
-              failure-detector {
-                heartbeat-interval = {{Ms(HeartbeatInterval)}}
-                acceptable-heartbeat-pause = {{Ms(FailureDetection)}}
-                expected-response-after = {{Ms(HeartbeatInterval)}}
-              }
-              unreachable-nodes-reaper-interval = 250ms
-              leader-actions-interval = 250ms
-              gossip-interval = 250ms
-              min-nr-of-members = 1
-            }
-            akka.cluster.distributed-data { gossip-interval = 500ms, notify-subscribers-interval = 100ms }
-            {{durable}}
-            # A seed that is not up yet is retried after a second, not five.
-            akka.remote.retry-gate-closed-for = 1s
-            akka.remote.dot-netty.tcp.enable-ssl = {{(Tls.Enabled ? "on" : "off")}}
-            akka.actor.serializers {
-              json = "{{typeof(LocalOnlySerializer).FullName}}, PvDrm.Actors"
-              daemon-create = "{{typeof(LocalOnlySerializer).FullName}}, PvDrm.Actors"
-              akka-misc = "{{typeof(GuardedMiscSerializer).FullName}}, PvDrm.Actors"
-            }
-            """;
-    }
+    /// <summary>The address other nodes use for this one.</summary>
+    public string AdvertisedHostname => PublicHostname.Length > 0 ? PublicHostname : Hostname;
 }

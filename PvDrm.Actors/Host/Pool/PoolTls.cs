@@ -3,7 +3,7 @@ using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using Akka.Configuration;
 using Akka.Event;
-using Akka.Remote.Transport.DotNetty;
+using Akka.Remote.Hosting;
 
 namespace PvDrm.Actors.Host.Pool;
 
@@ -15,7 +15,8 @@ namespace PvDrm.Actors.Host.Pool;
 /// </summary>
 internal static class PoolTls
 {
-    public static DotNettySslSetup Setup(ClusterTlsSettings tls)
+    /// <summary>Fills Akka.Remote.Hosting's TLS options, which become the transport's <c>DotNettySslSetup</c>.</summary>
+    public static void Configure(SslOptions ssl, ClusterTlsSettings tls)
     {
         X509Certificate2 certificate;
         try
@@ -41,8 +42,11 @@ internal static class PoolTls
             throw new ConfigurationException($"{ClusterTlsSettings.Root}.ca: '{tls.Ca}' holds no certificate");
         if (!ChainsTo(certificate, authorities, out string why))
             throw new ConfigurationException($"{ClusterTlsSettings.Root}.certificate: this node's own certificate does not chain to {ClusterTlsSettings.Root}.ca ({why})");
-        return new DotNettySslSetup(certificate, suppressValidation: false, requireMutualAuthentication: true,
-            validateCertificateHostname: false, customValidator: (peer, _, remote, _, log) => Accept(peer, remote, authorities, log));
+        ssl.X509Certificate = certificate;
+        ssl.SuppressValidation = false;
+        ssl.RequireMutualAuthentication = true;
+        ssl.ValidateCertificateHostname = false;
+        ssl.CustomValidator = (peer, _, remote, _, log) => Accept(peer, remote, authorities, log);
     }
 
     /// <summary>The platform's verdict is ignored on purpose: it judged against the system's roots, not the pool's.</summary>
