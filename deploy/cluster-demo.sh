@@ -31,7 +31,9 @@ trap cleanup EXIT INT TERM
 
 # The sample node configuration's failover settings, so that the figure printed is theirs.
 sample_setting() { sed -n "s/^ *$1 = \(.*\)$/\1/p" deploy/pvdrm-host.hocon | head -1; }
-failure_detection="$(sample_setting failure-detection)" down_after="$(sample_setting down-after)"
+# PVDRM_DEMO_FAILURE_DETECTION / PVDRM_DEMO_DOWN_AFTER override them (the tests' loaded machine).
+failure_detection="${PVDRM_DEMO_FAILURE_DETECTION:-$(sample_setting failure-detection)}"
+down_after="${PVDRM_DEMO_DOWN_AFTER:-$(sample_setting down-after)}"
 [ -n "$failure_detection" ] && [ -n "$down_after" ] || { echo "cluster-demo: no failure-detection/down-after in deploy/pvdrm-host.hocon" >&2; exit 1; }
 now() { date +%s%N; }
 ms_since() { echo $(( ($(now) - $1) / 1000000 )); }
