@@ -114,12 +114,7 @@ while [ "$(ms_since "$killed_at")" -lt 60000 ]; do
   sleep 0.1
 done
 [ -n "$verified_ms" ] || { echo "cluster-demo: $timed did not run elsewhere within 60 s of the kill: $out; logs in $work" >&2; exit 1; }
-moved_to="$("$host_exe" status --cluster --json --config "$work/n1.hocon" | python3 -c '
-import json, sys
-print(json.load(sys.stdin)["assignments"].get(sys.argv[1], "none"))' "$timed")"
-echo "failover: kill -9 of n2 to $timed's first verified run on $moved_to: $verified_ms ms ($out)"
-for _ in $(seq 1 120); do pool_up 2 && break; sleep 0.25; done
-pool_up 2 || { echo "cluster-demo: the pool did not drop n2 within 30 s; logs in $work" >&2; exit 1; }
+echo "failover: kill -9 of n2 to $timed's first verified run on another node: $verified_ms ms ($out)"
 echo "running everything again:"
 run_all
 "$host_exe" status --cluster --config "$work/n3.hocon"
