@@ -32,11 +32,9 @@ public class ProxyFailoverTests : IDisposable
         var proxy = _run.Start("pvdrm-guest", "serve", "--host", $"unix:{nodes.Socket("n1")}", "--listen", $"unix:{_run["proxy.sock"]}", "--name", "gp");
         for (var until = DateTime.UtcNow + Timeout; Attempts(proxy.Stderr).Count < 4; await Task.Delay(HostHarness.Poll))
             Assert.True(DateTime.UtcNow < until && !proxy.HasExited, $"the proxy should keep asking: {proxy.Stderr}");
-        foreach (string attempt in Attempts(proxy.Stderr))
-        {
-            Assert.EndsWith("next attempt in 0.25 s", attempt);
-            Assert.Contains($"sends guest gp to unix:{_run["lost.sock"]}, which cannot be reached", attempt);
-        }
+        var attempts = Attempts(proxy.Stderr);
+        Assert.All(attempts, attempt => Assert.EndsWith("next attempt in 0.25 s", attempt));
+        Assert.All(attempts, attempt => Assert.Contains($"sends guest gp to unix:{_run["lost.sock"]}, which cannot be reached", attempt));
 
         // The guest moved: the proxy's next attempt is redirected to n1 itself, and it serves.
         var moved = await ControlClient.SendAsync(nodes.Control("n1"), new ControlProtocol.Request("attach", "gp", Value: "n1/soft0"), Timeout);
