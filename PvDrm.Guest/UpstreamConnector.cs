@@ -7,7 +7,8 @@ namespace PvDrm.Guest;
 /// The proxy's first connection to its host, retried with backoff while the host is not there
 /// yet (no socket, refused, unreachable): a proxy started before its host, or while the host
 /// restarts, waits for it instead of exiting. Anything else (a refusal at HELLO, a bad address)
-/// ends the attempt as before.
+/// ends the attempt as before. A host that answers but redirects to a node that cannot be
+/// reached (a lost node of a pool, before its guests are moved) is asked again every 250 ms.
 /// </summary>
 internal static class UpstreamConnector
 {
@@ -25,6 +26,9 @@ internal static class UpstreamConnector
             }
             catch (Exception e) when (NotThereYet(e))
             {
+                // A host that answers and names a lost node will name the guest's new device once
+                // the pool moves it, within seconds: asked again at the first interval, not backed off.
+                if (e is RedirectUnreachableException) delay = First;
                 waiting(e.Message, delay);
                 await Task.Delay(delay, ct);
                 delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, settings.ConnectBackoff.Ticks));

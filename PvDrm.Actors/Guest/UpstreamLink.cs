@@ -48,7 +48,16 @@ public sealed class UpstreamLink : ClientLink
         string host = settings.Host;
         for (int hops = 0; ; hops++)
         {
-            var link = await ConnectOnceAsync(host, settings, cancellationToken);
+            UpstreamLink link;
+            try
+            {
+                link = await ConnectOnceAsync(host, settings, cancellationToken);
+            }
+            catch (Exception e) when (hops > 0 && e is ErrnoException or System.Net.Sockets.SocketException)
+            {
+                throw new RedirectUnreachableException(e is ErrnoException x ? x.Errno : Errno.ECONNREFUSED,
+                    $"{settings.Host} sends guest {settings.Name} to {host}, which cannot be reached: {e.Message}");
+            }
             string? next;
             try
             {

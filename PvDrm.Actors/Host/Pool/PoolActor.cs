@@ -29,7 +29,8 @@ internal sealed partial class PoolActor : ReceiveActor, IWithTimers
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly PoolCounters _counters;
     private PoolView _view;
-    private readonly HashSet<string> _lost = new(StringComparer.Ordinal); // nodes removed from the cluster
+    private readonly HashSet<string> _lost = new(StringComparer.Ordinal); // nodes downed or removed from the cluster
+    private readonly HashSet<string> _withdrawn = new(StringComparer.Ordinal); // lost nodes whose entries this node, as leader, removed
     private readonly Dictionary<string, string> _nodeAt = new(StringComparer.Ordinal); // Akka address -> node, of every node seen
     private IReadOnlyList<string> _guestsHere = [];
     private string? _loadWritten;
@@ -50,10 +51,18 @@ internal sealed partial class PoolActor : ReceiveActor, IWithTimers
         });
         Receive<PoolProtocol.GuestsHere>(g => _guestsHere = g.Guests);
         Receive<Changed>(OnChanged);
+        // Downed is final (the node never comes back as the same member): its guests move then, a
+        // leader tick and a gossip round before it is removed. Removed still moves what is left
+        // (a node that left, or a leader that took over after the downing).
+        Receive<ClusterEvent.MemberDowned>(downed =>
+        {
+            MemberChanged(downed.Member);
+            OnLost(downed.Member);
+        });
         Receive<ClusterEvent.MemberRemoved>(removed =>
         {
             MemberChanged(removed.Member);
-            OnRemoved(removed);
+            OnLost(removed.Member);
         });
         Receive<ClusterEvent.IMemberEvent>(e => MemberChanged(e.Member));
         Receive<ClusterEvent.IReachabilityEvent>(_ => { });
@@ -180,16 +189,21 @@ internal sealed partial class PoolActor : ReceiveActor, IWithTimers
     private IEnumerable<string> AllDevices() =>
         _view.Nodes.Values.SelectMany(n => n.Devices.Select(d => $"{n.Name}/{d.Name}")).Order(StringComparer.Ordinal);
 
-    /// <summary>A node was downed and removed: the leader moves its guests (failover) or leaves them without a device.</summary>
-    private void OnRemoved(ClusterEvent.MemberRemoved removed)
+    /// <summary>A node was downed or removed: the leader moves its guests (failover) or leaves them without a device.</summary>
+    private void OnLost(Member member)
     {
+        // A node downed by its own side of a partition has no pool left to move its guests in.
+        if (member.UniqueAddress.Equals(SelfNode)) return;
         // Found even when a leaving node already withdrew its entry: guests placed on it meanwhile move too.
-        if (!_nodeAt.TryGetValue(removed.Member.Address.ToString(), out var gone)) return;
+        if (!_nodeAt.TryGetValue(member.Address.ToString(), out var gone)) return;
         _lost.Add(gone);
         if (!Leading) return;
-        _log.Warning("pool: node {Node} ({Address}) left the cluster; {Action} its guests", gone, removed.Member.Address,
-            _settings.Failover ? "moving" : "detaching");
-        _counters.Failovers += MoveGuestsOff(gone, $"node {gone} was lost");
+        int moved = MoveGuestsOff(gone, $"node {gone} was lost");
+        _counters.Failovers += moved;
+        // Once per node on this leader: removed after downed finds nothing left to move.
+        if (!_withdrawn.Add(gone) && moved == 0) return;
+        _log.Warning("pool: node {Node} ({Address}) is {Status}; {Action} its {Count} guest(s)", gone, member.Address, member.Status,
+            _settings.Failover ? "moved" : "detached", moved);
         foreach (var key in new[] { NodesKey, LoadKey })
             _replicator.Tell(Dsl.Update(key, LWWDictionary<string, string>.Empty, new WriteMajority(WriteTimeout), d => d.Remove(SelfNode, gone)));
     }
@@ -224,7 +238,9 @@ internal sealed partial class PoolActor : ReceiveActor, IWithTimers
         var unreachable = _cluster.State.Unreachable.Select(m => m.Address.ToString()).ToHashSet();
         var nodes = _view.Nodes.Values.OrderBy(n => n.Name, StringComparer.Ordinal).Select(n => new ControlProtocol.ClusterNodeStatus(
             n.Name, n.AkkaAddress,
-            unreachable.Contains(n.AkkaAddress) ? "Unreachable" : members.GetValueOrDefault(n.AkkaAddress, "Removed"),
+            // Downed outranks unreachable (a downed node stays unreachable until it is removed).
+            members.GetValueOrDefault(n.AkkaAddress) is "Down" ? "Down"
+                : unreachable.Contains(n.AkkaAddress) ? "Unreachable" : members.GetValueOrDefault(n.AkkaAddress, "Removed"),
             n.Advertise,
             n.Devices.Select(d => new ControlProtocol.ClusterDeviceStatus(d.Name, d.Kind, d.MemoryBytes, _view.LiveBytes(n.Name, d.Name),
                 _view.Assignments.Where(a => a.Value == $"{n.Name}/{d.Name}").Select(a => a.Key).Order(StringComparer.Ordinal).ToList())).ToList()))
