@@ -166,18 +166,27 @@ public sealed class DrmClient : ClientLink, IAsyncDisposable
         if (!Send(request, waiter: null)) throw Lost(request.Op, EndReason ?? "not connected");
     }
 
-    private void ThrowIfTooLarge(Request request)
+    /// <summary>Sends a <see cref="DrmBatch"/>'s requests in one write (one doorbell on the ring); false when the connection is closed.</summary>
+    internal bool SendBatch(IReadOnlyList<(Request Request, IAwaitsReply? Waiter)> batch) => SendAll(batch);
+
+    /// <summary>The exception for <paramref name="op"/> when the connection is gone (<see cref="Lost"/>).</summary>
+    internal Exception LostFor(Op op, string? reason = null) => Lost(op, reason ?? EndReason ?? "not connected");
+
+    internal void ThrowIfTooLarge(Request request)
     {
         int size = FrameEncoder.RequestSize(request);
         if (size > MaxFrame && MaxFrame > 0)
             throw new DrmException(request.Op, Errno.EMSGSIZE, $"request of {size} bytes exceeds the {MaxFrame}-byte frame limit");
     }
 
-    private void ThrowIfReplyLessError(Request request)
+    private void ThrowIfReplyLessError(Request request) => ThrowIfReplyLessError(request.Context);
+
+    /// <summary>Raises the kept failure of an earlier reply-less request on <paramref name="context"/>, if any.</summary>
+    internal void ThrowIfReplyLessError(uint context)
     {
-        if (TakeReplyLessError(request.Context) is not { } failed) return;
+        if (TakeReplyLessError(context) is not { } failed) return;
         throw new DrmException(failed.Header.Op, failed.Status,
-            $"(an earlier reply-less request {failed.Header.RequestId} on context {request.Context}) {failed.Message}");
+            $"(an earlier reply-less request {failed.Header.RequestId} on context {context}) {failed.Message}");
     }
 
     /// <summary>Redirected past <see cref="DrmClientOptions.MaxRedirects"/>: a <see cref="DrmException"/> with ELOOP.</summary>

@@ -57,9 +57,21 @@ public sealed class DrmContext : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// A batch of requests in this context, sent together by <see cref="DrmBatch.FlushAsync"/>
+    /// in one write (on the shared-memory ring, one doorbell for all of them).
+    /// </summary>
+    public DrmBatch Batch() => new(this);
+
+    /// <summary>The next GEM handle of this context (guest-assigned, so requests naming it can be pipelined).</summary>
+    internal uint NextHandle() => Interlocked.Increment(ref _nextHandle);
+
+    /// <summary>A PUSHBUF is on its way: the fence numbers count them, answered or not.</summary>
+    internal void CountSubmission() => Interlocked.Increment(ref _submitted);
+
     private async Task<GemObject> NewAsync(ulong size, GemDomain domain, uint flags)
     {
-        uint handle = Interlocked.Increment(ref _nextHandle);
+        uint handle = NextHandle();
         return Opened(await Send(new GemNew(handle, domain, size, flags)), flags);
     }
 

@@ -140,8 +140,13 @@ internal sealed partial class AppContext
 
     private void WithHandle(Request r, uint appHandle, Action<uint> forward)
     {
-        if (_handles.TryGetHost(appHandle, out uint host)) forward(host);
-        else UnknownHandle(r, appHandle);
+        if (!_handles.TryGetHost(appHandle, out uint host))
+        {
+            UnknownHandle(r, appHandle);
+            return;
+        }
+        _cached.Touched(host);
+        forward(host);
     }
 
     private void UnknownHandle(Request r, uint handle) =>
@@ -164,6 +169,7 @@ internal sealed partial class AppContext
             }
             buffers[i] = r.Buffers[i] with { Handle = host };
         }
+        foreach (var buffer in buffers) _cached.Touched(buffer.Handle);
         Forward(r, r with { Channel = channel, Buffers = buffers });
     }
 

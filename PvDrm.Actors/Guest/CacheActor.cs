@@ -25,7 +25,7 @@ internal sealed class CacheActor : ReceiveActor
         _cache = cache;
         _upstream = upstream;
 
-        Receive<Settle>(p => Settling(p.Entry, p.Shape));
+        Receive<Settle>(p => Settling(p.Entry, p.Shape, p.Quiet));
         Receive<Imported>(i => AfterImport(i.Entry, i.Reply));
         Receive<Evicted>(e => Free(e.Entries));
         Receive<Reclaim>(r => Free(_cache.Pool.Drain(r.Bytes)));
@@ -34,8 +34,12 @@ internal sealed class CacheActor : ReceiveActor
 
     public static Props Props(ProxyCache cache, UpstreamLink upstream) => Akka.Actor.Props.Create(() => new CacheActor(cache, upstream));
 
-    /// <summary>An application closed an object into the cache: pool it once its work is done and it has a name.</summary>
-    public sealed record Settle(ProxyCached Entry, GemShape Shape);
+    /// <summary>
+    /// An application closed an object into the cache: pool it once its work is done and it has a
+    /// name. <paramref name="Quiet"/>: no request named it since it was created or last pooled,
+    /// so neither GPU work nor a copy can still be running on it.
+    /// </summary>
+    public sealed record Settle(ProxyCached Entry, GemShape Shape, bool Quiet);
 
     /// <summary>
     /// The host answered a GEM_IMPORT a context sent to take a pooled object of another context
@@ -48,17 +52,29 @@ internal sealed class CacheActor : ReceiveActor
     public sealed record Reclaim(ulong Bytes);
 
     /// <summary>
-    /// A closed object enters the pool only once its GPU work has finished (a delayed COPY out of
-    /// it must not see the next application's data) and it has its name (so no application can
-    /// import the name in between).
+    /// A closed object enters the pool only once its GPU work and the requests that named it have
+    /// finished (a delayed COPY or GEM_READ out of it must not see the next application's data;
+    /// CPU_PREP waits for both, being ordered behind them at the object) and it has its name (so
+    /// no application can import the name in between). A quiet object has nothing to wait for:
+    /// the CPU_PREP round trip is spared.
     /// </summary>
-    private void Settling(ProxyCached entry, GemShape shape) =>
-        Forward(entry, new CpuPrep(entry.HostHandle, CpuPrepFlags.Write, 0), reply =>
-        {
-            if (reply.Status != 0) NeverPooled(entry, reply);
-            else if (entry.Name == 0 && _cache.MovesByName) Forward(entry, new GemExport(entry.HostHandle), named => Named(entry, shape, named));
-            else Pool(entry, shape);
-        });
+    private void Settling(ProxyCached entry, GemShape shape, bool quiet)
+    {
+        if (quiet) Idle(entry, shape);
+        else
+            Forward(entry, new CpuPrep(entry.HostHandle, CpuPrepFlags.Write, 0), reply =>
+            {
+                if (reply.Status != 0) NeverPooled(entry, reply);
+                else Idle(entry, shape);
+            });
+    }
+
+    /// <summary>Nothing runs on the object any more: name it if it has no name yet, then pool it.</summary>
+    private void Idle(ProxyCached entry, GemShape shape)
+    {
+        if (entry.Name == 0 && _cache.MovesByName) Forward(entry, new GemExport(entry.HostHandle), named => Named(entry, shape, named));
+        else Pool(entry, shape);
+    }
 
     private void Named(ProxyCached entry, GemShape shape, ReplyFrame reply)
     {

@@ -24,6 +24,10 @@ internal sealed class ContextCache
     private readonly uint _hostContext;
     private readonly Dictionary<uint, HandleState> _states = new();
 
+    // Host handles a request was sent for (PUSHBUF, copies, CPU_PREP, a move's GEM_IMPORT...) since
+    // the object was created or taken from the pool: closing one of these waits for it (CPU_PREP).
+    private readonly HashSet<uint> _touched = new();
+
     public ContextCache(ProxyCache? cache, IActorRef cacheActor, UpstreamLink upstream, IdMap handles, ulong app, uint hostContext)
     {
         (_cache, _cacheActor, _upstream, _handles, _app, _hostContext) = (cache, cacheActor, upstream, handles, app, hostContext);
@@ -55,7 +59,14 @@ internal sealed class ContextCache
     /// <summary>The handle is closed on the host.</summary>
     public void Closed(uint host)
     {
+        _touched.Remove(host);
         if (_states.Remove(host, out var s)) s.Fd?.Dispose();
+    }
+
+    /// <summary>A request naming <paramref name="host"/> goes to the host: work may run on the object until the cache waits for it.</summary>
+    public void Touched(uint host)
+    {
+        if (Enabled) _touched.Add(host);
     }
 
     /// <summary>
@@ -86,6 +97,8 @@ internal sealed class ContextCache
             var cacheActor = _cacheActor;
             _upstream.Forward(_app, new GemImport(entry.Name, host, scrub ? GemImportFlags.Scrub : GemImportFlags.None) { Context = _hostContext },
                 cacheActor, reply => cacheActor.Tell(new CacheActor.Imported(entry, reply)));
+            _touched.Add(host); // the import (and its scrub) is still on its way
+
         }
         // Mapped only stays true for the application that mapped it (AvailableTo allows no one else).
         _states[host] = new HandleState(shape, entry.Mapped, false, entry.Fd, entry.Name);
@@ -104,7 +117,7 @@ internal sealed class ContextCache
         _cache!.Hold(_hostContext);
         // Not pooled yet: the cache actor waits for the object's GPU work and its name first.
         _cache.Pool.CountSettling(1);
-        _cacheActor.Tell(new CacheActor.Settle(entry, s.Shape));
+        _cacheActor.Tell(new CacheActor.Settle(entry, s.Shape, Quiet: !_touched.Remove(host)));
         _cache.Pool.CountSaved(1);
         r.Reply();
         return true;
@@ -120,6 +133,7 @@ internal sealed class ContextCache
         droppedHandles = new List<uint>();
         foreach (var s in _states.Values) s.Fd?.Dispose();
         _states.Clear();
+        _touched.Clear();
         if (!Enabled) return true;
         foreach (var entry in _cache!.Pool.RemoveWhere(e => e.HostContext == _hostContext && e.Mapped))
         {

@@ -17,6 +17,7 @@ public abstract class ClientLink : IFrameHandler
     private readonly Dictionary<uint, IAwaitsReply> _pending = new();
     private readonly RequestIds _ids = new();
     private readonly ReplyLessErrors? _replyLess;
+    private int _replyLessKept; // _replyLess.Count, written under the lock
     private volatile string? _endReason;
 
     /// <param name="connection">The transport; the subclass starts it once constructed.</param>
@@ -75,6 +76,44 @@ public abstract class ClientLink : IFrameHandler
         return false;
     }
 
+    /// <summary>
+    /// Sends every request of <paramref name="batch"/> in one write (<see cref="Connection.SendFrames"/>:
+    /// on the ring, one doorbell), numbered in order; each reply goes to its waiter, a request
+    /// without one is reply-less. False, with no waiter called, when the connection is closed.
+    /// </summary>
+    protected bool SendAll(IReadOnlyList<(Request Request, IAwaitsReply? Waiter)> batch)
+    {
+        int size = 0;
+        foreach (var (request, _) in batch) size += FrameEncoder.RequestSize(request);
+        byte[] buffer = ArrayPool<byte>.Shared.Rent(size);
+        uint[] ids = ArrayPool<uint>.Shared.Rent(batch.Count);
+        try
+        {
+            lock (_lock)
+                for (int i = 0; i < batch.Count; i++)
+                {
+                    ids[i] = _ids.Next(_pending);
+                    if (batch[i].Waiter is { } waiter) _pending[ids[i]] = waiter;
+                }
+            int at = 0;
+            for (int i = 0; i < batch.Count; i++)
+            {
+                var (request, waiter) = batch[i];
+                var flags = request.Flags | (waiter == null ? FrameFlags.NoReply : FrameFlags.None);
+                at += FrameEncoder.WriteRequest(request, buffer.AsSpan(at), ids[i], flags);
+            }
+            if (Connection.SendFrames(buffer.AsSpan(0, at))) return true;
+            lock (_lock)
+                for (int i = 0; i < batch.Count; i++) _pending.Remove(ids[i]);
+            return false;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+            ArrayPool<uint>.Shared.Return(ids);
+        }
+    }
+
     /// <summary>Sends <paramref name="request"/> and completes with its reply, failures included; a lost connection faults the task with <see cref="Lost"/>.</summary>
     protected Task<ReplyFrame> AskAsync(Request request)
     {
@@ -86,8 +125,14 @@ public abstract class ClientLink : IFrameHandler
     /// <summary>The kept failure of an earlier reply-less request on <paramref name="context"/>, taken (null if none).</summary>
     protected ReplyFrame? TakeReplyLessError(uint context)
     {
-        if (_replyLess == null) return null;
-        lock (_lock) return _replyLess.Take(context);
+        // Read without the lock on every request: almost always nothing is kept.
+        if (_replyLess == null || Volatile.Read(ref _replyLessKept) == 0) return null;
+        lock (_lock)
+        {
+            var failed = _replyLess.Take(context);
+            _replyLessKept = _replyLess.Count;
+            return failed;
+        }
     }
 
     /// <summary>How many redirects (EREMOTE) a requester follows before ELOOP: the proxy's upstream always, <c>DrmClient</c> unless its options say otherwise.</summary>
@@ -157,7 +202,11 @@ public abstract class ClientLink : IFrameHandler
         lock (_lock)
         {
             // Nobody waits for a reply-less request's failure: kept for its context's next request, or dropped.
-            if (!_pending.Remove(reply.Header.RequestId, out waiter) && _replyLess?.TryKeep(reply) == true) return;
+            if (!_pending.Remove(reply.Header.RequestId, out waiter) && _replyLess?.TryKeep(reply) == true)
+            {
+                Volatile.Write(ref _replyLessKept, _replyLess.Count);
+                return;
+            }
         }
         if (waiter != null) waiter.OnReply(reply);
         else reply.TakeFd()?.Dispose();

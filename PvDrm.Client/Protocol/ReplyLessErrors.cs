@@ -18,5 +18,8 @@ internal sealed class ReplyLessErrors
         return true;
     }
 
+    /// <summary>Failures kept.</summary>
+    public int Count => _byContext.Count;
+
     public ReplyFrame? Take(uint context) => context != 0 && _byContext.Remove(context, out var failed) ? failed : null;
 }

@@ -43,6 +43,32 @@ public abstract class Connection
     public abstract bool Send(ReadOnlySpan<byte> frame, FileDescriptor? fd = null);
 
     /// <summary>
+    /// Queues several frames at once: <paramref name="frames"/> holds them back to back, each
+    /// starting with its length. A transport that can (the shared-memory ring) publishes them all
+    /// before waking the peer once; the others send them one by one. False when the connection is
+    /// closed (frames before the failing one may have gone).
+    /// </summary>
+    public virtual bool SendFrames(ReadOnlySpan<byte> frames)
+    {
+        while (frames.Length > 0)
+        {
+            int length = FrameLength(frames);
+            if (!Send(frames[..length])) return false;
+            frames = frames[length..];
+        }
+        return true;
+    }
+
+    /// <summary>The length of the first frame of <paramref name="frames"/> (its u32 prefix), checked against what is there.</summary>
+    protected static int FrameLength(ReadOnlySpan<byte> frames)
+    {
+        uint length = frames.Length >= sizeof(uint) ? System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(frames) : 0;
+        if (length < sizeof(uint) || length > (uint)frames.Length)
+            throw new ArgumentException($"a frame of {length} bytes does not fit the {frames.Length} bytes left", nameof(frames));
+        return (int)length;
+    }
+
+    /// <summary>
     /// The peer is admitted: lifts the limits of <see cref="ConnectionOptions.UnadmittedMaxFrame"/>
     /// to <see cref="MaxFrame"/> and the full send queue. Call before sending the answer that admits it.
     /// </summary>

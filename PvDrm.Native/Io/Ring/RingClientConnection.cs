@@ -77,40 +77,81 @@ public sealed unsafe class RingClientConnection : RingConnection
         lock (SendLock)
         {
             if (State != Open || Ring is not { } ring) return false;
-            bool viaSocket = fd != null || frame.Length > ring.Shape.SlotSize;
-            if (_overflow.Count == 0)
-            {
-                if (viaSocket) return Socket.Send(frame, fd);
-                switch (ring.Requests.Put(frame, out string? corruption))
-                {
-                    case PutResult.Put:
-                        if (ring.Requests.ConsumerNeedsWaking()) RingDoorbell(_doorbell!);
-                        return true;
-                    case PutResult.Corrupt:
-                        RingCorrupt(corruption!);
-                        return false;
-                }
-            }
-            // Full (the host is behind, or holds back at its in-flight limit), or earlier frames
-            // already wait: queue behind them, so no request overtakes another (not even one with
-            // a descriptor, which goes over the socket), and the caller never blocks.
-            if (_overflowBytes + frame.Length > MaxOverflowBytes)
-            {
-                Close($"the host is not taking requests: {_overflowBytes} bytes already wait for room in the ring");
-                return false;
-            }
-            var data = ArrayPool<byte>.Shared.Rent(frame.Length);
-            frame.CopyTo(data);
-            _overflow.Enqueue(new Waiting(data, frame.Length, fd?.Duplicate(), viaSocket));
-            _overflowBytes += frame.Length;
-            if (!_overflowed)
-            {
-                _overflowed = true;
-                // The reader may sleep until a reply; slots freed by reply-less requests bring none.
-                ring.WakeReader();
-            }
+            bool put = false;
+            if (!Enqueue(ring, frame, fd, ref put)) return false;
+            if (put && ring.Requests.ConsumerNeedsWaking()) RingDoorbell();
             return true;
         }
+    }
+
+    /// <summary>
+    /// Puts every frame in the ring (or behind those waiting for room) and rings the host's
+    /// doorbell once at the end, if it sleeps: a burst costs the host one wake-up, not one per frame.
+    /// </summary>
+    public override bool SendFrames(ReadOnlySpan<byte> frames)
+    {
+        if (Ring is null) return base.SendFrames(frames);
+        lock (SendLock)
+        {
+            if (State != Open || Ring is not { } ring) return false;
+            bool put = false, sent = true;
+            while (sent && frames.Length > 0)
+            {
+                int length = FrameLength(frames);
+                sent = Enqueue(ring, frames[..length], null, ref put);
+                frames = frames[length..];
+            }
+            // One check after the last put: a host that fell asleep at any point meanwhile sees its flag read here.
+            if (put && ring.Requests.ConsumerNeedsWaking()) RingDoorbell();
+            return sent;
+        }
+    }
+
+    /// <summary>Doorbells rung so far (host wake-ups this side asked for), for tests and status.</summary>
+    public long Doorbells => Interlocked.Read(ref _doorbells);
+
+    /// <summary>True while the host's loop sleeps on this ring's doorbell (the next request will ring it).</summary>
+    public bool HostSleeping => Ring is { } ring && ring.Requests.ConsumerSleeping;
+
+    /// <summary>
+    /// One frame into the ring, over the socket, or into the overflow queue; <paramref name="put"/>
+    /// turns true when one went into the ring (the caller rings the doorbell). Under the send lock.
+    /// </summary>
+    private bool Enqueue(SharedRing ring, ReadOnlySpan<byte> frame, FileDescriptor? fd, ref bool put)
+    {
+        bool viaSocket = fd != null || frame.Length > ring.Shape.SlotSize;
+        if (_overflow.Count == 0)
+        {
+            if (viaSocket) return Socket.Send(frame, fd);
+            switch (ring.Requests.Put(frame, out string? corruption))
+            {
+                case PutResult.Put:
+                    put = true;
+                    return true;
+                case PutResult.Corrupt:
+                    RingCorrupt(corruption!);
+                    return false;
+            }
+        }
+        // Full (the host is behind, or holds back at its in-flight limit), or earlier frames
+        // already wait: queue behind them, so no request overtakes another (not even one with
+        // a descriptor, which goes over the socket), and the caller never blocks.
+        if (_overflowBytes + frame.Length > MaxOverflowBytes)
+        {
+            Close($"the host is not taking requests: {_overflowBytes} bytes already wait for room in the ring");
+            return false;
+        }
+        var data = ArrayPool<byte>.Shared.Rent(frame.Length);
+        frame.CopyTo(data);
+        _overflow.Enqueue(new Waiting(data, frame.Length, fd?.Duplicate(), viaSocket));
+        _overflowBytes += frame.Length;
+        if (!_overflowed)
+        {
+            _overflowed = true;
+            // The reader may sleep until a reply; slots freed by reply-less requests bring none.
+            ring.WakeReader();
+        }
+        return true;
     }
 
     /// <summary>Moves waiting frames into the ring (or the socket) in order, as far as there is room. The reader thread calls it.</summary>
@@ -133,7 +174,7 @@ public sealed unsafe class RingClientConnection : RingConnection
                 _overflowBytes -= next.Length;
                 next.Free();
             }
-            if (put && ring.Requests.ConsumerNeedsWaking()) RingDoorbell(_doorbell!);
+            if (put && ring.Requests.ConsumerNeedsWaking()) RingDoorbell();
             _overflowed = _overflow.Count > 0;
         }
         if (corruption != null) RingCorrupt(corruption);
@@ -169,10 +210,14 @@ public sealed unsafe class RingClientConnection : RingConnection
         }
     }
 
-    private static void RingDoorbell(FileDescriptor doorbell)
+    private long _doorbells;
+
+    /// <summary>Wakes the host's loop (its request eventfd). Under the send lock, so the doorbell is not disposed meanwhile.</summary>
+    private void RingDoorbell()
     {
         ulong one = 1;
-        write(doorbell.Number, &one, sizeof(ulong));
+        write(_doorbell!.Number, &one, sizeof(ulong));
+        Interlocked.Increment(ref _doorbells);
     }
 
     public override void PauseReceiving() => Socket.PauseReceiving();

@@ -135,6 +135,9 @@ public sealed unsafe class RingQueue
         return false;
     }
 
+    /// <summary>Producer: true while the consumer says it sleeps (the next frame would ring its doorbell).</summary>
+    public bool ConsumerSleeping => Volatile.Read(ref *_sleeping) != 0;
+
     /// <summary>Consumer: lowers the sleeping flag (awake and polling).</summary>
     public void Awake() => Volatile.Write(ref *_sleeping, 0);
 

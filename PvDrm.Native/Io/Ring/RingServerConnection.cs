@@ -85,7 +85,9 @@ public sealed unsafe class RingServerConnection : RingConnection, IReadinessHand
                     switch (ring.Replies.Put(frame, out corruption))
                     {
                         case PutResult.Put:
-                            ring.WakeGuestIfSleeping();
+                            // Replies made while the loop drains a burst wake the guest once, when it ends.
+                            if (_drainingThread == Environment.CurrentManagedThreadId) _wakeDeferred = true;
+                            else WakeGuest(ring);
                             return true;
                     }
             }
@@ -134,8 +136,43 @@ public sealed unsafe class RingServerConnection : RingConnection, IReadinessHand
 
     private void Drain() => Drain(sleepWhenEmpty: !_loop.Polling);
 
-    /// <summary>Takes up to a wake's worth of requests, each copied out before it is handed on.</summary>
+    /// <summary>Times the guest was woken for replies (its futex), for tests and status.</summary>
+    public long GuestWakes => Interlocked.Read(ref _guestWakes);
+
+    private long _guestWakes;
+
+    // The loop thread while it drains (0 otherwise): replies it makes meanwhile defer their wake-up.
+    private volatile int _drainingThread;
+    private bool _wakeDeferred;
+
+    private void WakeGuest(SharedRing ring)
+    {
+        if (ring.WakeGuestIfSleeping()) Interlocked.Increment(ref _guestWakes);
+    }
+
+    /// <summary>Takes up to a wake's worth of requests, then wakes the guest once for the replies made meanwhile.</summary>
     private void Drain(bool sleepWhenEmpty)
+    {
+        if (Ring is null) return;
+        _drainingThread = Environment.CurrentManagedThreadId;
+        try
+        {
+            DrainRequests(sleepWhenEmpty);
+        }
+        finally
+        {
+            _drainingThread = 0;
+            if (_wakeDeferred)
+            {
+                _wakeDeferred = false;
+                lock (SendLock)
+                    if (State != Closed && Ring is { } ring) WakeGuest(ring);
+            }
+        }
+    }
+
+    /// <summary>Takes up to a wake's worth of requests, each copied out before it is handed on.</summary>
+    private void DrainRequests(bool sleepWhenEmpty)
     {
         if (Ring is not { } ring) return;
         _ringBatches++;

@@ -98,12 +98,13 @@ public sealed unsafe class SharedRing : IDisposable
         }
     }
 
-    /// <summary>Host: after publishing a reply, wakes the guest if it sleeps. Never waits.</summary>
-    public void WakeGuestIfSleeping()
+    /// <summary>Host: after publishing replies, wakes the guest if it sleeps (true then). Never waits.</summary>
+    public bool WakeGuestIfSleeping()
     {
-        if (!Replies.ConsumerNeedsWaking()) return;
+        if (!Replies.ConsumerNeedsWaking()) return false;
         Interlocked.Increment(ref *ReplyBell);
         Futex.WakeAll(ReplyBell);
+        return true;
     }
 
     /// <summary>Guest: wakes its own reply reader (on close).</summary>

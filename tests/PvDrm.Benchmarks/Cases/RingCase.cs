@@ -18,7 +18,8 @@ public sealed class RingCase : BenchCase
     public override string Title => "GEM_INFO over the shared-memory ring vs over the socket";
 
     public override IReadOnlyList<string> Keys =>
-        ["ring_gem_info_rtt_us", "socket_gem_info_rtt_us", "ring_over_socket_rtt", "ring_pipelined_ops_per_s", "socket_pipelined_ops_per_s", "ring_over_socket_pipelined"];
+        ["ring_gem_info_rtt_us", "socket_gem_info_rtt_us", "ring_over_socket_rtt", "ring_pipelined_ops_per_s", "socket_pipelined_ops_per_s", "ring_over_socket_pipelined",
+         "ring_batched_ops_per_s", "ring_batched_over_pipelined"];
 
     public override async Task RunAsync(CaseContext c)
     {
@@ -30,6 +31,13 @@ public sealed class RingCase : BenchCase
         var onRing = await (await ring.OpenContextAsync()).GemNewAsync(4096);
         var onSocket = await (await socket.OpenContextAsync()).GemNewAsync(4096);
         Func<Task> viaRing = () => onRing.InfoAsync(), viaSocket = () => onSocket.InfoAsync();
+        // The same requests as the pipelined figure's, 64 per DrmBatch: one write, one doorbell, one task per batch.
+        Func<Task> batched = async () =>
+        {
+            using var batch = onRing.Context.Batch();
+            for (int i = 0; i < InFlight; i++) batch.Add(new PvDrm.Protocol.Requests.GemInfo(onRing.Handle));
+            (await batch.FlushAsync()).ThrowIfAnyFailed();
+        };
 
         c.Status("round trips");
         var (r, s) = await Measure.InterleavedAsync(viaRing, viaSocket, c.Settings.RttSamples, c.Settings.RttWarmup, c.Settings.Blocks, c, 0, 0.5);
@@ -39,11 +47,14 @@ public sealed class RingCase : BenchCase
 
         int perSlot = c.Settings.PipelinedPerSlot, trials = c.Settings.PipelinedTrials;
         var (rOps, sOps, rLat, sLat) = (new Samples(), new Samples(), new Samples(), new Samples());
+        var (bOps, bOverP) = (new Samples(), new Samples());
+        double lastRing = 0;
         var warmEnd = Stopwatch.GetTimestamp() + (long)(c.Settings.WarmupTime.TotalSeconds * Stopwatch.Frequency);
         do
         {
             await Measure.PipelinedAsync(viaRing, InFlight, perSlot);
             await Measure.PipelinedAsync(viaSocket, InFlight, perSlot);
+            await Measure.PipelinedAsync(batched, 1, perSlot);
         }
         while (Stopwatch.GetTimestamp() < warmEnd);
         for (int t = 0; t < trials; t++)
@@ -54,11 +65,18 @@ public sealed class RingCase : BenchCase
                 var (ops, lat) = await Measure.PipelinedAsync(isRing ? viaRing : viaSocket, InFlight, perSlot);
                 (isRing ? rOps : sOps).Add(ops);
                 (isRing ? rLat : sLat).AddRange(lat);
+                if (isRing) lastRing = ops;
             }
+            // Batches of InFlight requests, one batch at a time: as many requests as a pipelined trial.
+            var (batches, _) = await Measure.PipelinedAsync(batched, 1, perSlot);
+            bOps.Add(batches * InFlight);
+            bOverP.Add(batches * InFlight / lastRing);
             c.Progress(0.5 + (t + 1.0) / trials / 2);
         }
         c.Report.Throughput(Name, "ring_pipelined_ops_per_s", rOps, "req/s", rLat, $"GEM_INFO on the ring, {InFlight} in flight");
         c.Report.Throughput(Name, "socket_pipelined_ops_per_s", sOps, "req/s", sLat, $"GEM_INFO on the socket, {InFlight} in flight");
         c.Report.Ratio(Name, "ring_over_socket_pipelined", rOps.Median / sOps.Median, "median / median, alternating trials");
+        c.Report.Throughput(Name, "ring_batched_ops_per_s", bOps, "req/s", null, $"GEM_INFO on the ring, DrmBatch of {InFlight}, one batch at a time");
+        c.Report.Ratio(Name, "ring_batched_over_pipelined", bOverP, "batched / pipelined on the ring, per trial (a moment apart)");
     }
 }

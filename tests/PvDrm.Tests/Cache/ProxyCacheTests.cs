@@ -106,6 +106,48 @@ public class ProxyCacheTests : TestKit, IDisposable
     }
 
     [Fact]
+    public async Task Reusing_a_pooled_object_the_gpu_never_touched_costs_the_host_no_request()
+    {
+        await using var a = await App();
+        var ctx = await a.OpenContextAsync();
+        var gem = await ctx.GemNewAsync(64 * 1024);
+        await gem.CloseAsync();
+        AwaitNamed(1); // settled once: named for moves, and in the pool
+        long served = _host.GuestStatus("vm").Served;
+
+        for (int round = 0; round < 3; round++)
+        {
+            var again = await ctx.GemNewAsync(64 * 1024);
+            await again.CloseAsync();
+            AwaitCondition(() => Status().Cache is { Settling: 0, Objects: 1 }, HostHarness.Timeout, HostHarness.Poll);
+        }
+
+        // Neither GEM_NEW, GEM_CLOSE nor a CPU_PREP to settle the object again reached the host.
+        Assert.Equal(served, _host.GuestStatus("vm").Served);
+        Assert.Equal(3, Status().Cache.Hits);
+    }
+
+    [Fact]
+    public async Task An_object_closed_with_gpu_work_pending_enters_the_pool_only_after_that_work()
+    {
+        await using var a = await App();
+        var ctx = await a.OpenContextAsync();
+        var channel = await ctx.ChannelAllocAsync();
+        var gem = await ctx.GemNewAsync(4096);
+        var pushbuf = new PushbufBuilder();
+        uint index = pushbuf.Use(gem, Native.Gpu.BufferAccess.Write);
+        pushbuf.Commands.Fill(index, 0, 4096, 0x11111111);
+        await ctx.SubmitAsync(channel, pushbuf);
+        long served = _host.GuestStatus("vm").Served;
+
+        await gem.CloseAsync();
+        AwaitNamed(1);
+
+        // CPU_PREP (waiting for the FILL) and GEM_EXPORT (the name) were sent before pooling.
+        Assert.Equal(served + 2, _host.GuestStatus("vm").Served);
+    }
+
+    [Fact]
     public async Task Applications_cannot_import_the_names_the_cache_gives_its_objects()
     {
         await using var a = await App();
