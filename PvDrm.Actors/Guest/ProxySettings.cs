@@ -44,12 +44,16 @@ public sealed record ProxySettings
     /// <summary>How applications share the host link (pvdrm.guest.upstream).</summary>
     public UpstreamLimits Upstream { get; init; } = new();
 
+    /// <summary>The shared-memory ring to the host and from applications (pvdrm.guest.ring).</summary>
+    public ProxyRingSettings Ring { get; init; } = new();
+
     /// <summary>The proxy's admin socket (status); null: none.</summary>
     public string? ControlUnix { get; init; }
 
     public static ProxySettings Create(Config config)
     {
-        var c = new SettingsReader(PvDrmConfig.OverReference(config), Root);
+        var merged = PvDrmConfig.OverReference(config);
+        var c = new SettingsReader(merged, Root);
         // A proxy in a container takes its share's name and token from PVDRM_CREDENTIALS, as pvdrm-guest run does.
         var (name, token) = GuestCredentials.Resolve(c.String("name"), c.String("token"), Environment.MachineName);
         return new ProxySettings
@@ -79,6 +83,7 @@ public sealed record ProxySettings
             ControlUnix = c.String("control.unix") is { Length: > 0 } control ? control : null,
             ShimUnix = c.String("shim.unix").Length > 0 ? UnixEndpoint(c, "shim.unix") : null,
             SharedMemory = c.String("shared-memory"),
+            Ring = ProxyRingSettings.Create(new SettingsReader(merged, ProxyRingSettings.Root)),
         };
     }
 
