@@ -84,7 +84,21 @@ public sealed record ProxySettings
             ShimUnix = c.String("shim.unix").Length > 0 ? UnixEndpoint(c, "shim.unix") : null,
             SharedMemory = c.String("shared-memory"),
             Ring = ProxyRingSettings.Create(new SettingsReader(merged, ProxyRingSettings.Root)),
-        };
+        }.Checked();
+    }
+
+    /// <summary>
+    /// Requests in the window that the host has not taken wait for room in the upstream ring, within
+    /// the ring connection's bound; past it the link (every application's) would end, so a window
+    /// that could pass it is refused here.
+    /// </summary>
+    private ProxySettings Checked()
+    {
+        long waiting = (long)Upstream.Window * Ring.Shape.SlotSize;
+        if (Ring.Enabled && waiting > Native.Io.Ring.RingClientConnection.MaxOverflowBytes)
+            throw new ConfigurationException($"{UpstreamLimits.Keys.Window} ({Upstream.Window}) x {ProxyRingSettings.Root}.slot-size ({Ring.Shape.SlotSize}) " +
+                $"is {waiting} bytes, more than the {Native.Io.Ring.RingClientConnection.MaxOverflowBytes} that may wait for room in the ring to the host: lower either");
+        return this;
     }
 
     private static UpstreamLimits ReadUpstream(SettingsReader c)
