@@ -24,7 +24,7 @@ public sealed class RingProxyCase : BenchCase
         c.Status("starting the host, two guest proxies, compiling the C ping-pongs");
         var host = await c.Env.MainHostAsync();
         string name = c.Env.NewName("bench-ring-proxy"), control = Path.Combine(c.Env.Dir, $"{name}.control");
-        var (ringProxy, ringEndpoint) = await c.Env.StartProxyAsync(host, name, $"pvdrm.guest.control.unix = \"{control}\"\n");
+        var (ringProxy, ringEndpoint) = await c.Env.StartProxyAsync(host, name, $"pvdrm.guest.control.unix = \"{control}\"\npvdrm.guest.ring.enabled = on\n");
         var (socketProxy, socketEndpoint) = await c.Env.StartProxyAsync(host, c.Env.NewName("bench-socket-proxy"), "pvdrm.guest.ring.enabled = off\n");
         try
         {

@@ -65,7 +65,7 @@ public class ConfigLoadingTests : IDisposable
     [Theory]
     [InlineData("pvdrm.guest.ring.slot-size = 48 KiB", "pvdrm.guest.ring.slots/slot-size")] // not a power of two
     [InlineData("pvdrm.guest.ring.slot-size = 4 KiB", "pvdrm.guest.ring.slot-size")] // below a GEM_WRITE chunk's slot
-    [InlineData("pvdrm.guest.ring.slot-size = 256 KiB", "pvdrm.guest.upstream.window")] // 224 waiting requests of 256 KiB: past the ring's bound
+    [InlineData("pvdrm.guest.ring { enabled = on\nslot-size = 256 KiB }", "pvdrm.guest.upstream.window")] // 224 waiting requests of 256 KiB: past the ring's bound
     public void A_proxy_ring_that_cannot_work_is_refused_by_its_key(string text, string key)
     {
         var error = Assert.Throws<ConfigurationException>(() => ProxySettings.Create(ConfigurationFactory.ParseString(text)));

@@ -29,7 +29,7 @@ public class ProxyRingTests : TestKit, IDisposable
     {
         _host = new HostHarness(this, new HostSettings { ListenUnix = _dir["host.sock"], Ring = hostRing ?? new RingSettings() });
         _proxySocket = _dir["guest.sock"];
-        var settings = new ProxySettings { Host = $"unix:{_dir["host.sock"]}", Listen = $"unix:{_proxySocket}", Name = "vm1", Ring = proxyRing ?? new ProxyRingSettings() };
+        var settings = new ProxySettings { Host = $"unix:{_dir["host.sock"]}", Listen = $"unix:{_proxySocket}", Name = "vm1", Ring = proxyRing ?? new ProxyRingSettings { Enabled = true } };
         AwaitCondition(() => File.Exists(_dir["host.sock"]), HostHarness.Timeout, HostHarness.Poll);
         _upstream = UpstreamLink.ConnectAsync(settings).WaitAsync(HostHarness.Timeout).GetAwaiter().GetResult();
         Sys.ActorOf(GuestProxy.Props(settings, _upstream, _ => { }));
