@@ -52,13 +52,12 @@ public sealed class DrmClient : ClientLink, IAsyncDisposable
     internal static async Task<DrmClient> ConnectAsync(Connection connection, DrmClientOptions options, DrmClient? home, CancellationToken cancellationToken)
     {
         if (options.ChunksInFlight < 1) throw new ArgumentOutOfRangeException(nameof(options), "ChunksInFlight must be at least 1");
-        connection = RingOffer.Wrap(connection, options);
+        connection = RingOffer.Wrap(connection, options.Ring, options.RingShape, options.RingPoll);
         var client = new DrmClient(connection, options, home);
         connection.Start(client);
         try
         {
-            var hello = await client.SayHelloAsync(options.Name, options.Token, cancellationToken);
-            if (await RingOffer.AttachAsync(client, connection, hello.Capabilities) is int slot) client.MaxFrame = Math.Min(client.MaxFrame, slot);
+            await client.SayHelloAsync(options.Name, options.Token, cancellationToken);
             return client;
         }
         catch
@@ -73,9 +72,6 @@ public sealed class DrmClient : ClientLink, IAsyncDisposable
 
     /// <summary>The name this client presented in HELLO.</summary>
     public string Name => _options.Name;
-
-    /// <summary>True when requests and replies travel in a shared-memory ring (PROTOCOL.md), not only the socket.</summary>
-    public bool OnRing => Connection is Native.Io.Ring.RingClientConnection { RingAttached: true };
 
     /// <summary>True until the connection or the session ends.</summary>
     public bool IsConnected => Connection.IsOpen && EndReason == null;

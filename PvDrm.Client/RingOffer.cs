@@ -5,32 +5,39 @@ using PvDrm.Native.Io.Ring;
 namespace PvDrm.Client;
 
 /// <summary>
-/// The client's side of RING_ATTACH (PROTOCOL.md, Shared-memory ring): over a Unix socket it
-/// creates a ring before HELLO and, when the host's HELLO offers rings, sends its memfd; the
-/// host's answer brings the request doorbell. Refused or not offered, the socket carries on alone.
+/// The client's side of RING_ATTACH (PROTOCOL.md, Shared-memory ring), shared by DrmClient and the
+/// guest proxy's link to the host: over a Unix socket it creates a ring before HELLO and, when the
+/// server's HELLO offers rings, sends its memfd (<see cref="AttachAsync"/>, which
+/// <see cref="ClientLink"/> runs after HELLO); the server's answer brings the request doorbell.
+/// Refused or not offered, the socket carries on alone.
 /// </summary>
-internal static class RingOffer
+public static class RingOffer
 {
-    /// <summary>The connection to say HELLO over: a ring-capable one when the options ask for a ring and the socket can pass its memfd.</summary>
-    public static Connection Wrap(Connection connection, DrmClientOptions options)
+    /// <summary>
+    /// The connection to say HELLO over: a ring-capable one when <paramref name="enabled"/> and the
+    /// socket can pass the memfd; <paramref name="poll"/>: how long the reply reader polls (null: auto).
+    /// </summary>
+    public static Connection Wrap(Connection connection, bool enabled, RingShape shape, TimeSpan? poll)
     {
-        if (!options.Ring || connection is not SeqPacketConnection) return connection;
-        string? why = options.RingShape.SlotSize < MinSlotSize
-            ? $"slots of at least {MinSlotSize} bytes hold a GEM_READ/GEM_WRITE chunk"
-            : options.RingShape.Check(new RingLimits { MaxBytes = ulong.MaxValue, MaxSlots = int.MaxValue, MaxSlotSize = int.MaxValue });
-        if (why != null) throw new ArgumentOutOfRangeException(nameof(options), $"RingShape: {why}");
-        return new RingClientConnection(connection, options.RingShape, options.RingPoll ?? RingClientConnection.AutoPoll);
+        if (!enabled || connection is not SeqPacketConnection) return connection;
+        if (Check(shape) is { } why) throw new ArgumentOutOfRangeException(nameof(shape), $"RingShape: {why}");
+        return new RingClientConnection(connection, shape, poll ?? RingClientConnection.AutoPoll);
     }
 
+    /// <summary>Null when a client may offer a ring of <paramref name="shape"/>, else why not.</summary>
+    public static string? Check(RingShape shape) => shape.SlotSize < MinSlotSize
+        ? $"slots of at least {MinSlotSize} bytes hold a GEM_READ/GEM_WRITE chunk"
+        : shape.Check(new RingLimits { MaxBytes = ulong.MaxValue, MaxSlots = int.MaxValue, MaxSlotSize = int.MaxValue });
+
     /// <summary>The smallest slot that holds a 4 KiB GEM_WRITE chunk with its headers.</summary>
-    private const int MinSlotSize = 8192;
+    public const int MinSlotSize = 8192;
 
     /// <summary>
-    /// After HELLO: attaches the ring when <paramref name="capabilities"/> offer one. Returns the
-    /// largest frame the ring carries (requests must fit it, so they all keep one order), or null
-    /// when frames stay on the socket.
+    /// After HELLO: attaches the ring when <paramref name="capabilities"/> offer one, asking with
+    /// <paramref name="ask"/>. Returns the largest frame the ring carries (requests must fit it, so
+    /// they all keep one order), or null when frames stay on the socket.
     /// </summary>
-    public static async Task<int?> AttachAsync(DrmClient client, Connection connection, uint capabilities)
+    internal static async Task<int?> AttachAsync(Connection connection, uint capabilities, Func<Request, Task<ReplyFrame>> ask)
     {
         if (connection is not RingClientConnection ring) return null;
         if ((capabilities & ProtocolLimits.CapabilityRing) == 0 || ring.Memfd is not { } memfd)
@@ -38,7 +45,7 @@ internal static class RingOffer
             ring.Decline();
             return null;
         }
-        var reply = await client.SendRawAsync(new Requests.RingAttach(0) { Fd = memfd });
+        var reply = await ask(new Requests.RingAttach(0) { Fd = memfd });
         if (reply.Status < 0 || reply.TakeFd() is not { } doorbell)
         {
             ring.Decline();

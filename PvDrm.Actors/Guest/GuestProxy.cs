@@ -41,14 +41,16 @@ public sealed class GuestProxy : ReceiveActor
         Receive<ProxyProtocol.AppConnected>(a =>
         {
             ulong id = NextApp();
-            var link = new AppLink(a.Connection, _upstream, id, maxInFlight: _settings.Upstream.RequestsPerApplication);
+            // An application may move its frames into a shared ring later (RING_ATTACH): the link reads through a connection that can.
+            var connection = _settings.Ring.Enabled && a.Connection is SeqPacketConnection unix ? new Native.Io.Ring.RingServerConnection(unix) : a.Connection;
+            var link = new AppLink(connection, _upstream, id, maxInFlight: _settings.Upstream.RequestsPerApplication, _settings.Ring);
             var session = Context.ActorOf(AppSession.Props(link, _upstream, _contextIds, id, _cache, _cacheActor, _names, _region), $"app-{id}");
             link.Start(session);
         });
         Receive<CacheActor.Reclaim>(r => _cacheActor.Forward(r));
         Receive<ControlProtocol.Request>(_ => Sender.Tell(new ControlProtocol.Response(true, "ok", Proxy: new ControlProtocol.ProxyStatus(
             _settings.Name, _settings.Host, Applications,
-            _cache.Pool.Stats(), _cache.Named))));
+            _cache.Pool.Stats(), _cache.Named, _upstream.OnRing))));
         Receive<ProxyProtocol.UpstreamLost>(lost =>
         {
             _log.Error("connection to the host lost ({Reason}); closing {Applications} application(s)", lost.Reason, Applications);

@@ -56,12 +56,16 @@ public sealed record ProxySettings
     /// <summary>The limits of the proxy's connections: its applications' and its link to the host.</summary>
     public ConnectionOptions Connection => new() { MaxPendingSendBytes = SendQueue, FramesPerWake = FramesPerWake };
 
+    /// <summary>The shared-memory ring to the host and from applications (pvdrm.guest.ring).</summary>
+    public ProxyRingSettings Ring { get; init; } = new();
+
     /// <summary>The proxy's admin socket (status); null: none.</summary>
     public string? ControlUnix { get; init; }
 
     public static ProxySettings Create(Config config)
     {
-        var c = new SettingsReader(PvDrmConfig.OverReference(config), Root);
+        var merged = PvDrmConfig.OverReference(config);
+        var c = new SettingsReader(merged, Root);
         // A proxy in a container takes its share's name and token from PVDRM_CREDENTIALS, as pvdrm-guest run does.
         var (name, token) = GuestCredentials.Resolve(c.String("name"), c.String("token"), Environment.MachineName);
         return new ProxySettings
@@ -94,7 +98,22 @@ public sealed record ProxySettings
             ControlUnix = c.String("control.unix") is { Length: > 0 } control ? control : null,
             ShimUnix = c.String("shim.unix").Length > 0 ? UnixEndpoint(c, "shim.unix") : null,
             SharedMemory = c.String("shared-memory"),
-        };
+            Ring = ProxyRingSettings.Create(new SettingsReader(merged, ProxyRingSettings.Root)),
+        }.Checked();
+    }
+
+    /// <summary>
+    /// Requests in the window that the host has not taken wait for room in the upstream ring, within
+    /// the ring connection's bound; past it the link (every application's) would end, so a window
+    /// that could pass it is refused here.
+    /// </summary>
+    private ProxySettings Checked()
+    {
+        long waiting = (long)Upstream.Window * Ring.Shape.SlotSize;
+        if (Ring.Enabled && waiting > Native.Io.Ring.RingClientConnection.MaxOverflowBytes)
+            throw new ConfigurationException($"{UpstreamLimits.Keys.Window} ({Upstream.Window}) x {ProxyRingSettings.Root}.slot-size ({Ring.Shape.SlotSize}) " +
+                $"is {waiting} bytes, more than the {Native.Io.Ring.RingClientConnection.MaxOverflowBytes} that may wait for room in the ring to the host: lower either");
+        return this;
     }
 
     private static UpstreamLimits ReadUpstream(SettingsReader c)

@@ -1,4 +1,5 @@
 using Akka.Actor;
+using PvDrm.Client;
 using PvDrm.Protocol;
 using PvDrm.Native.Interop;
 using PvDrm.Native.Io;
@@ -87,7 +88,9 @@ public sealed class UpstreamLink : ClientLink
 
     private static async Task<UpstreamLink> ConnectOnceAsync(string host, ProxySettings settings, CancellationToken cancellationToken)
     {
-        var connection = Endpoints.Connect(host, settings.Connection);
+        // Over a Unix socket, frames move into a ring when the host takes one (pvdrm.guest.ring); the
+        // reader polls as long as the proxy's I/O loop does (io-poll).
+        var connection = RingOffer.Wrap(Endpoints.Connect(host, settings.Connection), settings.Ring.Enabled, settings.Ring.Shape, settings.IoPoll);
         var link = new UpstreamLink(connection, settings.Upstream);
         connection.Start(link);
         try

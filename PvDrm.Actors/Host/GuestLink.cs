@@ -52,18 +52,8 @@ internal sealed class GuestLink : ServerLink
     }
 
     /// <summary>RING_ATTACH: adopts the guest's ring within <c>pvdrm.host.ring</c>'s limits.</summary>
-    protected override Native.Interop.FileDescriptor AcceptRing(Requests.RingAttach attach)
-    {
-        var memfd = attach.TakeFd()!;
-        if (Connection is not Native.Io.Ring.RingServerConnection ring)
-        {
-            memfd.Dispose();
-            throw new Native.Interop.ErrnoException(Native.Interop.Errno.EOPNOTSUPP, _ring.Enabled
-                ? $"RING_ATTACH: a {Connection.Transport} connection has no shared-memory ring (Unix sockets only)"
-                : $"RING_ATTACH: the shared-memory ring is off on this host ({RingSettings.Root}.enabled)");
-        }
-        return ring.Attach(memfd, _ring.Limits);
-    }
+    protected override Native.Interop.FileDescriptor AcceptRing(Requests.RingAttach attach) =>
+        AdoptRing(attach, _ring.Enabled ? _ring.Limits : null, $"{RingSettings.Root}.enabled");
 
     /// <summary>The admitted guest's session, set as it is created (before any request is delivered).</summary>
     internal GuestSession? Session { get; set; }

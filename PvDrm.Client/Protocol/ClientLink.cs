@@ -43,7 +43,15 @@ public abstract class ClientLink : IFrameHandler
     /// <summary>The session id the host gave in HELLO.</summary>
     public ulong SessionId { get; private set; }
 
-    /// <summary>Says HELLO as <paramref name="name"/>; the negotiated limits are then in <see cref="MaxFrame"/> and <see cref="CanMap"/>.</summary>
+    /// <summary>True when requests and replies travel in a shared-memory ring (PROTOCOL.md), not only the socket.</summary>
+    public bool OnRing => Connection is Native.Io.Ring.RingClientConnection { RingAttached: true };
+
+    /// <summary>
+    /// Says HELLO as <paramref name="name"/>; the negotiated limits are then in <see cref="MaxFrame"/>
+    /// and <see cref="CanMap"/>. Over a connection that offers a ring (<see cref="Client.RingOffer.Wrap"/>)
+    /// the ring is attached when the server's HELLO offers one (<see cref="OnRing"/>), and
+    /// <see cref="MaxFrame"/> is held to its slots.
+    /// </summary>
     protected async Task<Replies.Hello> SayHelloAsync(string name, string token, CancellationToken cancellationToken)
     {
         var request = new Requests.Hello(ProtocolLimits.Version, 0, (uint)Connection.MaxFrame, name, token);
@@ -53,6 +61,7 @@ public abstract class ClientLink : IFrameHandler
         SessionId = hello.SessionId;
         MaxFrame = (int)Math.Min(hello.MaxFrame, (uint)Connection.MaxFrame);
         CanMap = Connection.CanPassFds && (hello.Capabilities & ProtocolLimits.CapabilityMap) != 0;
+        if (await Client.RingOffer.AttachAsync(Connection, hello.Capabilities, AskAsync).WaitAsync(cancellationToken) is int slot) MaxFrame = Math.Min(MaxFrame, slot);
         return hello;
     }
 

@@ -17,7 +17,7 @@ internal sealed class BenchRunner(bool quick, string? jsonPath, string[]? only, 
         new RttCase(), new LimitsCase(), new ProxyCase(), new PipelinedCase(), new GrpcCase(), new AkkaCase(), new GemNewCase(),
         new ScalingCase(), new CacheCase(), new MapCase(), new CopyCase(), new GemmCase(), new ConcurrentCase(), new HostMemoryCase(),
         new CodecCase(), new RedirectCase(), new VmCase(),
-        new RingCase(),
+        new RingCase(), new RingProxyCase(),
     ];
 
     public async Task<int> RunAsync(CancellationToken ct)

@@ -70,7 +70,8 @@ public static class ControlProtocol
     public sealed record ClusterDeviceStatus(string Name, string Kind, long MemoryBytes, long LiveBytes, IReadOnlyList<string> Guests);
 
     /// <summary>A guest proxy's status: its applications and its GEM cache.</summary>
-    public sealed record ProxyStatus(string Name, string Host, int Applications, PvDrm.Client.GemCacheStats Cache, int CachedWithName);
+    /// <param name="UpstreamOnRing">Whether the proxy's link to the host moves its frames in a shared-memory ring (pvdrm.guest.ring).</param>
+    public sealed record ProxyStatus(string Name, string Host, int Applications, PvDrm.Client.GemCacheStats Cache, int CachedWithName, bool UpstreamOnRing = false);
 
     /// <param name="MetricsUrl">Where Prometheus scrapes this host; null when metrics are off.</param>
     public sealed record HostStatus(string Mode, IReadOnlyList<DeviceStatus> Devices, IReadOnlyList<GuestStatus> Guests, Totals Totals, string? MetricsUrl = null);

@@ -191,8 +191,8 @@ public sealed unsafe class RingClientConnection : RingConnection
         }
     }
 
-    /// <summary>The most bytes that may wait for room in the ring (as a socket's send queue).</summary>
-    private const long MaxOverflowBytes = 16 * 1024 * 1024;
+    /// <summary>The most bytes that may wait for room in the ring (as a socket's send queue); more ends the connection.</summary>
+    public const long MaxOverflowBytes = 16 * 1024 * 1024;
 
     /// <summary>How long the reader sleeps at most while frames wait for room: the host frees slots without telling.</summary>
     private const long OverflowRecheckNs = 200_000;

@@ -23,6 +23,7 @@ public static class Goals
         new("memory", "host_bytes_per_gem", Goal.AtMost(2048), "issue 5"),
 
         // issue 17: the ring's goals go here, beside the C ping-pong figures of the `limits` case.
+        new("ring-proxy", "ring_proxy_over_c_poll", Goal.AtMost(4), "issue 17"),
     ];
 
     /// <summary>The goal of <paramref name="figure"/>, or null when it is reported only.</summary>

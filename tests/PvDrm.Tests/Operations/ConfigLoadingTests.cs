@@ -53,6 +53,27 @@ public class ConfigLoadingTests : IDisposable
     }
 
     [Fact]
+    public void The_proxys_ring_is_read_from_pvdrm_guest_ring()
+    {
+        var ring = ProxySettings.Create(ConfigurationFactory.ParseString(
+            "pvdrm.guest.ring { enabled = off, slots = 32, slot-size = 32 KiB, max-bytes = 4 MiB, max-slot-size = 16 KiB, max-slots = 16 }")).Ring;
+        Assert.False(ring.Enabled);
+        Assert.Equal(new Native.Io.Ring.RingShape(32 * 1024, 32, 32), ring.Shape);
+        Assert.Equal((4ul << 20, 16 * 1024, 16), (ring.Limits.MaxBytes, ring.Limits.MaxSlotSize, ring.Limits.MaxSlots));
+        Assert.Equal("pvdrm.guest.ring.max-bytes", ring.Limits.BytesKey);
+    }
+
+    [Theory]
+    [InlineData("pvdrm.guest.ring.slot-size = 48 KiB", "pvdrm.guest.ring.slots/slot-size")] // not a power of two
+    [InlineData("pvdrm.guest.ring.slot-size = 4 KiB", "pvdrm.guest.ring.slot-size")] // below a GEM_WRITE chunk's slot
+    [InlineData("pvdrm.guest.ring { enabled = on\nslot-size = 256 KiB }", "pvdrm.guest.upstream.window")] // 224 waiting requests of 256 KiB: past the ring's bound
+    public void A_proxy_ring_that_cannot_work_is_refused_by_its_key(string text, string key)
+    {
+        var error = Assert.Throws<ConfigurationException>(() => ProxySettings.Create(ConfigurationFactory.ParseString(text)));
+        Assert.Contains(key, error.Message);
+    }
+
+    [Fact]
     public void A_ring_slot_limit_outside_its_own_range_is_refused_by_its_key()
     {
         var error = Assert.Throws<ConfigurationException>(() => HostSettings.Create(ConfigurationFactory.ParseString("pvdrm.host.ring.max-slot-size = 1 KiB")));

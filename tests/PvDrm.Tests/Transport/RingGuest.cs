@@ -30,9 +30,12 @@ internal sealed unsafe class RingGuest : IDisposable
     public SharedRing Ring { get; }
 
     /// <summary>Admitted with HELLO; the ring offered but not attached.</summary>
-    public static RingGuest Hello(HostHarness host, string name, RingShape? shape = null)
+    public static RingGuest Hello(HostHarness host, string name, RingShape? shape = null) => Hello(host.ConnectRaw(), name, shape);
+
+    /// <summary>Admitted with HELLO over <paramref name="socket"/> (to a host or a guest proxy); the ring offered but not attached.</summary>
+    public static RingGuest Hello(FileDescriptor socket, string name, RingShape? shape = null)
     {
-        var guest = new RingGuest(host.ConnectRaw(), SharedRing.Create(shape ?? Shape));
+        var guest = new RingGuest(socket, SharedRing.Create(shape ?? Shape));
         guest.SendOnSocket(new Requests.Hello(ProtocolLimits.Version, 0, 0, name, ""));
         var (hello, _) = guest.ReceiveOnSocket();
         Assert.Equal(0, hello.Status);
@@ -41,9 +44,12 @@ internal sealed unsafe class RingGuest : IDisposable
     }
 
     /// <summary>Admitted, with its ring attached.</summary>
-    public static RingGuest Attached(HostHarness host, string name, RingShape? shape = null)
+    public static RingGuest Attached(HostHarness host, string name, RingShape? shape = null) => Attached(host.ConnectRaw(), name, shape);
+
+    /// <summary>Admitted over <paramref name="socket"/>, with its ring attached.</summary>
+    public static RingGuest Attached(FileDescriptor socket, string name, RingShape? shape = null)
     {
-        var guest = Hello(host, name, shape);
+        var guest = Hello(socket, name, shape);
         var reply = guest.Attach();
         Assert.True(reply.Status == 0, reply.Message);
         return guest;

@@ -1,0 +1,54 @@
+using Akka.Configuration;
+using PvDrm.Client;
+using PvDrm.Native.Io.Ring;
+
+namespace PvDrm.Actors.Guest;
+
+/// <summary>
+/// <c>pvdrm.guest.ring</c>: the shared-memory ring on both of the proxy's sides (PROTOCOL.md,
+/// Shared-memory ring). Upstream, the proxy offers the host a ring of <see cref="Shape"/>; towards
+/// applications it accepts their rings within <see cref="Limits"/>, as the host does within
+/// <c>pvdrm.host.ring</c>. Either side falls back to the socket when the peer declines.
+/// </summary>
+public sealed record ProxyRingSettings
+{
+    public const string Root = ProxySettings.Root + ".ring";
+
+    /// <summary>Off (the default until an application that queues past its bytes behind a ring proxy is answered as on the socket): no ring is offered to the host, HELLO offers none to applications and their RING_ATTACH is refused (EOPNOTSUPP).</summary>
+    public bool Enabled { get; init; }
+
+    /// <summary>
+    /// The ring offered to the host: every application's requests share it, so it has more slots
+    /// than one DrmClient's; 64 KiB slots, 64 each way: 8 MiB and a page, within the host's default max-bytes.
+    /// </summary>
+    public RingShape Shape { get; init; } = new(SlotSize: 64 * 1024, RequestSlots: 64, ReplySlots: 64);
+
+    /// <summary>What one application's ring may be; the keys are named in refusals.</summary>
+    public RingLimits Limits { get; init; } = new()
+    {
+        MaxBytes = 16 << 20,
+        MaxSlotSize = 256 * 1024,
+        MaxSlots = 256,
+        BytesKey = $"{Root}.max-bytes",
+        SlotSizeKey = $"{Root}.max-slot-size",
+        SlotsKey = $"{Root}.max-slots",
+    };
+
+    internal static ProxyRingSettings Create(SettingsReader c)
+    {
+        int slots = c.Int("slots", 1, 1 << 16);
+        var shape = new RingShape((int)c.Bytes("slot-size", RingOffer.MinSlotSize, 64 << 20), slots, slots);
+        if (RingOffer.Check(shape) is { } why) throw new ConfigurationException($"{Root}.slots/slot-size: {why}");
+        return new ProxyRingSettings
+        {
+            Enabled = c.Bool("enabled"),
+            Shape = shape,
+            Limits = new ProxyRingSettings().Limits with
+            {
+                MaxBytes = (ulong)c.Bytes("max-bytes", 8192, 1L << 30),
+                MaxSlotSize = (int)c.Bytes("max-slot-size", RingShape.MinSlotSize, 64 << 20),
+                MaxSlots = c.Int("max-slots", 1, 1 << 16),
+            },
+        };
+    }
+}
