@@ -76,6 +76,9 @@ public sealed record HostSettings
     /// <summary>How long the I/O loop polls its sockets and rings after work before sleeping (<c>pvdrm.host.io-poll</c>).</summary>
     public TimeSpan IoPoll { get; init; } = Native.Io.EventLoop.AutoPoll;
 
+    /// <summary>A guest's actors run on the I/O loop that serves its connection (<c>pvdrm.host.actors-on-io-loop</c>).</summary>
+    public bool ActorsOnIoLoop { get; init; } = true;
+
     /// <summary>The shared-memory ring for local guests (<c>pvdrm.host.ring</c>).</summary>
     public RingSettings Ring { get; init; } = new();
 
@@ -202,6 +205,7 @@ public sealed record HostSettings
             Ring = RingSettings.Create(new SettingsReader(merged, RingSettings.Root), maxFrame),
             IoPoll = c.PollOrAuto("io-poll", Native.Io.EventLoop.AutoPoll),
             FramesPerWake = c.Int("frames-per-wake", 1, 1 << 16),
+            ActorsOnIoLoop = c.Bool("actors-on-io-loop"),
             Sequential = c.Bool("sequential"),
             Device = device,
             DeviceDriver = driver.Length == 0 ? null : driver,

@@ -128,10 +128,15 @@ public sealed unsafe class EventLoop : IDisposable
         }
     }
 
-    /// <summary>Runs <paramref name="action"/> on the loop thread soon.</summary>
+    /// <summary>
+    /// Runs <paramref name="action"/> on the loop thread soon. Posted from the loop itself (an
+    /// actor on the loop telling another) it runs in the same turn, with no doorbell: the loop
+    /// looks at its queue before it sleeps.
+    /// </summary>
     public void Post(Action action)
     {
         _posted.Enqueue(action);
+        if (IsLoopThread) return;
         if (Interlocked.Exchange(ref _wakePending, 1) == 0)
         {
             ulong one = 1;
@@ -154,10 +159,11 @@ public sealed unsafe class EventLoop : IDisposable
         while (!_stopping)
         {
             long spinTicks = Volatile.Read(ref _spinTicks);
-            bool spinning = spinTicks > 0 && Stopwatch.GetTimestamp() < spinUntil;
+            // Work posted from the loop itself (actors on it) rang no doorbell: it keeps the loop awake.
+            bool busy = (spinTicks > 0 && Stopwatch.GetTimestamp() < spinUntil) || !_posted.IsEmpty;
             // Before sleeping, every ring says so (its peer then rings); one that got work meanwhile keeps us awake.
-            bool ringWork = !spinning && !PrepareRingsToSleep();
-            int n = epoll_wait(_epoll.Number, events, MaxEventsPerWait, spinning || ringWork ? 0 : -1);
+            bool ringWork = !busy && !PrepareRingsToSleep();
+            int n = epoll_wait(_epoll.Number, events, MaxEventsPerWait, busy || ringWork ? 0 : -1);
             if (n < 0)
             {
                 int err = errno;
@@ -184,9 +190,9 @@ public sealed unsafe class EventLoop : IDisposable
                 }
             }
             bool posted = RunPosted();
-            bool polled = (spinning || ringWork) && PollRings();
+            bool polled = (busy || ringWork) && PollRings();
             if (n > 0 || posted || polled) spinUntil = Stopwatch.GetTimestamp() + spinTicks;
-            else if (spinning) Thread.Yield(); // let whatever else wants this core run first
+            else if (busy) Thread.Yield(); // let whatever else wants this core run first
         }
     }
 
@@ -226,11 +232,17 @@ public sealed unsafe class EventLoop : IDisposable
         return any;
     }
 
-    /// <summary>Runs what was posted so far; true if there was anything.</summary>
+    /// <summary>
+    /// Runs what was posted so far; true if there was anything. What these post in turn (a request
+    /// passing from actor to actor on this loop, a connection's next batch) runs next turn, after
+    /// the sockets and rings had theirs.
+    /// </summary>
     private bool RunPosted()
     {
-        // Clear the flag first: a Post racing with this drain then rings the doorbell again.
-        Volatile.Write(ref _wakePending, 0);
+        // Clear the flag first: a Post racing with this drain then rings the doorbell again. A full
+        // fence (not a release store): the flag's store must be visible before the queue is read,
+        // or a Post that saw the flag still set and enqueued meanwhile is left for the next event.
+        Interlocked.Exchange(ref _wakePending, 0);
         if (_posted.IsEmpty) return false;
         int budget = _posted.Count;
         while (budget-- > 0 && _posted.TryDequeue(out var action)) Guard(action);

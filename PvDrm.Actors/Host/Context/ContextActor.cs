@@ -147,7 +147,7 @@ internal sealed partial class ContextActor : ReceiveActor, IWithTimers, IWithUnb
             r.Fail(Errno.EMFILE, $"{OpTable.NameOf(r.Op)}: guest {_session.Name} already has {_session.Quota.Handles.Used} GEM handles over its contexts (limits.handles-per-guest)");
             return;
         }
-        var props = GuestSession.OnDeviceDispatcher(GemActor.Props(_session, handle, gem), _device);
+        var props = _session.OnDeviceDispatcher(GemActor.Props(_session, handle, gem), _device);
         _handles.Open(handle, Context.ActorOf(props, ActorNames.Unique(Context, $"gem-{handle}")), gem);
         r.Reply(new Replies.GemInfo(handle, gem.Buffer.Domain, gem.Buffer.Size, MapOffset.Of(handle)));
     }
@@ -213,7 +213,7 @@ internal sealed partial class ContextActor : ReceiveActor, IWithTimers, IWithUnb
             r.Fail(e.Errno, $"CHANNEL_ALLOC: {e.Message}");
             return;
         }
-        var props = GuestSession.OnDeviceDispatcher(ChannelActor.Props(_session, channel, r.Channel), _device);
+        var props = _session.OnDeviceDispatcher(ChannelActor.Props(_session, channel, r.Channel), _device);
         _channels[r.Channel] = Context.ActorOf(props, ActorNames.Unique(Context, $"chan-{r.Channel}"));
         r.Reply();
     }

@@ -31,6 +31,7 @@ internal sealed class GemActor : UntypedActor
     private Request? _closedBy; // the GEM_CLOSE answered once PostStop has released the handle
     private List<GpuFence>? _busy;
     private List<Waiter>? _waiters;
+    private GemCopies? _copies; // made by the first copy that leaves the I/O loop
 
     /// <summary>A CPU_PREP waiting for the fences that were pending when it came.</summary>
     private sealed class Waiter(CpuPrep request, GpuFence[] fences)
@@ -98,11 +99,7 @@ internal sealed class GemActor : UntypedActor
                 Read(r);
                 break;
             case GemWrite r:
-                if (CheckRange(r, r.Offset, (ulong)r.Data.Length) && ChargeDescriptor(r))
-                {
-                    Buffer.Write(r.Offset, r.Data.Span);
-                    r.Reply();
-                }
+                if (CheckRange(r, r.Offset, (ulong)r.Data.Length) && ChargeDescriptor(r)) Copy(r, (ulong)r.Data.Length, s_write);
                 break;
             case CpuPrep r:
                 Prep(r);
@@ -203,17 +200,36 @@ internal sealed class GemActor : UntypedActor
             r.Fail(Errno.E2BIG, $"GEM_READ: {r.Length} bytes exceed the {max}-byte chunk a reply can carry; read in chunks");
             return;
         }
-        if (!CheckRange(r, r.Offset, r.Length)) return;
+        if (CheckRange(r, r.Offset, r.Length)) Copy(r, r.Length, s_read);
+    }
+
+    private static readonly Action<IGpuBuffer, Request> s_read = static (buffer, request) =>
+    {
+        var r = (GemRead)request;
         byte[] data = ArrayPool<byte>.Shared.Rent((int)r.Length);
         try
         {
-            Buffer.Read(r.Offset, data.AsSpan(0, (int)r.Length));
+            buffer.Read(r.Offset, data.AsSpan(0, (int)r.Length));
             r.ReplyBytes(data.AsSpan(0, (int)r.Length));
         }
         finally
         {
             ArrayPool<byte>.Shared.Return(data);
         }
+    };
+
+    private static readonly Action<IGpuBuffer, Request> s_write = static (buffer, request) =>
+    {
+        var r = (GemWrite)request;
+        buffer.Write(r.Offset, r.Data.Span);
+        r.Reply();
+    };
+
+    /// <summary>A GEM_READ or GEM_WRITE copy: here, or off the I/O loop when it is large (<see cref="GemCopies"/>).</summary>
+    private void Copy(Request r, ulong length, Action<IGpuBuffer, Request> copy)
+    {
+        if (GemCopies.RunsHere(_copies, length)) copy(Buffer, r);
+        else (_copies ??= new()).Run(r, Buffer, $"handle {_handle}", copy);
     }
 
     /// <summary>Charges the owner a descriptor before this request makes the object's memory exist.</summary>

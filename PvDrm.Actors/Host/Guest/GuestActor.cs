@@ -88,7 +88,7 @@ internal sealed class GuestActor : ReceiveActor
         }
         // A context is a file of the device: on a real DRM node its own open file (limits.drm-files*).
         var file = device.OpenSession(_session.Name); // may fail (EMFILE): this request only, see AroundReceive
-        var props = GuestSession.OnDeviceDispatcher(ContextActor.Props(_session, request.Context, device, file), device);
+        var props = _session.OnDeviceDispatcher(ContextActor.Props(_session, request.Context, device, file), device);
         _contexts[request.Context] = Context.ActorOf(props, ActorNames.Unique(Context, $"ctx-{request.Context}"));
         _session.Link.ContextReopened(request.Context);
         request.Reply();

@@ -149,7 +149,25 @@ internal sealed class GuestSession
 
     public void PushbufDone() => Quota.QueuedPushbufs.Return();
 
-    /// <summary>Props for an actor that calls <paramref name="device"/>: on the dedicated dispatcher when its calls may block.</summary>
-    public static Akka.Actor.Props OnDeviceDispatcher(Akka.Actor.Props props, IGpuDevice device) =>
-        device.CallsMayBlock ? props.WithDispatcher("pvdrm-device-dispatcher") : props;
+    /// <summary>
+    /// Props for an actor that calls <paramref name="device"/>: on the dedicated dispatcher when its
+    /// calls may block, else beside the guest's actor (on the I/O loop when <see cref="OnIoLoop"/>).
+    /// </summary>
+    public Akka.Actor.Props OnDeviceDispatcher(Akka.Actor.Props props, IGpuDevice device) =>
+        device.CallsMayBlock ? props.WithDispatcher("pvdrm-device-dispatcher") : OnGuestDispatcher(props);
+
+    /// <summary>Props for one of the guest's actors: on the I/O loop that serves its link when <see cref="OnIoLoop"/>.</summary>
+    public Akka.Actor.Props OnGuestDispatcher(Akka.Actor.Props props) =>
+        OnIoLoop ? props.WithDispatcher(Loop.IoLoopDispatcher.Id) : props;
+
+    /// <summary>
+    /// The guest's actors run on the I/O loop that reads its requests (<c>pvdrm.host.actors-on-io-loop</c>):
+    /// on when configured and the link is served by the loop the dispatcher runs on.
+    /// </summary>
+    public bool OnIoLoop => Settings.ActorsOnIoLoop && Link.Connection switch
+    {
+        Native.Io.Ring.RingServerConnection ring => ring.Loop == Loop.IoLoopDispatcher.Loop,
+        Native.Io.SocketConnection socket => socket.Loop == Loop.IoLoopDispatcher.Loop,
+        _ => false,
+    };
 }

@@ -57,6 +57,13 @@ internal sealed partial class GuestRegistry
                $"({HostSettings.Root}.auth.names-per-uid = {_admission.NamesPerUid}); disconnect one, or bind names in auth.uid-names or the tokens file";
     }
 
+    /// <summary>
+    /// The guest's actor answers device queries itself when its device's calls may block: it runs on
+    /// the I/O loop (<see cref="GuestSession.OnIoLoop"/>) only while no device of this host may block.
+    /// </summary>
+    private Props GuestProps(GuestSession session) =>
+        _devices.All.Any(d => d.CallsMayBlock) ? GuestActor.Props(session) : session.OnGuestDispatcher(GuestActor.Props(session));
+
     /// <param name="placement">In a pool: the guest's <c>node/device</c> (or none).</param>
     private void Admitted(AdmissionProtocol.Admit admit, string? placement)
     {
@@ -68,7 +75,7 @@ internal sealed partial class GuestRegistry
         if (placement != null) (session.Device, session.Redirect) = PlaceInPool(placement, link.Connection.Transport);
         else if (DeviceNameFor(hello.Name) is { } deviceName)
             session.Device = deviceName == HostSettings.AutoDevice ? LeastLoadedLocal() : _devices.Find(deviceName);
-        var guest = Context.ActorOf(GuestActor.Props(session), hello.Name);
+        var guest = Context.ActorOf(GuestProps(session), hello.Name);
         Context.Watch(guest);
         _guests[hello.Name] = (guest, session);
         if (Pooled) TellPoolGuestsHere();

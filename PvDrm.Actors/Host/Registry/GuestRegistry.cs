@@ -52,6 +52,7 @@ internal sealed partial class GuestRegistry : ReceiveActor
         _seen = new RecentNames(settings.Admission.RememberedGuests);
         _places = places ?? new UnadmittedConnections(settings.Admission, new RefusalLog(_log));
         _refusals = _places.Refusals;
+        Loop.IoLoopDispatcher.EnsureConfigured(Context.System);
 
         Receive<AdmissionProtocol.Accept>(Accept);
         Receive<AdmissionProtocol.HelloDeadline>(d => OnHelloDeadline(d.Link));

@@ -31,6 +31,9 @@ public sealed unsafe class RingServerConnection : RingConnection, IReadinessHand
 
     public override long ReadBatch => Socket.ReadBatch + _ringBatches;
 
+    /// <summary>The loop that reads this connection, socket and ring.</summary>
+    public EventLoop Loop => _loop;
+
     /// <summary>
     /// Adopts the guest's ring (<see cref="SharedRing.Adopt"/>: takes <paramref name="memfd"/>) and
     /// returns the request doorbell to send back; the caller disposes its copy after sending.

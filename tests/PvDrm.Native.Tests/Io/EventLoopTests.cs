@@ -36,6 +36,33 @@ public class EventLoopTests
 
     [Theory]
     [MemberData(nameof(Spins))]
+    public async Task Work_posted_from_the_loop_itself_runs_though_it_rings_no_doorbell(int spinMicroseconds)
+    {
+        // Actors on the loop tell each other by posting from the loop: no eventfd write, so the
+        // loop must look at its queue before it sleeps, or the chain stops until the next event.
+        using var loop = new EventLoop("test-loop", TimeSpan.FromMicroseconds(spinMicroseconds));
+        const int hops = 1000;
+        int ran = 0, offLoop = 0;
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        void Hop()
+        {
+            if (!loop.IsLoopThread) Interlocked.Increment(ref offLoop);
+            if (++ran == hops) done.TrySetResult();
+            else loop.Post(Hop);
+        }
+
+        for (int chain = 0; chain < 3; chain++)
+        {
+            (ran, done) = (0, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+            loop.Post(Hop);
+            await done.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        }
+
+        Assert.Equal(0, offLoop);
+    }
+
+    [Theory]
+    [MemberData(nameof(Spins))]
     public void Ping_pong_frames_arrive_in_order(int spinMicroseconds)
     {
         using var loop = new EventLoop("test-loop", TimeSpan.FromMicroseconds(spinMicroseconds));
