@@ -19,7 +19,7 @@ public sealed class RingCase : BenchCase
 
     public override IReadOnlyList<string> Keys =>
         ["ring_gem_info_rtt_us", "socket_gem_info_rtt_us", "ring_over_socket_rtt", "ring_pipelined_ops_per_s", "socket_pipelined_ops_per_s", "ring_over_socket_pipelined",
-         "ring_batched_ops_per_s", "ring_batched_over_pipelined"];
+         "ring_batched_ops_per_s", "ring_batched_over_pipelined", "ring_over_c_poll", "ring_over_c_block"];
 
     public override async Task RunAsync(CaseContext c)
     {
@@ -44,6 +44,8 @@ public sealed class RingCase : BenchCase
         c.Report.Latency(Name, "ring_gem_info_rtt_us", r, "GEM_INFO through the guest's actors, on the ring, one at a time");
         c.Report.Latency(Name, "socket_gem_info_rtt_us", s, "the same over the Unix socket");
         c.Report.Ratio(Name, "ring_over_socket_rtt", r.Median / s.Median, "median / median, interleaved blocks");
+
+        await AgainstCLimitsAsync(c, viaRing);
 
         int perSlot = c.Settings.PipelinedPerSlot, trials = c.Settings.PipelinedTrials;
         var (rOps, sOps, rLat, sLat) = (new Samples(), new Samples(), new Samples(), new Samples());
@@ -78,5 +80,24 @@ public sealed class RingCase : BenchCase
         c.Report.Ratio(Name, "ring_over_socket_pipelined", rOps.Median / sOps.Median, "median / median, alternating trials");
         c.Report.Throughput(Name, "ring_batched_ops_per_s", bOps, "req/s", null, $"GEM_INFO on the ring, DrmBatch of {InFlight}, one batch at a time");
         c.Report.Ratio(Name, "ring_batched_over_pipelined", bOverP, "batched / pipelined on the ring, per trial (a moment apart)");
+    }
+
+    /// <summary>
+    /// The ring's GEM_INFO interleaved block by block with the C ping-pongs of the limits case
+    /// (busy-polled and blocking SEQPACKET), so each ratio is per block of one run.
+    /// </summary>
+    private async Task AgainstCLimitsAsync(CaseContext c, Func<Task> viaRing)
+    {
+        var limits = await c.Env.CPingPongAsync();
+        if (limits.WhyNot is { } why)
+        {
+            c.Report.Failed(Name, "ring_over_c_poll", why);
+            c.Report.Failed(Name, "ring_over_c_block", why);
+            return;
+        }
+        c.Status("against the C limits");
+        var r = await Measure.InterleaveAsync([Measure.Timed(viaRing), limits.SeqpacketPoll, limits.SeqpacketBlock], c.Settings.LimitsPerBlock, c.Settings.LimitsBlocks, c);
+        c.Report.Ratio(Name, "ring_over_c_poll", r.Ratio(0, 1), "ring GEM_INFO / C busy-polled SEQPACKET round trip, per block");
+        c.Report.Ratio(Name, "ring_over_c_block", r.Ratio(0, 2), "ring GEM_INFO / C blocking SEQPACKET round trip, per block");
     }
 }

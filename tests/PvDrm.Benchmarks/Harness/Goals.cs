@@ -23,6 +23,9 @@ public static class Goals
         new("memory", "host_bytes_per_gem", Goal.AtMost(2048), "issue 5"),
 
         // issue 17: the ring's goals go here, beside the C ping-pong figures of the `limits` case.
+        new("ring", "ring_over_c_poll", Goal.AtMost(2), "issue 17"),
+        new("ring", "ring_over_c_block", Goal.AtMost(1), "issue 17 (polling off)"),
+        new("ring", "ring_pipelined_ops_per_s", Goal.AtLeast(500_000), "issue 17"),
         new("ring-proxy", "ring_proxy_over_c_poll", Goal.AtMost(4), "issue 17"),
     ];
 
