@@ -14,8 +14,8 @@ public sealed record ProxyRingSettings
 {
     public const string Root = ProxySettings.Root + ".ring";
 
-    /// <summary>Off (the default until an application that queues past its bytes behind a ring proxy is answered as on the socket): no ring is offered to the host, HELLO offers none to applications and their RING_ATTACH is refused (EOPNOTSUPP).</summary>
-    public bool Enabled { get; init; }
+    /// <summary>Off: no ring is offered to the host, HELLO offers none to applications and their RING_ATTACH is refused (EOPNOTSUPP).</summary>
+    public bool Enabled { get; init; } = true;
 
     /// <summary>
     /// The ring offered to the host: every application's requests share it, so it has more slots

@@ -77,8 +77,10 @@ public class ProxyUpstreamTests : ProxyTestKit
         await Task.WhenAll(waits).WaitAsync(HostHarness.Timeout);
     }
 
-    [Fact]
-    public async Task Requests_that_would_queue_more_than_an_applications_bytes_are_refused_for_that_application_only()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Requests_that_would_queue_more_than_an_applications_bytes_are_refused_for_that_application_only(bool ring)
     {
         var host = new HostHarness(this, new HostSettings { ListenUnix = Dir["host.sock"], RequestTimeout = TimeSpan.FromMinutes(10) },
             new SoftGpuOptions { Engines = 2, SemaphoreTimeout = TimeSpan.FromMinutes(10) });
@@ -86,10 +88,17 @@ public class ProxyUpstreamTests : ProxyTestKit
         string proxy = await ProxyAsync(host, new ProxySettings
         {
             Host = $"unix:{Dir["host.sock"]}", Name = "vm",
-            Upstream = new UpstreamLimits { Window = 16, InFlightPerApplication = 4, MaxQueuedBytesPerApplication = 100_000, MaxQueuedBytes = 200_000 },
+            Upstream = new UpstreamLimits { Window = 16, InFlightPerApplication = 4, MaxQueuedBytesPerApplication = 80_000, MaxQueuedBytes = 200_000 },
+            Ring = new ProxyRingSettings { Enabled = ring },
         });
         await using var attacker = await DrmClient.ConnectAsync(proxy);
         await using var bystander = await DrmClient.ConnectAsync(proxy);
+        Assert.Equal(ring, attacker.OnRing);
+        Assert.Equal(ring, Status().UpstreamOnRing);
+        // Each write must be one request: a write in chunks could have its first chunk refused and its
+        // tail queued, and WriteAsync waits for every chunk it sent (the ring's 64 KiB slots cut 64 KiB in two).
+        const int size = 48 * 1024;
+        Assert.True(attacker.MaxChunk >= size, $"a {size}-byte write is one GEM_WRITE (chunks of {attacker.MaxChunk})");
         var ctx = await attacker.OpenContextAsync();
         var semaphore = await ctx.GemNewAsync(4096);
         var release = await semaphore.MapAsync();
@@ -100,8 +109,8 @@ public class ProxyUpstreamTests : ProxyTestKit
         AwaitCondition(() => host.GuestStatus("vm").InFlight >= 4, HostHarness.Timeout, HostHarness.Poll);
 
         // The attacker's share of the window is taken: its writes wait in the proxy, up to its bytes.
-        var queued = data.WriteAsync(0, new byte[64 * 1024]);
-        var error = await Assert.ThrowsAsync<DrmException>(() => data.WriteAsync(0, new byte[64 * 1024]));
+        var queued = data.WriteAsync(0, new byte[size]);
+        var error = await Assert.ThrowsAsync<DrmException>(() => data.WriteAsync(0, new byte[size]).WaitAsync(HostHarness.Timeout));
         Assert.Equal(Errno.EAGAIN, error.Errno);
         Assert.Contains(UpstreamLimits.Keys.MaxQueuedBytesPerApplication, error.Message);
 
