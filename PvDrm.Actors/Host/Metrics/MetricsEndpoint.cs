@@ -29,27 +29,10 @@ internal sealed class MetricsEndpoint : IDisposable
         _listener.Prefixes.Add($"http://{host}:{endpoint.Port}/");
         _listener.Start();
         Address = endpoint;
-        _ = Task.Run(ServeAsync);
+        _ = HttpAccept.ServeAsync(_listener, AnswerAsync, _stop.Token);
     }
 
     public IPEndPoint Address { get; }
-
-    private async Task ServeAsync()
-    {
-        while (!_stop.IsCancellationRequested)
-        {
-            HttpListenerContext context;
-            try
-            {
-                context = await _listener.GetContextAsync();
-            }
-            catch (Exception e) when (e is HttpListenerException or ObjectDisposedException or InvalidOperationException)
-            {
-                return; // stopped
-            }
-            _ = Task.Run(() => AnswerAsync(context));
-        }
-    }
 
     private async Task AnswerAsync(HttpListenerContext context)
     {

@@ -43,7 +43,7 @@ internal sealed class BootstrapEndpoint : IDisposable
         {
             throw new ConfigurationException($"{ClusterBootstrapSettings.Root}.management.port: cannot listen on {settings.Hostname}:{settings.Port}: {e.Message}");
         }
-        _ = Task.Run(ServeAsync);
+        _ = HttpAccept.ServeAsync(_listener, Answer);
     }
 
     /// <summary>Listens, tells Cluster Bootstrap the address it is probed at, and starts it.</summary>
@@ -59,23 +59,6 @@ internal sealed class BootstrapEndpoint : IDisposable
         // Asking for its routes is how Cluster Bootstrap learns its own contact point when they are served by another server.
         bootstrap.Routes(ManagementRouteProviderSettings.Create(new Uri($"http://{settings.AdvertisedHostname}:{settings.Port}/"), readOnly: true));
         _ = bootstrap.Start();
-    }
-
-    private async Task ServeAsync()
-    {
-        while (true)
-        {
-            HttpListenerContext context;
-            try
-            {
-                context = await _listener.GetContextAsync();
-            }
-            catch (Exception e) when (e is HttpListenerException or ObjectDisposedException or InvalidOperationException)
-            {
-                return; // stopped
-            }
-            _ = Task.Run(() => Answer(context));
-        }
     }
 
     private async Task Answer(HttpListenerContext context)
