@@ -24,15 +24,7 @@ public sealed record ProxyRingSettings
     public RingShape Shape { get; init; } = new(SlotSize: 64 * 1024, RequestSlots: 64, ReplySlots: 64);
 
     /// <summary>What one application's ring may be; the keys are named in refusals.</summary>
-    public RingLimits Limits { get; init; } = new()
-    {
-        MaxBytes = 16 << 20,
-        MaxSlotSize = 256 * 1024,
-        MaxSlots = 256,
-        BytesKey = $"{Root}.max-bytes",
-        SlotSizeKey = $"{Root}.max-slot-size",
-        SlotsKey = $"{Root}.max-slots",
-    };
+    public RingLimits Limits { get; init; } = Host.RingSettings.DefaultLimits(Root);
 
     internal static ProxyRingSettings Create(SettingsReader c)
     {
@@ -43,12 +35,7 @@ public sealed record ProxyRingSettings
         {
             Enabled = c.Bool("enabled"),
             Shape = shape,
-            Limits = new ProxyRingSettings().Limits with
-            {
-                MaxBytes = (ulong)c.Bytes("max-bytes", 8192, 1L << 30),
-                MaxSlotSize = (int)c.Bytes("max-slot-size", RingShape.MinSlotSize, 64 << 20),
-                MaxSlots = c.Int("max-slots", 1, 1 << 16),
-            },
+            Limits = Host.RingSettings.ReadLimits(c, Root, int.MaxValue),
         };
     }
 }
